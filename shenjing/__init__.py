@@ -1,0 +1,96 @@
+"""shenjing (神经): a deep-learning framework in Python on NumPy that reads end to end, PyTorch-shaped.
+
+    import shenjing
+    from shenjing import nn, optim
+"""
+
+from __future__ import annotations
+
+import numpy as _numpy
+
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import Device as device
+from .backend import get_default_dtype, get_rng_state, manual_seed, set_default_dtype, set_rng_state
+from .creation import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    zeros,
+    zeros_like,
+)
+from .functions import (
+    abs,
+    allclose,
+    amax,
+    amin,
+    argmax,
+    argmin,
+    cat,
+    clamp,
+    clip,
+    concat,
+    concatenate,
+    cos,
+    equal,
+    exp,
+    flatten,
+    isfinite,
+    isinf,
+    isnan,
+    log,
+    log_softmax,
+    logsumexp,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    numel,
+    permute,
+    relu,
+    reshape,
+    sigmoid,
+    sin,
+    softmax,
+    sqrt,
+    square,
+    squeeze,
+    stack,
+    std,
+    sum,
+    tanh,
+    transpose,
+    unsqueeze,
+    var,
+    where,
+)
+from .tensor import Tensor, is_tensor, tensor
+from . import nn, optim  # noqa: E402 - after the core they build on
+
+__version__ = "0.1.0"
+
+# dtypes are NumPy's dtype objects, named as in PyTorch
+float16 = half = _numpy.dtype("float16")
+float32 = float = _numpy.dtype("float32")  # noqa: A001 - PyTorch's name
+float64 = double = _numpy.dtype("float64")
+int8 = _numpy.dtype("int8")
+int16 = short = _numpy.dtype("int16")
+int32 = int = _numpy.dtype("int32")  # noqa: A001
+int64 = long = _numpy.dtype("int64")
+uint8 = _numpy.dtype("uint8")
+bool = _numpy.dtype("bool")  # noqa: A001

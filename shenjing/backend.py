@@ -1,0 +1,209 @@
+"""The one array-module seam: which array library does the math, the default dtype and the random generators.
+
+Every op gets its array module (``xp``) from here: NumPy for tensors on the CPU, CuPy for tensors on a GPU.
+No other file imports NumPy or CuPy for math. The global state of shenjing is exactly what this file and
+``autograd.py`` hold: the backends, the default dtype, the random generators and the grad mode.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import numpy
+
+__all__ = [
+    "Backend",
+    "Device",
+    "backend_of",
+    "get_backend",
+    "register_backend",
+    "get_default_dtype",
+    "set_default_dtype",
+    "manual_seed",
+    "as_dtype",
+]
+
+
+class Device:
+    """Where a tensor lives: ``Device("cpu")``, ``Device("cuda")`` or ``Device("cuda:1")``.
+
+    Equal to the string it was made from, so ``t.device == "cpu"`` works as in PyTorch.
+    """
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec: str | Device = "cpu", index: int | None = None) -> None:
+        if isinstance(spec, Device):
+            self.type, self.index = spec.type, spec.index
+            return
+        if not isinstance(spec, str):
+            raise TypeError(f"device: expected a string such as 'cpu' or 'cuda:0', got {spec!r}")
+        kind, _, number = spec.partition(":")
+        if kind not in ("cpu", "cuda"):
+            raise RuntimeError(
+                f"device: expected one of 'cpu', 'cuda', 'cuda:N', got {spec!r}. "
+                "shenjing runs on the CPU (NumPy) or on an NVIDIA GPU (CuPy)."
+            )
+        self.type = kind
+        self.index = int(number) if number else index
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            other = Device(other)
+        if not isinstance(other, Device):
+            return NotImplemented
+        same_index = self.index == other.index or self.index is None or other.index is None
+        return self.type == other.type and same_index
+
+    def __hash__(self) -> int:
+        return hash(self.type)
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        index = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{index})"
+
+
+class Backend:
+    """An array library behind a device type.
+
+    Attributes:
+        device: the device its arrays live on.
+        xp: the array module (``numpy`` or ``cupy``); ops call ``xp.exp`` and friends through it.
+        generator: the random generator tensors on this device draw from.
+
+    The few places where array libraries differ (scatter-add, moving arrays to and from the host,
+    random generators) are methods here, so that layers never need to know which library runs.
+    """
+
+    def __init__(self, device: Device, xp: types.ModuleType, array_types: tuple[type, ...]) -> None:
+        self.device = device
+        self.xp = xp
+        self.array_types = array_types
+        self.generator = xp.random.default_rng(_seed)
+
+    def __repr__(self) -> str:
+        return f"Backend({self.device}, xp={self.xp.__name__})"
+
+    def asarray(self, data: Any, dtype: Any = None) -> Any:
+        """``data`` as an array of this backend (no copy when it already is one of that dtype)."""
+        return self.xp.asarray(data, dtype=dtype)
+
+    def from_host(self, array: numpy.ndarray) -> Any:
+        """A NumPy array copied onto this backend's device."""
+        return self.xp.asarray(array)
+
+    def to_host(self, array: Any) -> numpy.ndarray:
+        """This backend's array as a NumPy array on the host."""
+        return numpy.asarray(array)
+
+    def scatter_add(self, target: Any, index: Any, values: Any) -> None:
+        """``target[index] += values``, adding once per occurrence of repeated indices."""
+        numpy.add.at(target, index, values)
+
+    def seed(self, seed: int) -> None:
+        self.generator = self.xp.random.default_rng(seed)
+
+    def get_rng_state(self) -> dict:
+        return self.generator.bit_generator.state
+
+    def set_rng_state(self, state: dict) -> None:
+        self.generator.bit_generator.state = state
+
+
+# NumPy returns these scalar types (not 0-d arrays) from full reductions and from ufuncs on 0-d arrays;
+# autograd turns them back into arrays so that every tensor holds an array.
+SCALAR_TYPES = frozenset(t for t in numpy.sctypeDict.values() if issubclass(t, numpy.generic))
+
+_seed: int | None = None
+_default_dtype = numpy.dtype(numpy.float32)
+_backends: dict[str, Backend] = {}
+_by_array_type: dict[type, Backend] = {}
+
+NUMPY = Backend(Device("cpu"), numpy, (numpy.ndarray, numpy.generic))
+
+
+def register_backend(backend: Backend) -> None:
+    """Make ``backend`` the one that serves tensors on ``backend.device``."""
+    _backends[backend.device.type] = backend
+    for array_type in backend.array_types:
+        _by_array_type[array_type] = backend
+
+
+register_backend(NUMPY)
+
+
+def _load_cuda() -> Backend:
+    from ._cuda import CupyBackend  # imports CuPy; only reached when a GPU is asked for
+
+    backend = CupyBackend()
+    register_backend(backend)
+    return backend
+
+
+def get_backend(device: str | Device | None = None) -> Backend:
+    """The backend of ``device`` (the CPU's NumPy backend when ``None``)."""
+    if device is None:
+        return NUMPY
+    kind = device.type if isinstance(device, Device) else Device(device).type
+    backend = _backends.get(kind)
+    if backend is None:
+        backend = _load_cuda()
+    return backend
+
+
+def backend_of(array: Any) -> Backend:
+    """The backend an array belongs to, from its type."""
+    backend = _by_array_type.get(type(array))
+    if backend is not None:
+        return backend
+    for backend in _backends.values():
+        if isinstance(array, backend.array_types):
+            _by_array_type[type(array)] = backend
+            return backend
+    raise TypeError(f"expected an array of a known backend (NumPy, CuPy), got {type(array).__name__}")
+
+
+def as_dtype(dtype: Any) -> numpy.dtype:
+    """A dtype spec (``shenjing.float32``, ``"float64"``, ``numpy.int64``, ``float``) as a NumPy dtype."""
+    if dtype is float:
+        return _default_dtype
+    try:
+        return numpy.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"expected a dtype such as shenjing.float32, got {dtype!r}") from None
+
+
+def get_default_dtype() -> numpy.dtype:
+    """The floating dtype of new tensors made from Python numbers and of new layers (float32)."""
+    return _default_dtype
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the default floating dtype: ``shenjing.float32`` (the default) or ``shenjing.float64``."""
+    global _default_dtype
+    dtype = as_dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"set_default_dtype: expected a floating dtype, got {dtype}")
+    _default_dtype = dtype
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the random generators of every backend (initialisation, dropout, shuffling)."""
+    global _seed
+    _seed = int(seed)
+    for backend in _backends.values():
+        backend.seed(_seed)
+
+
+def get_rng_state() -> dict:
+    """The state of every backend's generator, to restore with :func:`set_rng_state`."""
+    return {kind: backend.get_rng_state() for kind, backend in _backends.items()}
+
+
+def set_rng_state(state: dict) -> None:
+    for kind, backend_state in state.items():
+        get_backend(kind).set_rng_state(backend_state)

@@ -1,0 +1,151 @@
+"""Factories for new tensors: constants, ranges and random draws (from the backend's seeded generator)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .backend import as_dtype, get_backend, get_default_dtype
+from .tensor import Tensor, _dims, tensor
+
+__all__ = [
+    "zeros", "ones", "full", "empty", "eye", "arange", "linspace", "rand", "randn", "randint", "randperm",
+    "zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "from_numpy", "as_tensor",
+]
+
+
+def _float_dtype(dtype: Any) -> Any:
+    return get_default_dtype() if dtype is None else as_dtype(dtype)
+
+
+def _make(array: Any, requires_grad: bool) -> Tensor:
+    out = Tensor._wrap(array)
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    xp = get_backend(device).xp
+    return _make(xp.zeros(_dims(size), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    xp = get_backend(device).xp
+    return _make(xp.ones(_dims(size), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    xp = get_backend(device).xp
+    return _make(xp.empty(_dims(size), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    xp = get_backend(device).xp
+    if dtype is None:
+        dtype = "bool" if isinstance(fill_value, bool) else "int64" if isinstance(fill_value, int) else None
+    return _make(xp.full(tuple(size), fill_value, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    xp = get_backend(device).xp
+    return _make(xp.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` up to (not including) ``end``; int64 for integer arguments, as PyTorch."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        integral = all(isinstance(v, int) for v in (start, end, step))
+        dtype = "int64" if integral else get_default_dtype()
+    xp = get_backend(device).xp
+    return _make(xp.arange(start, end, step).astype(as_dtype(dtype)), requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    xp = get_backend(device).xp
+    return _make(xp.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad)
+
+
+def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+         generator: Any = None) -> Tensor:
+    """Uniform on [0, 1), from the seeded generator (see :func:`shenjing.manual_seed`)."""
+    backend = get_backend(device)
+    rng = generator or backend.generator
+    return _make(rng.random(_dims(size), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          generator: Any = None) -> Tensor:
+    """Standard normal N(0, 1), from the seeded generator (see :func:`shenjing.manual_seed`)."""
+    backend = get_backend(device)
+    rng = generator or backend.generator
+    return _make(rng.standard_normal(_dims(size), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, device: Any = None,
+            generator: Any = None) -> Tensor:
+    if size is None:
+        low, high, size = 0, low, high
+    backend = get_backend(device)
+    rng = generator or backend.generator
+    return Tensor._wrap(rng.integers(low, high, size=tuple(size)).astype(as_dtype(dtype or "int64")))
+
+
+def randperm(n: int, dtype: Any = None, device: Any = None, generator: Any = None) -> Tensor:
+    backend = get_backend(device)
+    rng = generator or backend.generator
+    return Tensor._wrap(rng.permutation(n).astype(as_dtype(dtype or "int64")))
+
+
+def _like(t: Tensor, dtype: Any) -> tuple:
+    return t.shape, as_dtype(dtype) if dtype is not None else t.dtype, t.device
+
+
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like(t, dtype)
+    return zeros(shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like(t, dtype)
+    return ones(shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like(t, dtype)
+    return empty(shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like(t, dtype)
+    return full(shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like(t, dtype)
+    return rand(shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like(t, dtype)
+    return randn(shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def from_numpy(array: Any) -> Tensor:
+    """A tensor sharing memory with a NumPy array (no copy), keeping its dtype."""
+    return Tensor._wrap(array)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """``data`` as a tensor, without a copy when it already is one of that dtype and device."""
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dtype) if (device or dtype) else data
+    if hasattr(data, "dtype") and hasattr(data, "shape") and device is None:
+        from .backend import backend_of
+
+        backend = backend_of(data)
+        return Tensor._wrap(backend.asarray(data, dtype=None if dtype is None else as_dtype(dtype)))
+    return tensor(data, dtype=dtype, device=device)

@@ -1,0 +1,24 @@
+"""``shenjing.nn``: layers, activations, losses and containers, PyTorch-shaped (an index only)."""
+
+from . import functional, init
+from .activation import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Step, Tanh
+from .containers import ModuleDict, ModuleList, Sequential
+from .dropout import Dropout
+from .linear import Flatten, Identity, Linear, Unflatten
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HalfSquaredErrorLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+)
+from .module import Module, Parameter
+
+__all__ = [
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "ELU", "Flatten", "HalfSquaredErrorLoss",
+    "Identity", "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList",
+    "NLLLoss", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Step", "Tanh",
+    "Unflatten", "functional", "init",
+]

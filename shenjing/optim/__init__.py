@@ -1,0 +1,1 @@
+"""``shenjing.optim``: optimizers and learning-rate schedulers (an index only)."""
