@@ -22,6 +22,7 @@ __all__ = [
     "set_default_dtype",
     "manual_seed",
     "as_dtype",
+    "is_device",
 ]
 
 
@@ -65,6 +66,11 @@ class Device:
     def __repr__(self) -> str:
         index = "" if self.index is None else f", index={self.index}"
         return f"device(type='{self.type}'{index})"
+
+
+def is_device(spec: Any) -> bool:
+    """True for a Device or a device string ('cpu', 'cuda', 'cuda:1'); False for dtypes such as 'float32'."""
+    return isinstance(spec, Device) or (isinstance(spec, str) and spec.partition(":")[0] in ("cpu", "cuda"))
 
 
 class Backend:

@@ -6,7 +6,7 @@ from collections import namedtuple
 from typing import Any
 
 from . import autograd
-from .backend import NUMPY, Device, as_dtype, backend_of, get_backend, get_default_dtype
+from .backend import NUMPY, Device, as_dtype, backend_of, get_backend, get_default_dtype, is_device
 from .ops import elementwise as E
 from .ops import linalg as L
 from .ops import reduce as R
@@ -161,7 +161,7 @@ class Tensor:
         for arg in args:
             if isinstance(arg, Tensor):
                 device, dtype = arg.device, arg.dtype
-            elif isinstance(arg, str | Device):
+            elif is_device(arg):
                 device = arg
             elif arg is not None:
                 dtype = arg
@@ -205,7 +205,11 @@ class Tensor:
     # ---- Python protocol ----------------------------------------------------------------------------------
     def __repr__(self) -> str:
         host = backend_of(self.data).to_host(self.data)
-        body = NUMPY.xp.array2string(host, separator=", ", prefix="tensor(", precision=4, threshold=1000)
+        xp = NUMPY.xp
+        finite = host[xp.isfinite(host)] if host.dtype.kind == "f" else host
+        whole = host.dtype.kind != "f" or bool((finite == xp.round(finite)).all())
+        body = xp.array2string(host, separator=", ", prefix="tensor(", precision=4, threshold=1000,
+                               floatmode="unique" if whole else "fixed")
         extras = []
         if str(self.device) != "cpu":
             extras.append(f"device='{self.device}'")

@@ -6,7 +6,7 @@ from collections import OrderedDict, namedtuple
 from typing import Any, Iterator
 
 
-from ..backend import Device, as_dtype, backend_of, get_backend
+from ..backend import as_dtype, backend_of, get_backend, is_device
 from ..tensor import Tensor
 
 __all__ = ["Module", "Parameter"]
@@ -313,7 +313,7 @@ class Module:
         """Convert every floating parameter and buffer in place: ``to(dtype)``, ``to(device)`` or both."""
         device, dtype = kwargs.get("device"), kwargs.get("dtype")
         for arg in args:
-            if isinstance(arg, str | Device):
+            if is_device(arg):
                 device = arg
             elif arg is not None:
                 dtype = arg

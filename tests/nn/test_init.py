@@ -1,0 +1,63 @@
+"""Initialisation: the Xavier/Kaiming bounds and standard deviations, gains as torch, reproducibility."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import shenjing
+from helpers import torch
+from shenjing.nn import init
+
+
+def empty(*shape: int) -> shenjing.Tensor:
+    return shenjing.zeros(*shape, requires_grad=True)
+
+
+@pytest.mark.parametrize("name,param", [("linear", None), ("sigmoid", None), ("tanh", None), ("relu", None),
+                                        ("leaky_relu", None), ("leaky_relu", 0.2), ("selu", None)])
+def test_gains_match_torch(name: str, param: float | None) -> None:
+    assert init.calculate_gain(name, param) == pytest.approx(torch.nn.init.calculate_gain(name, param))
+
+
+def test_xavier_uniform_bound_and_std() -> None:
+    w = init.xavier_uniform_(empty(300, 500)).detach().numpy()
+    bound = math.sqrt(6 / 800)
+    assert np.abs(w).max() <= bound and w.std() == pytest.approx(bound / math.sqrt(3), rel=0.02)
+
+
+def test_xavier_normal_std() -> None:
+    w = init.xavier_normal_(empty(300, 500), gain=2.0).detach().numpy()
+    assert w.std() == pytest.approx(2.0 * math.sqrt(2 / 800), rel=0.02)
+
+
+def test_kaiming_uniform_and_normal() -> None:
+    w = init.kaiming_uniform_(empty(256, 400), nonlinearity="relu").detach().numpy()
+    assert np.abs(w).max() <= math.sqrt(6 / 400) and w.std() == pytest.approx(math.sqrt(2 / 400), rel=0.02)
+    w = init.kaiming_normal_(empty(256, 400), mode="fan_out", nonlinearity="relu").detach().numpy()
+    assert w.std() == pytest.approx(math.sqrt(2 / 256), rel=0.02)
+
+
+def test_conv_shaped_fans() -> None:
+    w = init.kaiming_uniform_(empty(64, 32, 3, 3), a=math.sqrt(5)).detach().numpy()
+    assert np.abs(w).max() <= 1 / math.sqrt(32 * 9)  # PyTorch's conv default: U(±1/√fan_in)
+
+
+def test_seeded_and_generator() -> None:
+    shenjing.manual_seed(1)
+    a = init.normal_(empty(5)).detach().numpy().copy()
+    shenjing.manual_seed(1)
+    np.testing.assert_array_equal(a, init.normal_(empty(5)).detach().numpy())
+    g1, g2 = np.random.default_rng(9), np.random.default_rng(9)
+    np.testing.assert_array_equal(init.uniform_(empty(4), generator=g1).detach().numpy(),
+                                  init.uniform_(empty(4), generator=g2).detach().numpy())
+
+
+def test_constants_and_orthogonal() -> None:
+    assert init.ones_(empty(3)).detach().numpy().sum() == 3 and not init.zeros_(empty(3)).detach().numpy().any()
+    q = init.orthogonal_(empty(4, 6)).detach().numpy()
+    np.testing.assert_allclose(q @ q.T, np.eye(4), atol=1e-5)
+    with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+        init.xavier_uniform_(empty(3))

@@ -1,0 +1,154 @@
+"""The chain rule engine: order, accumulation, grad mode, freed graphs and error messages."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import shenjing
+from shenjing import nn
+
+
+def test_chain_of_ten_thousand_ops_backpropagates() -> None:
+    x = shenjing.tensor(1.0, dtype=shenjing.float64, requires_grad=True)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001
+    y.backward()
+    np.testing.assert_allclose(x.grad.item(), 1.0001**10_000, rtol=1e-9)
+
+
+def test_reused_node_accumulates_in_topological_order() -> None:
+    # micrograd PR #64: b is used twice; its gradient must be complete before it flows on to a.
+    a = shenjing.tensor(3.0, dtype=shenjing.float64, requires_grad=True)
+    b = a * a  # db/da = 2a
+    c = b + b * b  # dc/db = 1 + 2b
+    c.backward()
+    assert a.grad.item() == pytest.approx((1 + 2 * 9) * 6)
+
+
+def test_gradients_accumulate_across_backward_calls_like_torch() -> None:
+    w = shenjing.tensor([1.0, 2.0], requires_grad=True)
+    (w * 3).sum().backward()
+    (w * 4).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [7.0, 7.0])
+
+
+def test_leaf_gradients_never_alias_each_other() -> None:
+    a = shenjing.tensor([1.0, 2.0], requires_grad=True)
+    b = shenjing.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()
+    a.grad.zero_()
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0])
+
+
+def test_intermediate_grads_are_not_accumulated_twice() -> None:
+    # micrograd #53: backward twice through a retained graph must not double intermediate gradients.
+    x = shenjing.tensor([2.0], requires_grad=True)
+    y = x * x
+    z = y * 3
+    z.sum().backward(retain_graph=True)
+    z.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2 * 12.0])
+
+
+def test_backward_twice_through_freed_graph_raises() -> None:
+    x = shenjing.tensor([1.0, 2.0], requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        loss.backward()
+
+
+def test_backward_on_non_scalar_without_gradient_raises() -> None:
+    x = shenjing.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="implicitly created only for scalar outputs.*shape \\(2,\\)"):
+        (x * 2).backward()
+
+
+def test_backward_with_explicit_gradient() -> None:
+    x = shenjing.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).backward(shenjing.tensor([1.0, 10.0]))
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 40.0])
+    with pytest.raises(RuntimeError, match="expected a gradient of shape \\(2,\\)"):
+        (x * x).backward(shenjing.tensor([1.0]))
+
+
+def test_backward_without_graph_raises() -> None:
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        shenjing.tensor([1.0]).sum().backward()
+
+
+def test_no_grad_records_nothing_and_restores_mode() -> None:
+    x = shenjing.tensor([1.0], requires_grad=True)
+    with shenjing.no_grad():
+        y = x * 2
+        assert not shenjing.is_grad_enabled()
+    assert shenjing.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+
+    @shenjing.no_grad()
+    def f(t):
+        return t * 2
+
+    assert not f(x).requires_grad
+
+
+def test_detach_cuts_the_graph() -> None:
+    x = shenjing.tensor([3.0], requires_grad=True)
+    y = x * x.detach()
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0])
+
+
+def test_retain_grad_keeps_intermediate_gradient() -> None:
+    x = shenjing.tensor([3.0], requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [12.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [24.0])
+
+
+def test_gradient_keeps_parameter_dtype() -> None:
+    w = shenjing.tensor([1.0, 2.0], dtype=shenjing.float32, requires_grad=True)
+    (w * shenjing.tensor([1.0, 1.0], dtype=shenjing.float64)).sum().backward()
+    assert w.grad.dtype == shenjing.float32
+
+
+def test_memory_stays_flat_over_training_steps() -> None:
+    # tinygrad #140/#242: saved activations must be freed after backward.
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    x, y = shenjing.randn(128, 64), shenjing.randint(0, 10, (128,))
+
+    def step() -> None:
+        loss = nn.functional.cross_entropy(model(x), y)
+        model.zero_grad()
+        loss.backward()
+        with shenjing.no_grad():
+            for p in model.parameters():
+                p -= 0.01 * p.grad
+
+    for _ in range(5):
+        step()
+    gc.collect()
+    tracemalloc.start()
+    base, _ = tracemalloc.get_traced_memory()
+    for _ in range(100):
+        step()
+    gc.collect()
+    after, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert after - base < 200_000, f"memory grew by {after - base} bytes over 100 steps"
+
+
+def test_mixed_devices_error_names_both() -> None:
+    from shenjing.autograd import _raise_mixed_devices
+    from shenjing.ops import Add
+
+    a = shenjing.tensor([1.0])
+    with pytest.raises(RuntimeError, match="same device, got tensors on cpu and cpu"):
+        _raise_mixed_devices(Add, (a, a))
