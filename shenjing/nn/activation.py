@@ -74,7 +74,7 @@ class ReLUFunction(Function):
 
     def forward(self, z: Any) -> Any:
         self.positive = z > 0
-        return z * self.positive
+        return self.xp.maximum(z, 0)  # NOTE: not z * mask, which gives −0.0 for negative z
 
     def backward(self, grad_a: Any) -> Any:
         return grad_a * self.positive
