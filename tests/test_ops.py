@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
 
 import numpy as np
 import pytest
+from helpers import check_gradients, check_torch, torch
 
 import shenjing
-from helpers import check_gradients, check_torch, torch
 
 rng = np.random.default_rng(1234)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import torch
 
 import shenjing
-from helpers import torch
 
 
 def test_python_floats_become_float32_and_arrays_keep_dtype() -> None:

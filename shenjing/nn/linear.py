@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from ..autograd import Function
-from ..backend import get_backend, get_default_dtype, as_dtype
+from ..backend import as_dtype, get_backend, get_default_dtype
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter

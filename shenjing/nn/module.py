@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
-from typing import Any, Iterator
-
+from collections.abc import Iterator
+from typing import Any
 
 from ..backend import as_dtype, backend_of, get_backend, is_device
 from ..tensor import Tensor

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import check_gradients, check_torch, torch
 
 import shenjing
 import shenjing.nn.functional as F
-from helpers import check_gradients, check_torch, torch
 from shenjing import nn
 
 rng = np.random.default_rng(7)

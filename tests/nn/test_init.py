@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from helpers import torch
 
 import shenjing
-from helpers import torch
 from shenjing.nn import init
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import check_gradients, check_torch, torch
 
 import shenjing
-from helpers import check_gradients, check_torch, torch
 from shenjing import nn
 
 rng = np.random.default_rng(11)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import torch
 
 import shenjing
-from helpers import torch
 from shenjing import nn
 
 
@@ -116,7 +116,7 @@ def test_custom_module_registration_and_repr() -> None:
         "    (0): ReLU()\n    (1): Tanh()\n  )\n)"
     )
     with pytest.raises(AttributeError, match="'Block' object has no attribute 'nope'"):
-        block.nope
+        _ = block.nope
 
 
 def test_sequential_repr_matches_torch() -> None:

@@ -1,0 +1,114 @@
+"""The array-module seam: every op, layer and loss runs on a backend whose arrays NumPy may not touch.
+
+``tests/fake_cupy.py`` registers a stand-in "cuda" backend whose arrays raise if a NumPy function is applied
+to them directly. Running the op registry and whole models on it proves that all math goes through ``xp``;
+its numbers must equal the CPU's exactly (both are NumPy underneath).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fake_cupy import FakeGPUBackend, ndarray
+from test_ops import OPS
+
+import shenjing
+from shenjing import backend, nn
+
+
+@pytest.fixture
+def gpu():
+    saved_backends, saved_types = dict(backend._backends), dict(backend._by_array_type)
+    fake = FakeGPUBackend()
+    backend.register_backend(fake)
+    yield fake
+    backend._backends.clear()
+    backend._backends.update(saved_backends)
+    backend._by_array_type.clear()
+    backend._by_array_type.update(saved_types)
+
+
+def _host(t: shenjing.Tensor) -> np.ndarray:
+    return backend.backend_of(t.data).to_host(t.data)
+
+
+def _run(fn, arrays: list, device: str) -> tuple:
+    tensors = [shenjing.tensor(a, device=device, requires_grad=a.dtype.kind == "f") for a in arrays]
+    out = fn(*tensors)
+    outs = list(out) if isinstance(out, tuple | list) else [out]
+    total = None
+    for k, o in enumerate(outs):
+        if o.requires_grad:
+            w = shenjing.tensor(np.random.default_rng(k).standard_normal(o.shape), device=device)
+            term = (o * w).sum()
+            total = term if total is None else total + term
+    total.backward()
+    return [_host(o) for o in outs], [None if t.grad is None else _host(t.grad) for t in tensors]
+
+
+@pytest.mark.parametrize("op", OPS, ids=[op.name for op in OPS])
+def test_op_runs_through_the_seam(gpu, op) -> None:
+    arrays = [np.asarray(x, dtype=np.float64) for x in op.inputs()]
+    cpu_out, cpu_grads = _run(op.sj, arrays, "cpu")
+    gpu_out, gpu_grads = _run(op.sj, arrays, "cuda")
+    for a, b in zip(cpu_out, gpu_out):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(cpu_grads, gpu_grads):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fake_backend_rejects_numpy_math(gpu) -> None:
+    t = shenjing.ones(3, device="cuda")
+    assert isinstance(t.data, ndarray) and t.device == "cuda"
+    with pytest.raises(TypeError, match="bypassed the backend seam"):
+        np.exp(t.data)
+
+
+def _mlp_step(device: str, loss_name: str) -> list:
+    shenjing.manual_seed(0)
+    model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 16),
+                          nn.Tanh(), nn.Linear(16, 16), nn.LeakyReLU(0.1), nn.Dropout(0.0), nn.Linear(16, 5),
+                          nn.LogSoftmax(dim=1) if loss_name == "nll" else nn.Identity()).to(device)
+    rng = np.random.default_rng(1)
+    x = shenjing.tensor(rng.standard_normal((8, 20)).astype(np.float32), device=device)
+    y = shenjing.tensor(rng.integers(0, 5, 8), device=device)
+    out = model(x)
+    losses = {
+        "ce": lambda: nn.CrossEntropyLoss(label_smoothing=0.1)(out, y),
+        "nll": lambda: nn.NLLLoss()(out, y),
+        "mse": lambda: nn.MSELoss()(out, shenjing.zeros(8, 5, device=device)),
+        "bce": lambda: nn.BCEWithLogitsLoss()(out, shenjing.ones(8, 5, device=device)),
+        "softmax_bce": lambda: nn.BCELoss()(out.softmax(1), shenjing.ones(8, 5, device=device) * 0.2),
+    }
+    losses[loss_name]().backward()
+    return [_host(p.grad) for p in model.parameters()]
+
+
+@pytest.mark.parametrize("loss_name", ["ce", "nll", "mse", "bce", "softmax_bce"])
+def test_mlp_gradients_equal_on_both_devices(gpu, loss_name: str) -> None:
+    for a, b in zip(_mlp_step("cpu", loss_name), _mlp_step("cuda", loss_name)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_moving_tensors_between_devices(gpu) -> None:
+    x = shenjing.tensor([1.0, 2.0], requires_grad=True)
+    y = x.to("cuda")
+    assert y.device == "cuda" and isinstance(y.data, ndarray)
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
+    assert y.cpu().device == "cpu"
+    with pytest.raises(RuntimeError, match="same device, got tensors on cpu and cuda"):
+        shenjing.ones(2) + shenjing.ones(2, device="cuda")
+    with pytest.raises(TypeError, match="Tensor.cpu"):
+        shenjing.ones(2, device="cuda").numpy()
+
+
+def test_module_to_device_and_state_dict_on_host(gpu) -> None:
+    model = nn.Linear(3, 2).to("cuda")
+    assert model.weight.device == "cuda"
+    state = {k: _host(v) for k, v in model.state_dict().items()}
+    fresh = nn.Linear(3, 2)
+    fresh.load_state_dict(state)
+    back = nn.Linear(3, 2).to("cuda")
+    back.load_state_dict(fresh.state_dict())  # host arrays are copied onto the device
+    np.testing.assert_array_equal(_host(back.weight), state["weight"])
