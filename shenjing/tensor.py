@@ -433,29 +433,19 @@ class Tensor:
 
     # activations live with their derivatives in nn/activation.py
     def sigmoid(self) -> Tensor:
-        from .nn import activation
-
-        return activation.sigmoid(self)
+        return _activations().sigmoid(self)
 
     def tanh(self) -> Tensor:
-        from .nn import activation
-
-        return activation.tanh(self)
+        return _activations().tanh(self)
 
     def relu(self) -> Tensor:
-        from .nn import activation
-
-        return activation.relu(self)
+        return _activations().relu(self)
 
     def softmax(self, dim: int = -1) -> Tensor:
-        from .nn import activation
-
-        return activation.softmax(self, dim)
+        return _activations().softmax(self, dim)
 
     def log_softmax(self, dim: int = -1) -> Tensor:
-        from .nn import activation
-
-        return activation.log_softmax(self, dim)
+        return _activations().log_softmax(self, dim)
 
     # ---- reductions ---------------------------------------------------------------------------------------
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
@@ -712,6 +702,18 @@ class Tensor:
 
 
 autograd._Tensor = Tensor
+
+_activation_module = None
+
+
+def _activations() -> Any:
+    """``nn.activation``, imported on first use (it sits above tensor.py in the import order)."""
+    global _activation_module
+    if _activation_module is None:
+        from .nn import activation
+
+        _activation_module = activation
+    return _activation_module
 
 
 class _Clone(autograd.Function):
