@@ -12,6 +12,7 @@ import warnings
 from typing import Any
 
 from ..autograd import Function
+from ..backend import NUMPY, backend_of
 from ..tensor import Tensor
 from .module import Module
 
@@ -215,7 +216,9 @@ class CrossEntropyFunction(Function):
         log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))  # (M, C)
         self.log_p, self.shape, self.reduction = log_p, logits.shape, reduction
         self.target_shape = target.shape if not soft else target.shape[:1] + target.shape[2:]
-        simple = not soft and weight is None and not label_smoothing and not (target == ignore_index).any()
+        # NOTE: deciding the fast path reads the labels on the host; on a GPU the general path avoids that sync
+        simple = (not soft and weight is None and not label_smoothing and backend_of(target) is NUMPY
+                  and not (target == ignore_index).any())
         if simple:  # the textbook's case, without building q
             self.q = None
             self.y = target.reshape(-1)
@@ -263,7 +266,7 @@ def _check_class_target(name: str, input: Tensor, target: Any, ignore_index: int
             f"{name}: expected labels of shape {expected} for input of shape {shape}, got labels of shape {tshape}"
         )
     n_classes = shape[1] if len(shape) >= 2 else shape[0]
-    if target.size:
+    if target.size and backend_of(target) is NUMPY:  # NOTE: on a GPU this check would sync with the host
         valid = target[target != ignore_index] if ignore_index is not None else target
         if valid.size and (valid.min() < 0 or valid.max() >= n_classes):
             bad = valid.max() if valid.max() >= n_classes else valid.min()
