@@ -81,6 +81,7 @@ from .functions import (
 )
 from .tensor import Tensor, is_tensor, tensor
 from . import nn, optim  # noqa: E402 - after the core they build on
+from . import data, datasets  # noqa: E402 - data sets and loaders, after nn
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,213 @@
+"""Data sets: a sample by index (``ds[i]``) and a length, as ``torch.utils.data``; tensors, subsets, concatenations."""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+import numpy  # host-side index bookkeeping only: indices always live on the host
+
+from ..backend import backend_of
+from ..tensor import Tensor, tensor
+
+__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset"]
+
+
+class Dataset:
+    """A map-style data set: ``ds[i]`` is sample i, ``len(ds)`` the number of samples.
+
+    Subclass it and define ``__getitem__`` and ``__len__``, as ``torch.utils.data.Dataset``. A sample can be
+    anything :func:`shenjing.data.default_collate` batches: a Tensor, a NumPy array, a number, or a tuple or
+    dict of those. ``ds1 + ds2`` is their :class:`ConcatDataset`.
+
+    Example:
+        >>> from shenjing.data import Dataset
+        >>> class Squares(Dataset):
+        ...     def __len__(self):
+        ...         return 4
+        ...     def __getitem__(self, i):
+        ...         return float(i), float(i * i)
+        >>> Squares()[3]
+        (3.0, 9.0)
+    """
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}: subclasses of Dataset must define __getitem__")
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__}: subclasses of Dataset must define __len__")
+
+    def __add__(self, other: Dataset) -> ConcatDataset:
+        return ConcatDataset([self, other])
+
+
+def _as_tensor(value: Any, position: int) -> Tensor:
+    """A Tensor around ``value`` without copying arrays (their dtype kept, as ``torch.from_numpy``)."""
+    if isinstance(value, Tensor):
+        return value.detach()
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        backend_of(value)  # a TypeError naming the type for array-likes shenjing cannot hold
+        return Tensor._wrap(value)
+    if isinstance(value, list | tuple):
+        return tensor(value)
+    raise TypeError(
+        f"TensorDataset: expected Tensors, NumPy arrays or lists, got {type(value).__name__} at position {position}"
+    )
+
+
+class TensorDataset(Dataset):
+    """Samples are rows of tensors that share their first dimension: ``ds[i] = (X[i], y[i], …)``.
+
+    The :class:`~shenjing.data.DataLoader` recognises it (and a :class:`Subset` of it) and cuts whole batches
+    with one fancy index per tensor instead of collating samples one by one.
+
+    Args:
+        *tensors: Tensors or NumPy arrays with equal first dimension N. Arrays are wrapped without a copy and
+            keep their dtype (a float64 array stays float64, as ``torch.from_numpy``); convert first,
+            ``X.astype("float32")``, to match float32 layers. Lists go through :func:`shenjing.tensor`.
+
+    Attributes:
+        tensors: the tuple of Tensors.
+
+    Shape:
+        tensors (N, …) each; a sample is a tuple of their rows.
+
+    Example:
+        >>> import numpy as np
+        >>> from shenjing.data import TensorDataset
+        >>> ds = TensorDataset(np.zeros((5, 3), np.float32), np.arange(5))
+        >>> len(ds), ds[2][0].shape, ds[2][1].item()
+        (5, (3,), 2)
+    """
+
+    def __init__(self, *tensors: Any) -> None:
+        if not tensors:
+            raise ValueError("TensorDataset: expected at least one tensor, got none")
+        self.tensors = tuple(_as_tensor(t, i) for i, t in enumerate(tensors))
+        sizes = [t.shape[0] if t.ndim else None for t in self.tensors]
+        if None in sizes or len(set(sizes)) != 1:
+            shapes = ", ".join(str(tuple(t.shape)) for t in self.tensors)
+            raise ValueError(
+                f"TensorDataset: expected tensors with the same first dimension (one row per sample), got shapes "
+                f"{shapes}. Check that features and labels have the same number of samples."
+            )
+
+    def __getitem__(self, index: Any) -> tuple:
+        # NOTE: `a[i, ...]` keeps a 0-d array where `a[i]` of a 1-d NumPy array would give a NumPy scalar
+        return tuple(Tensor._wrap(t.data[index, ...]) for t in self.tensors)
+
+    def __len__(self) -> int:
+        return self.tensors[0].shape[0]
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{tuple(t.shape)} {t.dtype}" for t in self.tensors)
+        return f"{type(self).__name__}({shapes})"
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``, in that order: ``Subset(ds, idx)[k] = ds[idx[k]]``.
+
+    Args:
+        dataset: the data set to take samples from.
+        indices: sample indices (a list, range, NumPy array or int Tensor); negative indices count from the end.
+
+    Attributes:
+        dataset: the underlying data set.
+        indices: the indices, as a NumPy int64 array.
+
+    Example:
+        >>> import numpy as np
+        >>> from shenjing.data import Subset, TensorDataset
+        >>> sub = Subset(TensorDataset(np.arange(10) * 10), [7, 2])
+        >>> len(sub), sub[0][0].item()
+        (2, 70)
+    """
+
+    def __init__(self, dataset: Any, indices: Any) -> None:
+        if isinstance(indices, Tensor):
+            indices = backend_of(indices.data).to_host(indices.data)
+        indices = numpy.asarray(indices)
+        if indices.size == 0:
+            indices = indices.astype(numpy.int64)
+        if indices.ndim != 1 or indices.dtype.kind not in "iu":
+            raise TypeError(
+                f"Subset: expected a 1-d sequence of integer indices, got an array of shape {indices.shape} and "
+                f"dtype {indices.dtype}. Use numpy.flatnonzero(mask) to turn a boolean mask into indices."
+            )
+        n = len(dataset)
+        if indices.size and (indices.max() >= n or indices.min() < -n):
+            bad = indices.max() if indices.max() >= n else indices.min()
+            raise IndexError(f"Subset: index {bad} is out of range for a data set of {n} samples")
+        self.dataset = dataset
+        self.indices = numpy.where(indices < 0, indices + n, indices).astype(numpy.int64)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, list):
+            return [self.dataset[int(i)] for i in self.indices[index]]
+        return self.dataset[int(self.indices[index])]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __repr__(self) -> str:
+        return f"Subset({len(self)} of {len(self.dataset)} samples of {type(self.dataset).__name__})"
+
+
+class ConcatDataset(Dataset):
+    """Several data sets one after the other: samples 0…len(a)−1 from ``a``, then ``b``'s, and so on.
+
+    Args:
+        datasets: the data sets to chain (a list or other iterable).
+
+    Attributes:
+        datasets: the list of data sets; ``cumulative_sizes``: their running lengths.
+
+    Example:
+        >>> import numpy as np
+        >>> from shenjing.data import ConcatDataset, TensorDataset
+        >>> both = ConcatDataset([TensorDataset(np.arange(3)), TensorDataset(np.arange(10, 12))])
+        >>> len(both), both[3][0].item()
+        (5, 10)
+    """
+
+    def __init__(self, datasets: Any) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: expected at least one data set, got an empty list")
+        self.cumulative_sizes = []
+        total = 0
+        for ds in self.datasets:
+            total += len(ds)
+            self.cumulative_sizes.append(total)
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index: int) -> Any:
+        n = len(self)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError(f"ConcatDataset: index {index} is out of range for {n} samples")
+        which = bisect.bisect_right(self.cumulative_sizes, index)
+        start = self.cumulative_sizes[which - 1] if which else 0
+        return self.datasets[which][index - start]
+
+
+def tensor_source(dataset: Any) -> tuple[tuple, Any] | None:
+    """The arrays behind a TensorDataset (or Subsets of one) and the indices into them, else ``None``.
+
+    Returns ``(arrays, indices)``: ``dataset[k]`` is ``tuple(a[indices[k]] for a in arrays)``; ``indices`` is
+    ``None`` for the TensorDataset itself (sample k is row k). Subclasses that override ``__getitem__`` (to
+    transform samples, say) are not recognised, so the loader never skips their code.
+    """
+    kind = type(dataset)
+    if isinstance(dataset, TensorDataset) and kind.__getitem__ is TensorDataset.__getitem__:
+        return tuple(t.data for t in dataset.tensors), None
+    if isinstance(dataset, Subset) and kind.__getitem__ is Subset.__getitem__:
+        inner = tensor_source(dataset.dataset)
+        if inner is None:
+            return None
+        arrays, indices = inner
+        return arrays, dataset.indices if indices is None else indices[dataset.indices]
+    return None
