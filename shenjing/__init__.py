@@ -82,6 +82,8 @@ from .functions import (
 from .tensor import Tensor, is_tensor, tensor
 from . import nn, optim  # noqa: E402 - after the core they build on
 from . import data, datasets  # noqa: E402 - data sets and loaders, after nn
+from . import io, train  # noqa: E402 - model files and the training loop, after data
+from .io import load, save  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -1,6 +1,8 @@
 """``shenjing.nn``: layers, activations, losses and containers, PyTorch-shaped (an index only)."""
 
 from . import functional, init
+from . import utils  # gradient clipping, as torch.nn.utils
+from ..registry import register_module  # names custom layers for model files
 from .activation import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Step, Tanh
 from .containers import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout
@@ -22,3 +24,4 @@ __all__ = [
     "NLLLoss", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Step", "Tanh",
     "Unflatten", "functional", "init",
 ]
+__all__ += ["register_module", "utils"]

@@ -1,0 +1,537 @@
+"""Model files and checkpoints: weights in safetensors, structure and metadata as JSON, written atomically.
+
+One file holds everything: the safetensors format (a JSON header + raw little-endian arrays) with shenjing's
+own JSON document stored as one string in the header's ``__metadata__``. Nothing is ever unpickled, and the
+structure is rebuilt only from layer names in :mod:`shenjing.registry`.
+
+    shenjing.save(model, "mlp.safetensors", class_names=[...])   # weights + structure + metadata
+    model = shenjing.load("mlp.safetensors")                     # rebuilt and in eval mode, ready to predict
+    shenjing.save(model.state_dict(), "w.safetensors")           # weights only (any model)
+    save_checkpoint("ckpt.safetensors", model, optimizer, scheduler, epoch=3)   # resumable training state
+    load_torch_state_dict(model, torch_model.state_dict())       # PyTorch → shenjing (same keys and layouts)
+
+Writes go to a temporary file in the same folder, are flushed to disk (fsync) and then renamed over the
+target (``os.replace``, atomic on POSIX and Windows): a crash mid-write leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from collections import OrderedDict
+from typing import Any
+
+import numpy  # host-side file handling only (no math)
+
+from . import registry
+from .backend import backend_of, get_rng_state, set_rng_state
+from .registry import register, register_module
+from .tensor import Tensor
+
+__all__ = [
+    "save",
+    "load",
+    "info",
+    "save_checkpoint",
+    "load_checkpoint",
+    "ModelFileError",
+    "FORMAT_VERSION",
+    "describe",
+    "build",
+    "atomic_write_bytes",
+    "load_torch_state_dict",
+    "to_torch_state_dict",
+    "register",
+    "register_module",
+    "encode_state",
+    "decode_state",
+]
+
+FORMAT_VERSION = 1
+_KEY = "shenjing"  # the __metadata__ entry holding our JSON document
+_CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
+_MAX_HEADER = 100 * 1024 * 1024
+
+
+class ModelFileError(ValueError):
+    """A model or checkpoint file that cannot be read: corrupted, truncated, unknown layer, future format."""
+
+
+# ---- atomic writes -----------------------------------------------------------------------------------------------
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that ``path`` is always either the old file or the complete new one.
+
+    temp file in the same folder → write → flush → fsync → ``os.replace`` over ``path`` → fsync the folder.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _write_all(f, data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable; not possible on every platform (Windows)
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def _write_all(f: Any, data: bytes) -> None:
+    f.write(data)
+
+
+# ---- structure: module ↔ JSON ------------------------------------------------------------------------------------
+def describe(module: Any, path: str = "model") -> dict:
+    """The JSON-able structure of ``module``: registered type names, constructor configs, children of containers."""
+    try:
+        name = registry.name_of(module)
+    except KeyError as error:
+        raise TypeError(f"cannot save {path}: {error.args[0]}") from None
+    if name in _CONTAINERS:
+        children = [[key, describe(child, f"{path}.{key}")] for key, child in module._modules.items()]
+        return {"type": name, "children": children}
+    try:
+        config = module.get_config()
+    except NotImplementedError as error:
+        raise TypeError(f"cannot save {path} ({name}): {error}") from None
+    try:
+        json.dumps(config, allow_nan=True)
+    except TypeError as error:
+        raise TypeError(f"cannot save {path} ({name}): get_config() must return JSON values ({error})") from None
+    return {"type": name, "config": config}
+
+
+def build(spec: Any, path: str = "model") -> Any:
+    """A module rebuilt from :func:`describe`'s structure, by registered names only (weights uninitialised-random)."""
+    from .nn import ModuleDict, ModuleList, Sequential
+
+    if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
+        raise ModelFileError(f"{path}: expected a layer description {{'type': NAME, ...}}, got {_short(spec)}")
+    try:
+        klass = registry.get_module_class(spec["type"])
+    except KeyError as error:
+        raise ModelFileError(f"{path}: {error.args[0]}") from None
+    if spec["type"] in _CONTAINERS:
+        children = spec.get("children")
+        if not isinstance(children, list) or not all(
+            isinstance(c, list) and len(c) == 2 and isinstance(c[0], str) for c in children
+        ):
+            raise ModelFileError(f"{path} ({spec['type']}): expected 'children' as a list of [name, layer] pairs")
+        built = OrderedDict((key, build(child, f"{path}.{key}")) for key, child in children)
+        if klass is Sequential:
+            return Sequential(built)
+        if klass is ModuleList:
+            return ModuleList(list(built.values()))
+        return ModuleDict(built)
+    config = spec.get("config", {})
+    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+        raise ModelFileError(f"{path} ({spec['type']}): expected 'config' as an object of constructor arguments")
+    try:
+        # NOTE: JSON has no tuples; sizes such as kernel_size=(3, 3) come back as lists and become tuples again
+        return klass(**{key: _tuples(value) for key, value in config.items()})
+    except TypeError as error:
+        raise ModelFileError(f"{path}: could not build {spec['type']}(**{config}): {error}") from None
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) < 80 else text[:77] + "..."
+
+
+# ---- nested state (optimizer, scheduler, RNG) ↔ JSON + arrays ----------------------------------------------------
+def encode_state(obj: Any, prefix: str, arrays: dict) -> Any:
+    """``obj`` (dicts, lists, tuples, numbers, strings, Tensors, arrays) as JSON, its arrays moved to ``arrays``.
+
+    Tensors and arrays become ``{"__tensor__": key}`` / ``{"__ndarray__": key}``; NumPy scalars keep their
+    dtype; dicts with non-string keys (an optimizer's ``state`` by parameter index) become key/value pairs.
+    Everything round-trips bit for bit through :func:`decode_state`.
+    """
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    if isinstance(obj, Tensor):
+        arrays[prefix] = _host(obj.data)
+        return {"__tensor__": prefix}
+    if isinstance(obj, numpy.generic):
+        return {"__scalar__": obj.item(), "dtype": obj.dtype.str}
+    if hasattr(obj, "shape") and hasattr(obj, "dtype"):  # a NumPy or CuPy array
+        arrays[prefix] = _host(obj)
+        return {"__ndarray__": prefix}
+    if isinstance(obj, numpy.dtype):
+        return {"__dtype__": obj.str}
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) and not k.startswith("__") for k in obj):
+            return {k: encode_state(v, f"{prefix}/{k}", arrays) for k, v in obj.items()}
+        return {
+            "__dict__": [
+                [encode_state(k, f"{prefix}/{i}k", arrays), encode_state(v, f"{prefix}/{i}", arrays)]
+                for i, (k, v) in enumerate(obj.items())
+            ]
+        }
+    if isinstance(obj, list):
+        return [encode_state(v, f"{prefix}/{i}", arrays) for i, v in enumerate(obj)]
+    if isinstance(obj, tuple):
+        return {"__tuple__": [encode_state(v, f"{prefix}/{i}", arrays) for i, v in enumerate(obj)]}
+    raise TypeError(
+        f"cannot save a {type(obj).__name__} at {prefix!r}: only numbers, strings, lists, dicts, tensors "
+        "and arrays are stored (never pickled objects)"
+    )
+
+
+def decode_state(obj: Any, arrays: dict) -> Any:
+    """The inverse of :func:`encode_state`."""
+    if isinstance(obj, list):
+        return [decode_state(v, arrays) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if "__tensor__" in obj:
+        return Tensor._wrap(_array(arrays, obj["__tensor__"]))
+    if "__ndarray__" in obj:
+        return _array(arrays, obj["__ndarray__"])
+    if "__scalar__" in obj:
+        return numpy.dtype(obj["dtype"]).type(obj["__scalar__"])
+    if "__dtype__" in obj:
+        return numpy.dtype(obj["__dtype__"])
+    if "__tuple__" in obj:
+        return tuple(decode_state(v, arrays) for v in obj["__tuple__"])
+    if "__dict__" in obj:
+        return {_hashable(decode_state(k, arrays)): decode_state(v, arrays) for k, v in obj["__dict__"]}
+    return {k: decode_state(v, arrays) for k, v in obj.items()}
+
+
+def _hashable(key: Any) -> Any:
+    return key.item() if isinstance(key, numpy.generic) else key
+
+
+def _array(arrays: dict, key: Any) -> Any:
+    if key not in arrays:
+        raise ModelFileError(f"the file refers to an array {key!r} that it does not contain (corrupted file?)")
+    return arrays[key]
+
+
+def _host(array: Any) -> numpy.ndarray:
+    host = array if isinstance(array, numpy.ndarray) else backend_of(array).to_host(array)
+    return numpy.ascontiguousarray(host)
+
+
+# ---- the file format ---------------------------------------------------------------------------------------------
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _write(path: Any, kind: str, document: dict, arrays: dict) -> None:
+    from safetensors.numpy import save as st_save
+
+    document = {
+        "format": f"shenjing.{kind}",
+        "format_version": FORMAT_VERSION,
+        "shenjing_version": _version(),
+        **document,
+    }
+    text = json.dumps(document, default=_json_default)
+    atomic_write_bytes(path, st_save(arrays, metadata={_KEY: text}))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, numpy.generic):
+        return value.item()
+    if isinstance(value, numpy.ndarray):
+        return value.tolist()
+    if isinstance(value, numpy.dtype):
+        return str(value)
+    raise TypeError(f"metadata values must be JSON (numbers, strings, lists, dicts), got {type(value).__name__}")
+
+
+def _read(path: Any) -> tuple[dict | None, dict]:
+    """(our JSON document or None for a plain safetensors file, the arrays), with clear errors for bad files."""
+    from safetensors.numpy import load as st_load
+
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        data = f.read()
+    where = f"{path}:"
+    looks_safetensors = len(data) >= 9 and data[8:9] == b"{"
+    if not looks_safetensors and (
+        data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05") or data[:2] == b"PK"
+    ):
+        raise ModelFileError(
+            f"{where} this looks like a pickle or a PyTorch .pt/.pth file. shenjing never unpickles files (unpickling "
+            "runs code from the file). Convert it once with PyTorch: safetensors.torch.save_file(state_dict, "
+            "'model.safetensors'), then shenjing.io.load_torch_state_dict(model, shenjing.load('model.safetensors'))."
+        )
+    if len(data) < 8:
+        raise ModelFileError(f"{where} the file is {len(data)} bytes long: truncated or not a safetensors file")
+    if not looks_safetensors:
+        raise ModelFileError(f"{where} not a safetensors file (its header does not start with a JSON object)")
+    (header_size,) = struct.unpack("<Q", data[:8])
+    if header_size > _MAX_HEADER:
+        raise ModelFileError(f"{where} not a safetensors file (header size {header_size} is implausible; corrupted?)")
+    if 8 + header_size > len(data):
+        raise ModelFileError(
+            f"{where} the file is truncated: its header needs {8 + header_size} bytes, the file has {len(data)}. "
+            "It was probably cut short while being copied or written; use the previous file."
+        )
+    try:
+        header = json.loads(data[8 : 8 + header_size])
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelFileError(f"{where} the header is not valid JSON: the file is corrupted ({error})") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{where} the header is not a JSON object: the file is corrupted")
+    expected = (
+        8
+        + header_size
+        + max(
+            (
+                int(v["data_offsets"][1])
+                for k, v in header.items()
+                if k != "__metadata__" and isinstance(v, dict) and "data_offsets" in v
+            ),
+            default=0,
+        )
+    )
+    if len(data) < expected:
+        raise ModelFileError(
+            f"{where} the file is truncated: the arrays need {expected} bytes, the file has {len(data)}. It was "
+            "probably cut short while being copied or written; use the previous file."
+        )
+    try:
+        arrays = st_load(data)
+    except Exception as error:  # safetensors raises its own SafetensorError for every malformed file
+        raise ModelFileError(f"{where} the file is corrupted: {error}") from None
+    document = None
+    meta = header.get("__metadata__")
+    meta = meta if isinstance(meta, dict) else {}
+    if _KEY in meta:
+        try:
+            document = json.loads(meta[_KEY])
+        except json.JSONDecodeError as error:
+            raise ModelFileError(f"{where} shenjing's metadata is not valid JSON: corrupted file ({error})") from None
+        version = document.get("format_version") if isinstance(document, dict) else None
+        if not isinstance(version, int):
+            raise ModelFileError(f"{where} shenjing's metadata has no format version: corrupted file")
+        if version > FORMAT_VERSION:
+            raise ModelFileError(
+                f"{where} written in model-file format version {version} (by shenjing "
+                f"{document.get('shenjing_version', '?')}); this shenjing ({_version()}) reads versions up to "
+                f"{FORMAT_VERSION}. Upgrade shenjing: pip install -U shenjing"
+            )
+    return document, arrays
+
+
+def info(path: str | os.PathLike) -> dict:
+    """The JSON document of a shenjing file (format, versions, structure, metadata), without building anything."""
+    document, arrays = _read(path)
+    if document is None:
+        return {"format": "safetensors", "tensors": {k: list(v.shape) for k, v in arrays.items()}}
+    return document
+
+
+# ---- models ------------------------------------------------------------------------------------------------------
+def save(obj: Any, path: str | os.PathLike, **metadata: Any) -> None:
+    """Save a model (weights + structure + metadata) or a state dict (weights only) to one safetensors file.
+
+    Args:
+        obj: a Module whose layers are all registered (every built-in layer is), or a state dict.
+        path: the file to write (conventionally ``*.safetensors``); written atomically.
+        **metadata: JSON values stored with it; ``input_shape`` (without the batch dimension) and
+            ``class_names`` are used by ``shenjing summary`` / ``predict``.
+
+    Example:
+        >>> import shenjing, tempfile, os
+        >>> model = shenjing.nn.Sequential(shenjing.nn.Linear(4, 3), shenjing.nn.ReLU())
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.safetensors")
+        >>> shenjing.save(model, path, input_shape=[4])
+        >>> shenjing.load(path)
+        Sequential(
+          (0): Linear(in_features=4, out_features=3, bias=True)
+          (1): ReLU()
+        )
+    """
+    from .nn import Module
+
+    if isinstance(obj, Module):
+        structure = describe(obj)
+        arrays = {k: _host(v.data) for k, v in obj.state_dict().items()}
+        dtypes = {str(a.dtype) for a in arrays.values() if a.dtype.kind == "f"}
+        document = {"structure": structure, "dtype": dtypes.pop() if len(dtypes) == 1 else None, "metadata": metadata}
+        _write(path, "model", document, arrays)
+    elif isinstance(obj, dict):
+        arrays = {}
+        for key, value in obj.items():
+            if not isinstance(key, str):
+                raise TypeError(f"save: state-dict keys must be strings, got {key!r}")
+            arrays[key] = _host(value.data if isinstance(value, Tensor) else _torch_to_numpy(value))
+        _write(path, "state_dict", {"keys": list(arrays), "metadata": metadata}, arrays)
+    else:
+        raise TypeError(f"save: expected a shenjing.nn.Module or a state dict, got {type(obj).__name__}")
+
+
+def load(path: str | os.PathLike, with_metadata: bool = False, map_location: Any = None) -> Any:
+    """Load what :func:`save` wrote: a model (rebuilt by registered layer names, in eval mode) or a state dict.
+
+    A plain safetensors file (from ``safetensors.torch.save_file``, say) loads as a state dict of Tensors.
+    With ``with_metadata=True`` returns ``(obj, document)``, the document holding the metadata, structure
+    and versions. ``map_location`` ("cpu", "cuda") moves what is loaded to that device. Raises
+    :class:`ModelFileError` for a corrupted, truncated or future-version file and for an unknown layer name.
+    """
+    document, arrays = _read(path)
+    if document is None or document.get("format") in ("shenjing.state_dict",):
+        order = (document or {}).get("keys")  # safetensors sorts its tensors; the document keeps the order
+        keys = order if isinstance(order, list) and sorted(order) == sorted(arrays) else list(arrays)
+        result: Any = OrderedDict((k, Tensor._wrap(arrays[k])) for k in keys)
+    elif document.get("format") in ("shenjing.model", "shenjing.checkpoint"):
+        if document.get("structure") is None:
+            raise ModelFileError(f"{os.fspath(path)}: this checkpoint holds no model structure; use load_checkpoint")
+        result = _build_model(document, arrays, os.fspath(path))
+        if map_location is not None:
+            result.to(map_location)
+    else:
+        raise ModelFileError(f"{os.fspath(path)}: unknown kind of shenjing file {document.get('format')!r}")
+    if map_location is not None and isinstance(result, OrderedDict):
+        result = OrderedDict((k, v.to(map_location)) for k, v in result.items())
+    return (result, document or {}) if with_metadata else result
+
+
+def _build_model(document: dict, arrays: dict, where: str) -> Any:
+    model = build(document["structure"])
+    dtype = document.get("dtype")
+    if dtype:
+        model.to(numpy.dtype(dtype))
+    prefix = "model/" if document.get("format") == "shenjing.checkpoint" else ""
+    weights = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)} if prefix else arrays
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as error:
+        raise ModelFileError(f"{where}: the weights do not fit the structure: {error}") from None
+    return model.eval()
+
+
+# ---- checkpoints -------------------------------------------------------------------------------------------------
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: Any,
+    optimizer: Any = None,
+    scheduler: Any = None,
+    epoch: int = 0,
+    rng_state: Any = None,
+    model_state: dict | None = None,
+    **extra: Any,
+) -> None:
+    """Everything needed to resume training exactly: weights, optimizer and scheduler state, epoch, RNG states.
+
+    ``optimizer`` and ``scheduler`` may be the objects or their state dicts; ``model_state`` (a state dict
+    of arrays) replaces the model's current weights (the model then only gives the structure).
+    ``rng_state`` defaults to :func:`shenjing.get_rng_state`; ``extra`` (history, data-loader state, config)
+    may hold numbers, strings, lists, dicts and arrays. Written atomically: a crash mid-write leaves the last
+    good checkpoint in place.
+    """
+    arrays: dict = {}
+    weights = model.state_dict() if model_state is None else model_state
+    for key, value in weights.items():
+        arrays["model/" + key] = _host(value.data if isinstance(value, Tensor) else value)
+    try:
+        structure = describe(model)
+    except TypeError:
+        structure = None  # a model of unregistered layers still checkpoints; it just cannot be rebuilt alone
+    state = {
+        "optimizer": _state_of(optimizer),
+        "scheduler": _state_of(scheduler),
+        "rng": get_rng_state() if rng_state is None else rng_state,
+        "extra": extra,
+    }
+    dtypes = {str(a.dtype) for a in arrays.values() if a.dtype.kind == "f"}
+    document = {
+        "structure": structure,
+        "dtype": dtypes.pop() if len(dtypes) == 1 else None,
+        "epoch": int(epoch),
+        "state": encode_state(state, "state", arrays),
+    }
+    _write(path, "checkpoint", document, arrays)
+
+
+def _state_of(obj: Any) -> Any:
+    return obj.state_dict() if hasattr(obj, "state_dict") else obj
+
+
+def load_checkpoint(
+    path: str | os.PathLike, model: Any = None, optimizer: Any = None, scheduler: Any = None, restore_rng: bool = True
+) -> dict:
+    """Restore a checkpoint into ``model``, ``optimizer`` and ``scheduler`` (and the global RNG).
+
+    Returns ``{"model", "epoch", "optimizer", "scheduler", "rng", "extra"}``; ``model`` is rebuilt from the
+    file when not given (the state dicts are returned either way, for objects you restore yourself).
+    """
+    document, arrays = _read(path)
+    where = os.fspath(path)
+    if document is None or document.get("format") != "shenjing.checkpoint":
+        kind = "a plain safetensors file" if document is None else document.get("format")
+        raise ModelFileError(f"{where}: expected a shenjing checkpoint, got {kind}. Load models with shenjing.load")
+    state = decode_state(document.get("state", {}), arrays)
+    if model is None:
+        if document.get("structure") is None:
+            raise ModelFileError(f"{where}: the checkpoint holds no model structure: pass the model to restore into")
+        model = _build_model(document, arrays, where)
+        model.train()
+    else:
+        weights = {k[len("model/") :]: v for k, v in arrays.items() if k.startswith("model/")}
+        model.load_state_dict(weights)
+    if optimizer is not None and state.get("optimizer") is not None:
+        optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state.get("scheduler") is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    if restore_rng and state.get("rng"):
+        set_rng_state(state["rng"])
+    return {"model": model, "epoch": document.get("epoch", 0), **state}
+
+
+# ---- PyTorch weight exchange ---------------------------------------------------------------------------------------
+def _torch_to_numpy(value: Any) -> Any:
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch.Tensor
+        return value.detach().cpu().numpy()
+    return numpy.asarray(value)
+
+
+def load_torch_state_dict(model: Any, state_dict: Any, strict: bool = True) -> Any:
+    """Copy a PyTorch ``state_dict`` into the equivalent shenjing ``model`` (same keys and weight layouts).
+
+    Values are cast to the model's dtypes. Example::
+
+        torch_model = torch.nn.Sequential(torch.nn.Linear(784, 16), torch.nn.Sigmoid(), torch.nn.Linear(16, 10))
+        model = shenjing.nn.Sequential(nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 10))
+        shenjing.io.load_torch_state_dict(model, torch_model.state_dict())
+
+    Returns ``(missing_keys, unexpected_keys)`` as ``load_state_dict``.
+    """
+    arrays = OrderedDict((k, v.data if isinstance(v, Tensor) else _torch_to_numpy(v)) for k, v in state_dict.items())
+    return model.load_state_dict(arrays, strict=strict)
+
+
+def to_torch_state_dict(model: Any) -> OrderedDict:
+    """The model's weights as a PyTorch state dict (CPU tensors, copies): ``torch_model.load_state_dict(...)``."""
+    try:
+        import torch
+    except ImportError:
+        raise ImportError("to_torch_state_dict needs PyTorch: pip install torch") from None
+    return OrderedDict((k, torch.from_numpy(_host(v.data).copy())) for k, v in model.state_dict().items())
