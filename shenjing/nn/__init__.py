@@ -5,7 +5,8 @@ from . import utils  # gradient clipping, as torch.nn.utils
 from ..registry import register_module  # names custom layers for model files
 from .activation import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Step, Tanh
 from .containers import ModuleDict, ModuleList, Sequential
-from .dropout import Dropout
+from .conv import Conv1d, Conv2d
+from .dropout import Dropout, Dropout2d
 from .linear import Flatten, Identity, Linear, Unflatten
 from .loss import (
     BCELoss,
@@ -17,6 +18,8 @@ from .loss import (
     NLLLoss,
 )
 from .module import Module, Parameter
+from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool1d, MaxPool2d
 
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "ELU", "Flatten", "HalfSquaredErrorLoss",
@@ -25,3 +28,7 @@ __all__ = [
     "Unflatten", "functional", "init",
 ]
 __all__ += ["register_module", "utils"]
+__all__ += [
+    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "Dropout2d", "LayerNorm",
+    "MaxPool1d", "MaxPool2d",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ..autograd import Function
@@ -9,7 +10,7 @@ from ..backend import backend_of
 from ..tensor import Tensor
 from .module import Module
 
-__all__ = ["Dropout", "dropout", "DropoutFunction"]
+__all__ = ["Dropout", "Dropout2d", "dropout", "dropout2d", "DropoutFunction"]
 
 
 class DropoutFunction(Function):
@@ -65,3 +66,51 @@ class Dropout(Module):
 
     def get_config(self) -> dict:
         return {"p": self.p}
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Channel dropout: zero whole channels x[n, c] with probability p, scale the rest by 1/(1 − p).
+
+    The mask has shape (N, C, 1, 1) (one draw per channel of each sample), so ∂L/∂x = ∂L/∂a ⊙ m / (1 − p)
+    is zero on a dropped channel. A 3-D input is taken as (N, C, L) with a warning, as PyTorch.
+    """
+    _check_p(p)
+    if input.ndim not in (3, 4):
+        raise RuntimeError(
+            f"dropout2d: expected a 4-D input (N, C, H, W) (or 3-D (N, C, L)), got a {input.ndim}-D input of shape "
+            f"{tuple(input.shape)}"
+        )
+    if input.ndim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior is "
+            "desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior will "
+            "change in a future release to interpret the input as one without a batch dimension, i.e. shape "
+            "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using dropout1d instead.",
+            UserWarning,
+            stacklevel=2,
+        )
+    if not training or p == 0:
+        return input
+    mask_shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    return DropoutFunction.apply(input, p=p, mask_shape=mask_shape)
+
+
+class Dropout2d(Dropout):
+    """Zeroes whole channels with probability ``p`` in training (scaling the rest by 1/(1 − p)); off in eval().
+
+        a[n, c] = x[n, c] · m[n, c] / (1 − p),   m[n, c] ~ Bernoulli(1 − p)
+        ∂L/∂x[n, c] = ∂L/∂a[n, c] · m[n, c] / (1 − p)
+
+    Neighbouring pixels of a feature map are strongly correlated, so dropping single pixels barely
+    regularises a convolutional layer; dropping whole feature maps does (Tompson et al., 2015).
+
+    Shape: (N, C, H, W) → same.
+
+    Example:
+        >>> import shenjing
+        >>> shenjing.nn.Dropout2d(0.25).eval()(shenjing.ones(1, 2, 3, 3)).sum().item()
+        18.0
+    """
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return dropout2d(input, self.p, self.training)

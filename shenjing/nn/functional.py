@@ -12,7 +12,8 @@ from .activation import (
     step,
     tanh,
 )
-from .dropout import dropout
+from .conv import conv1d, conv2d
+from .dropout import dropout, dropout2d
 from .linear import linear
 from .loss import (
     binary_cross_entropy,
@@ -23,9 +24,15 @@ from .loss import (
     mse_loss,
     nll_loss,
 )
+from .norm import batch_norm, layer_norm
+from .pooling import adaptive_avg_pool2d, avg_pool2d, max_pool1d, max_pool2d
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "elu",
     "half_squared_error", "l1_loss", "leaky_relu", "linear", "log_softmax", "mse_loss", "nll_loss", "relu",
     "sigmoid", "silu", "softmax", "softplus", "step", "tanh",
+]
+__all__ += [
+    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "conv1d", "conv2d", "dropout2d", "layer_norm", "max_pool1d",
+    "max_pool2d",
 ]

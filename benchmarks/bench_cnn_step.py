@@ -1,0 +1,268 @@
+"""One training step of the textbook CNN (batch 64, Adam 1e-3, float32): shenjing vs PyTorch CPU, time and memory.
+
+    Conv2d(1, 32, 3) → ReLU → Conv2d(32, 64, 3) → ReLU → MaxPool2d(2) → Dropout2d(0.25) → Flatten
+    → Linear(9216, 128) → ReLU → Dropout(0.5) → Linear(128, 10), cross-entropy on the logits.
+
+Time: both models in this process, same initial weights, interleaved windows of steps, median of the per-window
+ratios. Memory: each framework in its own subprocess (both libraries imported in each, so the baselines match);
+peak resident memory during the steps minus resident memory before the model was built.
+Target: shenjing ≤ 1.5× PyTorch's step time and ≤ 1.5× its peak memory.
+
+    python benchmarks/bench_cnn_step.py [--windows 7] [--steps 10] [--profile]
+
+``--profile`` prints where shenjing's step time goes: per autograd Function (forward and backward separately)
+and, separately, the optimizer step and the rest (graph bookkeeping, module calls).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+
+import numpy as np
+import torch
+
+import shenjing
+from shenjing import nn
+
+BATCH = 64
+
+
+def torch_model() -> torch.nn.Module:
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 32, 3),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(32, 64, 3),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Dropout2d(0.25),
+        torch.nn.Flatten(),
+        torch.nn.Linear(9216, 128),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.5),
+        torch.nn.Linear(128, 10),
+    )
+
+
+def shenjing_model() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3),
+        nn.ReLU(),
+        nn.Conv2d(32, 64, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Dropout2d(0.25),
+        nn.Flatten(),
+        nn.Linear(9216, 128),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(128, 10),
+    )
+
+
+def data(seed: int = 0) -> tuple:
+    rng = np.random.default_rng(seed)
+    x = ((rng.random((BATCH, 1, 28, 28), dtype=np.float32) - 0.1307) / 0.3081).astype(np.float32)
+    y = rng.integers(0, 10, BATCH).astype(np.int64)
+    return x, y
+
+
+def make_steps(x: np.ndarray, y: np.ndarray) -> tuple:
+    """The two step functions, from the same initial weights."""
+    torch.manual_seed(0)
+    t_model = torch_model()
+    s_model = shenjing_model()
+    s_model.load_state_dict({k: v.detach().numpy() for k, v in t_model.state_dict().items()})
+    t_opt = torch.optim.Adam(t_model.parameters(), lr=1e-3)
+    s_opt = shenjing.optim.Adam(s_model.parameters(), lr=1e-3)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+    sx, sy = shenjing.from_numpy(x), shenjing.from_numpy(y)
+
+    def torch_step() -> None:
+        t_opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(t_model(tx), ty)
+        loss.backward()
+        t_opt.step()
+
+    def shenjing_step() -> None:
+        s_opt.zero_grad()
+        loss = nn.functional.cross_entropy(s_model(sx), sy)
+        loss.backward()
+        s_opt.step()
+
+    return shenjing_step, torch_step, s_opt
+
+
+def time_steps(step, n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        step()
+    return (time.perf_counter() - start) / n
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def memory_child(framework: str, steps: int) -> None:
+    """Run in a subprocess: print the peak memory of ``steps`` training steps above the pre-model baseline."""
+    x, y = data()
+    baseline = _rss_bytes()
+    if framework == "torch":
+        torch.manual_seed(0)
+        model = torch_model()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+        def step() -> None:
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(tx), ty).backward()
+            opt.step()
+    else:
+        model = shenjing_model()
+        opt = shenjing.optim.Adam(model.parameters(), lr=1e-3)
+        sx, sy = shenjing.from_numpy(x), shenjing.from_numpy(y)
+
+        def step() -> None:
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(sx), sy).backward()
+            opt.step()
+
+    for _ in range(steps):
+        step()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"peak_above_baseline": peak - baseline}))
+
+
+def measure_memory(steps: int = 10) -> dict:
+    result = {}
+    for framework in ("shenjing", "torch"):
+        out = subprocess.run(
+            [sys.executable, __file__, "--memory-child", framework, "--steps", str(steps)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result[framework] = json.loads(out.stdout.strip().splitlines()[-1])["peak_above_baseline"]
+    return result
+
+
+def profile(shenjing_step, optimizer, steps: int) -> None:
+    """Time every Function's forward and backward, the optimizer, and the rest of shenjing's step."""
+    from shenjing.autograd import Function
+
+    totals: dict = defaultdict(float)
+    classes = {cls for cls in _subclasses(Function) if "forward" in vars(cls) or "backward" in vars(cls)}
+    originals = {}
+    for cls in classes:
+        for name in ("forward", "backward"):
+            if name in vars(cls):
+                original = vars(cls)[name]
+                originals[(cls, name)] = original
+                setattr(cls, name, _timed(original, f"{cls.__name__}.{name}", totals))
+    original_step = type(optimizer).step
+    type(optimizer).step = _timed(original_step, "optimizer.step", totals)
+    try:
+        shenjing_step()
+        totals.clear()
+        start = time.perf_counter()
+        for _ in range(steps):
+            shenjing_step()
+        whole = (time.perf_counter() - start) / steps * 1e3
+    finally:
+        for (cls, name), original in originals.items():
+            setattr(cls, name, original)
+        type(optimizer).step = original_step
+    # a subclass's forward calling super().forward() is counted in both: report the outermost only
+    print(f"\nwhere shenjing's step goes ({steps} steps, {whole:.1f} ms a step; inner calls counted once):")
+    accounted = 0.0
+    for name, seconds in sorted(totals.items(), key=lambda kv: -kv[1]):
+        ms = seconds / steps * 1e3
+        accounted += ms
+        print(f"  {name:<40s} {ms:7.2f} ms  {100 * ms / whole:5.1f} %")
+    print(
+        f"  {'rest (graph, modules, Python)':<40s} {whole - accounted:7.2f} ms  "
+        f"{100 * (whole - accounted) / whole:5.1f} %"
+    )
+
+
+def _subclasses(cls: type) -> list:
+    found = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_subclasses(sub))
+    return found
+
+
+_depth = [0]
+
+
+def _timed(fn, name: str, totals: dict):
+    def wrapper(*args, **kwargs):
+        if _depth[0]:
+            return fn(*args, **kwargs)
+        _depth[0] += 1
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            totals[name] += time.perf_counter() - start
+            _depth[0] -= 1
+
+    return wrapper
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--windows", type=int, default=7, help="interleaved windows per framework")
+    parser.add_argument("--steps", type=int, default=10, help="steps per window")
+    parser.add_argument("--profile", action="store_true", help="print where shenjing's step time goes")
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
+    parser.add_argument("--memory-child", choices=("shenjing", "torch"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    if args.memory_child:
+        memory_child(args.memory_child, args.steps)
+        return
+
+    x, y = data()
+    shenjing_step, torch_step, s_opt = make_steps(x, y)
+    for _ in range(3):  # warm up: first-touch allocations, BLAS threads, optimizer state
+        shenjing_step()
+        torch_step()
+    s_times, t_times, ratios = [], [], []
+    for _ in range(args.windows):
+        s = time_steps(shenjing_step, args.steps)
+        t = time_steps(torch_step, args.steps)
+        s_times.append(s)
+        t_times.append(t)
+        ratios.append(s / t)
+    s_ms, t_ms = statistics.median(s_times) * 1e3, statistics.median(t_times) * 1e3
+    print(f"textbook CNN training step, batch {BATCH}, float32, {args.windows} windows × {args.steps} steps")
+    print(f"  shenjing  {s_ms:7.1f} ms/step   (windows: {', '.join(f'{v * 1e3:.1f}' for v in s_times)})")
+    print(f"  PyTorch   {t_ms:7.1f} ms/step   (windows: {', '.join(f'{v * 1e3:.1f}' for v in t_times)})")
+    print(
+        f"  time ratio shenjing / PyTorch: median {statistics.median(ratios):.2f}×  "
+        f"(range {min(ratios):.2f}–{max(ratios):.2f}; target ≤ 1.5×)"
+    )
+    if not args.no_memory:
+        memory = measure_memory()
+        s_mb, t_mb = memory["shenjing"] / 2**20, memory["torch"] / 2**20
+        print(
+            f"  peak memory above baseline: shenjing {s_mb:.1f} MiB, PyTorch {t_mb:.1f} MiB, "
+            f"ratio {s_mb / t_mb:.2f}× (target ≤ 1.5×)"
+        )
+    if args.profile:
+        profile(shenjing_step, s_opt, args.steps)
+
+
+if __name__ == "__main__":
+    main()

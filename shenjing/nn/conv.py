@@ -1,0 +1,571 @@
+"""Convolution layers (Conv2d, Conv1d): im2col + one matrix product forward, the same product transposed backward.
+
+The forward, for an input a_prev (N, C, H, W), kernel W (O, C/g, k_h, k_w) and bias b (O,), stride s, padding p,
+dilation d and g groups (cross-correlation, as every deep-learning library calls "convolution"):
+
+    z[n, o, y, x] = b[o] + Σ_{c, i, j} W[o, c, i, j] · a_prev[n, c_0(o) + c, s_h·y + d_h·i − p_top, s_w·x + d_w·j − p_left]
+    H_out = ⌊(H + p_top + p_bottom − d_h·(k_h − 1) − 1) / s_h⌋ + 1       (W_out likewise)
+
+with c_0(o) the first input channel of o's group. Backward, with δ = ∂L/∂z (N, O, H_out, W_out):
+
+    ∂L/∂W = Σ_n δ ⋆ a_prev            the correlation of the input with δ:  Σ_{n,y,x} δ[n,o,y,x] · a_prev[n, c, …]
+    ∂L/∂b = Σ_{n,y,x} δ[n, o, y, x]
+    ∂L/∂a_prev = the full convolution of δ with the flipped kernel: each window's δ·W spread back over the
+                 pixels the window read (col2im)
+
+How: im2col copies every window of the channels-last input into a row of the column matrix
+A (N·H_out·W_out, k_h·k_w·C), ordered (i, j, c); the weight becomes W_m (k_h·k_w·C, O). Then
+
+    forward   Z = A W_m                            (N·H_out·W_out, O)
+    ∂L/∂W_m   = Aᵀ Δ                                (k_h·k_w·C, O),  Δ = δ as rows (N·H_out·W_out, O)
+    ∂L/∂A     = Δ W_mᵀ, computed per kernel offset (i, j) as Δ W_{ij} (N·H_out·W_out, C) and added onto the
+                strided block of the input that offset read (col2im: k_h·k_w adds of contiguous runs, no scatter)
+
+The batch is processed in blocks of a few images so that one block's columns stay in the CPU's cache; the
+column matrix is rebuilt in backward rather than kept, which keeps memory at PyTorch's level.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..autograd import Function
+from ..backend import as_dtype, get_backend, get_default_dtype
+from ..tensor import Tensor
+from . import init
+from ._window import as_nchw, channels_last, offset_slices, out_size, pad_channels_last, pair, windows
+from .module import Module, Parameter
+
+__all__ = ["Conv1d", "Conv2d", "conv1d", "conv2d", "Conv1dFunction", "Conv2dFunction"]
+
+_BLOCK_BYTES = 3 << 20  # one batch block's column matrix: about 3 MiB, inside a 4 MiB L2 cache
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _column_blocks(xp: Any, view: Any, groups: int) -> Any:
+    """Yield (n0, n1, A) for blocks of images: A (g, rows, k_h·k_w·C/g) holds every window of images n0..n1−1.
+
+    ``view`` is the (N, H_out, W_out, k_h, k_w, C) window view; filling A is one copy (im2col). The buffer
+    is reused from block to block.
+    """
+    N, Ho, Wo, kh, kw, C = view.shape
+    Cg = C // groups
+    per_image = Ho * Wo * kh * kw * C * view.itemsize
+    block = max(1, min(N, _BLOCK_BYTES // max(per_image, 1)))
+    flat = xp.empty(block * Ho * Wo * kh * kw * C, dtype=view.dtype)
+    for n0 in range(0, N, block):
+        n1 = min(N, n0 + block)
+        nb = n1 - n0
+        A = flat[: nb * Ho * Wo * kh * kw * C].reshape(groups, nb * Ho * Wo, kh * kw * Cg)
+        if groups == 1:
+            xp.copyto(A.reshape(nb, Ho, Wo, kh, kw, C), view[n0:n1])
+        else:  # group-major columns: (g, rows, (i, j, c)) for one batched product
+            grouped = view[n0:n1].reshape(nb, Ho, Wo, kh, kw, groups, Cg).transpose(5, 0, 1, 2, 3, 4, 6)
+            xp.copyto(A.reshape(groups, nb, Ho, Wo, kh, kw, Cg), grouped)
+        yield n0, n1, A
+
+
+class Conv2dFunction(Function):
+    """z = W ⋆ a_prev + b over (N, C, H, W) images (see the module docstring for every formula).
+
+    Options: ``stride`` (s_h, s_w), ``padding`` (top, bottom, left, right) of zeros, ``dilation`` (d_h, d_w),
+    ``groups``. A 3-D input (C, H, W) is one unbatched image, as PyTorch.
+    """
+
+    def forward(
+        self,
+        a_prev: Any,
+        W: Any,
+        b: Any,
+        stride: tuple = (1, 1),
+        padding: tuple = (0, 0, 0, 0),
+        dilation: tuple = (1, 1),
+        groups: int = 1,
+    ) -> Any:
+        xp = self.xp
+        self.unbatched = a_prev.ndim == 3
+        if self.unbatched:
+            a_prev = a_prev[None]
+        N, C, H, W_in = a_prev.shape
+        O, Cg, kh, kw = W.shape  # noqa: E741 - O output channels, as the formulas
+        top, bottom, left, right = padding
+        Ho = out_size(H, top, bottom, kh, dilation[0], stride[0])
+        Wo = out_size(W_in, left, right, kw, dilation[1], stride[1])
+        x = channels_last(a_prev)  # (N, H, W, C), a view
+        self.inner = None
+        if any(padding):
+            x, self.inner = pad_channels_last(xp, x, padding, (H + top + bottom, W_in + left + right))
+        elif C > 1 and not x.flags.c_contiguous:
+            x = xp.ascontiguousarray(x)  # one transposing copy, so that im2col copies runs of C values
+        view = windows(xp, x, (kh, kw), dilation, stride, (Ho, Wo))
+        g, Og = groups, O // groups
+        W_m = W.reshape(g, Og, Cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(g, kh * kw * Cg, Og)  # (g, K, Og)
+        z = xp.empty((N * Ho * Wo, O), dtype=a_prev.dtype)  # rows (n, y, x): channels-last output
+        P = Ho * Wo
+        for n0, n1, A in _column_blocks(xp, view, g):
+            if g == 1:
+                xp.matmul(A[0], W_m[0], out=z[n0 * P : n1 * P])  # Z = A W_m
+            else:
+                z[n0 * P : n1 * P].reshape(-1, g, Og)[...] = xp.matmul(A, W_m).transpose(1, 0, 2)
+        if b is not None:
+            z += b
+        self.x, self.W, self.options = x, W, (stride, dilation, groups)
+        self.in_shape, self.out_hw = (N, C, H, W_in), (Ho, Wo)
+        out = as_nchw(z.reshape(N, Ho, Wo, O))  # (N, O, H_out, W_out), channels-last memory
+        return out[0] if self.unbatched else out
+
+    def backward(self, delta: Any) -> tuple:
+        xp = self.xp
+        need_a_prev, need_W, need_b = self.needs_input_grad
+        if self.unbatched:
+            delta = delta[None]
+        stride, dilation, g = self.options
+        x, W = self.x, self.W
+        N, C, H, W_in = self.in_shape
+        Ho, Wo = self.out_hw
+        O, Cg, kh, kw = W.shape  # noqa: E741 - O output channels, as the formulas
+        Og, P = O // g, Ho * Wo
+        D = xp.ascontiguousarray(channels_last(delta)).reshape(N * P, O)  # Δ (rows, O); free for our own outputs
+        grad_b = D.sum(0) if need_b else None  # ∂L/∂b = Σ δ
+        grad_W_m = xp.zeros((g, kh * kw * Cg, Og), dtype=D.dtype) if need_W else None
+        # stride 1, no dilation, one group (the common case): ∂L/∂a_prev by rows, see _grad_input_by_rows
+        by_rows = need_a_prev and g == 1 and stride == (1, 1) and dilation == (1, 1)
+        col2im = need_a_prev and not by_rows
+        if by_rows:
+            grad_x = _grad_input_by_rows(xp, D.reshape(N, Ho, Wo, O), W, x.shape)
+        if col2im:
+            W_ij = W.reshape(g, Og, Cg, kh, kw).transpose(3, 4, 0, 1, 2).reshape(kh * kw, g, Og, Cg)
+            grad_x = xp.zeros(x.shape, dtype=D.dtype)  # (N, H_p, W_p, C)
+            slices = offset_slices((kh, kw), dilation, stride, (Ho, Wo))
+        view = windows(xp, x, (kh, kw), dilation, stride, (Ho, Wo))
+        blocks = _column_blocks(xp, view, g) if need_W else _plain_blocks(N, view) if col2im else ()
+        for n0, n1, A in blocks:
+            D_g = D[n0 * P : n1 * P].reshape(-1, g, Og).transpose(1, 0, 2)  # (g, rows, Og)
+            if need_W:
+                if g == 1:
+                    grad_W_m[0] += A[0].T @ D_g[0]  # Aᵀ Δ
+                else:
+                    grad_W_m += xp.matmul(A.transpose(0, 2, 1), D_g)
+            if col2im:
+                pieces = xp.matmul(D_g[None], W_ij)  # (k_h·k_w, g, rows, Cg): Δ W_ij for each offset
+                target = grad_x[n0:n1]
+                for k, where in enumerate(slices):  # col2im: one add per kernel offset
+                    piece = pieces[k, 0] if g == 1 else pieces[k].transpose(1, 0, 2)
+                    target[where] += piece.reshape(n1 - n0, Ho, Wo, C)
+        grad_a_prev = None
+        if need_a_prev:
+            if self.inner is not None:
+                grad_x = grad_x[self.inner]
+            grad_a_prev = as_nchw(grad_x)
+            if self.unbatched:
+                grad_a_prev = grad_a_prev[0]
+        grad_W = None
+        if need_W:
+            grad_W = grad_W_m.reshape(g, kh, kw, Cg, Og).transpose(0, 4, 3, 1, 2).reshape(O, Cg, kh, kw)
+        return grad_a_prev, grad_W, grad_b
+
+
+def _grad_input_by_rows(xp: Any, D: Any, W: Any, padded_shape: tuple) -> Any:
+    """∂L/∂a_prev for stride 1, dilation 1, one group, as a full convolution split by kernel rows.
+
+    ∂L/∂a_prev[n, y, x, c] = Σ_{i,j,o} δ[n, y − i, x − j, o] · W[o, c, i, j]  (δ = 0 outside), computed as
+
+        R_i[n, y', x, c] = Σ_{j,o} δ[n, y', x − j, o] · W[o, c, i, j]     one product for all i: columns of
+                           δ padded along x only (rows, k_w·O) times W as (k_w·O, k_h·C)
+        ∂L/∂a_prev[n, y' + i] += R_i[n, y']                               k_h adds of whole image rows
+
+    The column matrix is k_w copies of δ (not k_h·k_w) and there are k_h adds of whole image rows, where a
+    plain col2im adds k_h·k_w strided blocks: about half the time of col2im for the textbook CNN.
+    """
+    N, Ho, Wo, O = D.shape  # noqa: E741 - O output channels, as the formulas
+    _, C, kh, kw = W.shape
+    Hp, Wp = padded_shape[1:3]
+    W_rows = W[:, :, :, ::-1].transpose(3, 0, 2, 1).reshape(kw * O, kh * C)  # [(j′, o), (i, c)], j′ = k_w − 1 − j
+    grad_x = xp.zeros(padded_shape, dtype=D.dtype)
+    per_image = Ho * Wp * kw * O * D.itemsize
+    block = max(1, min(N, _BLOCK_BYTES // max(per_image, 1)))
+    shifted = xp.zeros((block, Ho, Wo + 2 * (kw - 1), O), dtype=D.dtype)  # δ with k_w − 1 zero columns each side
+    cols = xp.empty(block * Ho * Wp * kw * O, dtype=D.dtype)
+    products = xp.empty(block * Ho * Wp * kh * C, dtype=D.dtype)
+    sN, sH, sW, sC = shifted.strides
+    for n0 in range(0, N, block):
+        n1 = min(N, n0 + block)
+        nb = n1 - n0
+        shifted[:nb, :, kw - 1 : kw - 1 + Wo] = D[n0:n1]
+        view = xp.lib.stride_tricks.as_strided(shifted, shape=(nb, Ho, Wp, kw, O), strides=(sN, sH, sW, sW, sC))
+        A = cols[: nb * Ho * Wp * kw * O].reshape(nb, Ho, Wp, kw, O)
+        xp.copyto(A, view)
+        R = products[: nb * Ho * Wp * kh * C].reshape(nb * Ho * Wp, kh * C)
+        xp.matmul(A.reshape(nb * Ho * Wp, kw * O), W_rows, out=R)  # (rows, k_h·C)
+        R = R.reshape(nb, Ho, Wp, kh, C)
+        target = grad_x[n0:n1]
+        for i in range(kh):
+            target[:, i : i + Ho] += R[:, :, :, i]
+    return grad_x
+
+
+def _plain_blocks(N: int, view: Any) -> Any:
+    """Blocks without columns (∂L/∂a_prev alone needs none)."""
+    _, Ho, Wo, kh, kw, C = view.shape
+    block = max(1, min(N, _BLOCK_BYTES // max(Ho * Wo * kh * kw * C * view.itemsize, 1)))
+    for n0 in range(0, N, block):
+        yield n0, min(N, n0 + block), None
+
+
+class Conv1dFunction(Conv2dFunction):
+    """z = W ⋆ a_prev + b over (N, C, L) sequences: the 2-D convolution of a unit-height image."""
+
+    def forward(
+        self, a_prev: Any, W: Any, b: Any, stride: int = 1, padding: tuple = (0, 0), dilation: int = 1, groups: int = 1
+    ) -> Any:
+        z = super().forward(
+            a_prev[..., None, :], W[:, :, None, :], b, (1, stride), (0, 0) + tuple(padding), (1, dilation), groups
+        )
+        return z[..., 0, :]
+
+    def backward(self, delta: Any) -> tuple:
+        grad_a_prev, grad_W, grad_b = super().backward(delta[..., None, :])
+        return (
+            None if grad_a_prev is None else grad_a_prev[..., 0, :],
+            None if grad_W is None else grad_W[:, :, 0, :],
+            grad_b,
+        )
+
+
+class PadModeFunction(Function):
+    """out = x padded by reflection, replication or wrap-around (``padding_mode`` of a convolution).
+
+    Each padded row is a copy of some input row, out = P_h x P_wᵀ with one-hot matrices P_h (H_p, H),
+    P_w (W_p, W); so ∂L/∂x = P_hᵀ (∂L/∂out) P_w, which adds each copy's gradient back onto its source.
+    """
+
+    def forward(self, x: Any, pads: tuple = (0, 0, 0, 0), mode: str = "reflect") -> Any:
+        xp = self.xp
+        H, W = x.shape[-2:]
+        rows = _source_index(xp, H, pads[0], pads[1], mode)
+        cols = _source_index(xp, W, pads[2], pads[3], mode)
+        self.P_h = (rows[:, None] == xp.arange(H)).astype(x.dtype)  # (H_p, H)
+        self.P_w = (cols[:, None] == xp.arange(W)).astype(x.dtype)  # (W_p, W)
+        return x[..., rows[:, None], cols[None, :]]
+
+    def backward(self, grad: Any) -> Any:
+        return self.xp.matmul(self.xp.matmul(self.P_h.T, grad), self.P_w)
+
+
+def _source_index(xp: Any, size: int, lo: int, hi: int, mode: str) -> Any:
+    """For each padded position, the input position it copies."""
+    index = xp.arange(-lo, size + hi)
+    if mode == "replicate":
+        return xp.clip(index, 0, size - 1)
+    if mode == "circular":
+        return index % size
+    index = xp.abs(index)  # reflect, without repeating the edge
+    return xp.where(index > size - 1, 2 * (size - 1) - index, index)
+
+
+# ---- checks and the functional form ---------------------------------------------------------------------------
+def _same_padding(kernel: tuple, dilation: tuple) -> tuple:
+    """'same': total padding d·(k − 1) per axis, the odd one extra at the end (bottom, right), as PyTorch."""
+    pads = []
+    for k, d in zip(kernel, dilation):
+        total = d * (k - 1)
+        pads += [total // 2, total - total // 2]
+    return tuple(pads)
+
+
+def _resolve_padding(padding: Any, kernel: tuple, dilation: tuple, stride: tuple, n: int) -> tuple:
+    """int, tuple, 'same' or 'valid' → (lo, hi) per spatial axis, flattened."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0,) * (2 * n)
+        if padding != "same":
+            raise ValueError(f"Invalid padding string {padding!r}, should be one of ('valid', 'same')")
+        if any(s != 1 for s in stride):
+            raise ValueError("padding='same' is not supported for strided convolutions")
+        return _same_padding(kernel, dilation)
+    pads = pair(padding, "padding", n)
+    return tuple(p for p in pads for _ in (0, 1))
+
+
+def _describe(where: Any) -> str:
+    return where if isinstance(where, str) else repr(where)
+
+
+def _check_input(
+    where: Any,
+    input: Any,
+    weight: Any,
+    bias: Any,
+    pads: tuple,
+    stride: tuple,  # noqa: A002
+    dilation: tuple,
+    groups: int,
+    n: int,
+) -> None:
+    """O(1) checks with PyTorch's exception class (RuntimeError) and a message naming the layer and shapes."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{_describe(where)}: expected a shenjing.Tensor, got {type(input).__name__}")
+    data, kernel = input.data, weight.data
+    shape, wshape = tuple(data.shape), tuple(kernel.shape)
+    dims = "(N, C, H, W)" if n == 2 else "(N, C, L)"
+    if data.ndim not in (n + 1, n + 2):
+        raise RuntimeError(
+            f"{_describe(where)}: expected a {n + 1}-D (unbatched) or {n + 2}-D (batched) input {dims}, got a "
+            f"{data.ndim}-D input of shape {shape}."
+            + (" Add the channel axis with x.unsqueeze(1)." if data.ndim == n + 1 - 1 else "")
+        )
+    C = shape[-n - 1]
+    if C != wshape[1] * groups:
+        raise RuntimeError(
+            f"{_describe(where)}: input has {C} channels (input shape {shape}), expected {wshape[1] * groups} "
+            f"(weight shape {wshape}, groups={groups}). Check in_channels, or the layout: inputs are "
+            f"{dims}, channels first."
+        )
+    if data.dtype != kernel.dtype or (bias is not None and bias.data.dtype != kernel.dtype):
+        raise RuntimeError(
+            f"{_describe(where)}: input dtype {data.dtype} does not match the weight's {kernel.dtype}. Convert the "
+            f"input with x.to(shenjing.{kernel.dtype}) or the model with model.to(shenjing.{data.dtype})."
+        )
+    spatial = shape[-n:]
+    for axis in range(n):
+        size = spatial[axis] + pads[2 * axis] + pads[2 * axis + 1]
+        reach = dilation[axis] * (wshape[2 + axis] - 1) + 1
+        if size < reach:
+            padded = tuple(spatial[a] + pads[2 * a] + pads[2 * a + 1] for a in range(n))
+            raise RuntimeError(
+                f"{_describe(where)}: calculated padded input size per channel {padded} is smaller than the "
+                f"(dilated) kernel size {tuple(dilation[a] * (wshape[2 + a] - 1) + 1 for a in range(n))} "
+                f"(input shape {shape}). Kernel size can't be greater than actual input size: use a smaller "
+                "kernel, add padding, or feed larger inputs."
+            )
+
+
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,  # noqa: A002
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D convolution (cross-correlation) of (N, C, H, W) or (C, H, W) input with weight (O, C/groups, k_h, k_w).
+
+    ``padding``: int, (p_h, p_w), 'valid' (none) or 'same' (output size = input size; stride 1 only).
+    See :class:`Conv2d` for the formulas.
+    """
+    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
+    pads = _resolve_padding(padding, tuple(weight.shape[2:]), dilation, stride, 2)
+    return _conv2d(input, weight, bias, stride, pads, dilation, groups, "conv2d")
+
+
+def _conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Any,
+    stride: tuple,
+    pads: tuple,
+    dilation: tuple,  # noqa: A002
+    groups: int,
+    where: Any,
+) -> Tensor:
+    _check_input(where, input, weight, bias, pads, stride, dilation, groups, 2)
+    return Conv2dFunction.apply(input, weight, bias, stride=stride, padding=pads, dilation=dilation, groups=groups)
+
+
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,  # noqa: A002
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D convolution of (N, C, L) or (C, L) input with weight (O, C/groups, k): a unit-height conv2d."""
+    stride, dilation = pair(stride, "stride", 1), pair(dilation, "dilation", 1)
+    pads = _resolve_padding(padding, tuple(weight.shape[2:]), dilation, stride, 1)
+    return _conv1d(input, weight, bias, stride, pads, dilation, groups, "conv1d")
+
+
+def _conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Any,
+    stride: tuple,
+    pads: tuple,
+    dilation: tuple,  # noqa: A002
+    groups: int,
+    where: Any,
+) -> Tensor:
+    _check_input(where, input, weight, bias, pads, stride, dilation, groups, 1)
+    return Conv1dFunction.apply(
+        input, weight, bias, stride=stride[0], padding=pads, dilation=dilation[0], groups=groups
+    )
+
+
+# ---- modules ----------------------------------------------------------------------------------------------------
+class _ConvNd(Module):
+    """What Conv1d and Conv2d share: arguments, checks, parameters, PyTorch's initialisation, repr, config."""
+
+    _n = 2
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        n = self._n
+        if groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups != 0:
+            raise ValueError(f"in_channels must be divisible by groups (in_channels={in_channels}, groups={groups})")
+        if out_channels % groups != 0:
+            raise ValueError(f"out_channels must be divisible by groups (out_channels={out_channels}, groups={groups})")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(
+                f"padding_mode must be one of {list(_PADDING_MODES)}, but got padding_mode='{padding_mode}'"
+            )
+        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.kernel_size = pair(kernel_size, "kernel_size", n)
+        self.stride = pair(stride, "stride", n)
+        self.dilation = pair(dilation, "dilation", n)
+        self.padding = padding if isinstance(padding, str) else pair(padding, "padding", n)
+        self.padding_mode = padding_mode
+        self._pads = _resolve_padding(self.padding, self.kernel_size, self.dilation, self.stride, n)
+        dtype = as_dtype(dtype) if dtype is not None else get_default_dtype()
+        xp = get_backend(device).xp
+        shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+        self.weight = Parameter(xp.empty(shape, dtype=dtype))
+        if bias:
+            self.bias = Parameter(xp.empty((self.out_channels,), dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))  # U(±1/√fan_in), fan_in = C/g · k_h · k_w, as PyTorch
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def _padded(self, input: Tensor) -> tuple:  # noqa: A002
+        """The input (padded here for a non-zero padding_mode) and the zero padding left for the product."""
+        if self.padding_mode == "zeros" or not any(self._pads):
+            return input, self._pads
+        pads = self._pads if self._n == 2 else (0, 0) + self._pads
+        if input.ndim != self._n + 2 and input.ndim != self._n + 1:
+            return input, self._pads  # the conv's own check names the bad shape
+        if self._n == 1:
+            padded = PadModeFunction.apply(input.unsqueeze(-2), pads=pads, mode=self.padding_mode).squeeze(-2)
+        else:
+            padded = PadModeFunction.apply(input, pads=pads, mode=self.padding_mode)
+        return padded, (0,) * len(self._pads)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,) * self._n:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * self._n:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
+
+    def get_config(self) -> dict:
+        return {
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "kernel_size": list(self.kernel_size),
+            "stride": list(self.stride),
+            "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
+            "dilation": list(self.dilation),
+            "groups": self.groups,
+            "bias": self.bias is not None,
+            "padding_mode": self.padding_mode,
+        }
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution layer: each of O filters W[o] (C/g, k_h, k_w) slides over the image, z = W ⋆ a_prev + b.
+
+        z[n, o, y, x] = b[o] + Σ_{c,i,j} W[o, c, i, j] · a_prev[n, c, s_h·y + d_h·i − p_h, s_w·x + d_w·j − p_w]
+        H_out = ⌊(H + 2p_h − d_h·(k_h − 1) − 1) / s_h⌋ + 1,   W_out likewise
+        ∂L/∂W = Σ_n δ ⋆ a_prev (correlation),   ∂L/∂b = Σ δ,
+        ∂L/∂a_prev = full convolution of δ with the flipped kernel (col2im)
+    with δ = ∂L/∂z; :class:`Conv2dFunction` and this file's docstring say how they are computed.
+
+    Args:
+        in_channels: C, channels of the input.
+        out_channels: O, number of filters (channels of the output).
+        kernel_size: k or (k_h, k_w).
+        stride: s or (s_h, s_w), default 1.
+        padding: p or (p_h, p_w) zeros on each side, 'valid' (0) or 'same' (output size = input size,
+            stride 1 only; an odd total padding puts the extra row and column at the bottom and right).
+        dilation: spacing between kernel taps, default 1.
+        groups: split channels into g independent groups (g = C: depthwise), default 1.
+        bias: learn a bias per filter, default True.
+        padding_mode: 'zeros' (default), 'reflect', 'replicate' or 'circular'.
+        dtype: parameter dtype (default float32).
+
+    Shape:
+        input (N, C, H, W) or unbatched (C, H, W) → output (N, O, H_out, W_out) or (O, H_out, W_out).
+        weight (O, C/g, k_h, k_w), bias (O,): PyTorch's layout, so state dicts load either way.
+
+    Initialisation: W and b from U(±1/√fan_in), fan_in = C/g · k_h · k_w (PyTorch's kaiming_uniform_(a=√5)).
+
+    Differs from PyTorch only inside: the output is an NCHW-shaped view of channels-last memory (so that the
+    next layer needs no layout copy); values and gradients agree with PyTorch's.
+
+    Example:
+        >>> import shenjing
+        >>> conv = shenjing.nn.Conv2d(1, 32, 3)
+        >>> conv(shenjing.zeros(64, 1, 28, 28)).shape
+        (64, 32, 26, 26)
+    """
+
+    _n = 2
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        x, pads = self._padded(input)
+        return _conv2d(x, self.weight, self.bias, self.stride, pads, self.dilation, self.groups, self)
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution layer over sequences (N, C, L): Conv2d's formulas with a unit height.
+
+        z[n, o, t] = b[o] + Σ_{c,j} W[o, c, j] · a_prev[n, c, s·t + d·j − p],
+        L_out = ⌊(L + 2p − d·(k − 1) − 1) / s⌋ + 1
+
+    Args: as :class:`Conv2d`, with ints (or 1-tuples) for kernel_size, stride, padding, dilation.
+
+    Shape:
+        input (N, C, L) or (C, L) → output (N, O, L_out) or (O, L_out); weight (O, C/g, k), bias (O,).
+
+    Example:
+        >>> import shenjing
+        >>> shenjing.nn.Conv1d(4, 8, 3, padding="same")(shenjing.zeros(2, 4, 10)).shape
+        (2, 8, 10)
+    """
+
+    _n = 1
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        x, pads = self._padded(input)
+        return _conv1d(x, self.weight, self.bias, self.stride, pads, self.dilation, self.groups, self)
