@@ -305,12 +305,12 @@ class ProgressBar(Callback):
         self.next_refresh = time.monotonic() + self.interval
         self.pending = 0
 
-    def advance(self, running: dict) -> None:
-        """One step done; the bar is redrawn only when ``refresh`` allows (cheap otherwise)."""
+    def advance(self, live: Any) -> None:
+        """One step done; ``live()`` (the running loss and metrics) is called only when the bar is redrawn."""
         self.pending += 1
         now = time.monotonic()
         if now >= self.next_refresh and self.bar is not None:
-            self.bar.set_postfix(_postfix(running), refresh=False)
+            self.bar.set_postfix(_postfix(live()), refresh=False)
             self.bar.update(self.pending)
             self.pending = 0
             self.next_refresh = now + self.interval
@@ -336,4 +336,8 @@ def _fmt(value: Any) -> str:
 
 
 def _postfix(values: dict) -> dict:
-    return {k: _fmt(v) for k, v in values.items() if k != "lr"}
+    """The bar's live values: loss and accuracy (or the first metric), for training and validation; short."""
+    keys = [k for k in values if k != "lr" and not k.startswith("val_")]
+    shown = keys[:2] if "accuracy" not in keys else ["loss", "accuracy"]
+    shown += ["val_" + k for k in shown if "val_" + k in values]
+    return {k: _fmt(values[k]) for k in shown if k in values}

@@ -281,19 +281,25 @@ class MetricAccumulator:
         if self.classification and self.regression:
             raise ValueError(f"metrics: expected classification metrics or regression metrics, not both: {self.names}")
         self.ks = sorted({int(n[3]) for n in self.names if n.startswith("top")})
+        self.accuracy_only = self.names == ["accuracy"]  # the common case: a count of hits, no confusion matrix
         self.reset()
 
     def reset(self) -> None:
         self.cm = None  # (C, C) summed confusion matrix
         self.top_k = {}  # k → hits
         self.sums = None  # regression: [Σe², Σ|e|, Σy, Σy², n] per output
+        self.hits = None  # accuracy only: Σ [ŷ = y], kept on the device
         self.count = 0
 
     def update(self, output: Any, target: Any) -> None:
         if not self.names:
             return
         scores, y = _array(output), _array(target)
-        if self.classification:
+        if self.accuracy_only and scores.ndim == 2:
+            hits = (scores.argmax(1) == y.reshape(-1)).sum()
+            self.hits = hits if self.hits is None else self.hits + hits
+            self.count += scores.shape[0]
+        elif self.classification:
             self._update_classification(scores, y)
         else:
             self._update_regression(scores, y)
@@ -334,7 +340,9 @@ class MetricAccumulator:
 
     def result(self) -> dict:
         out: dict = {}
-        if self.classification and self.cm is not None:
+        if self.accuracy_only and self.hits is not None:
+            out = {"accuracy": float(self.hits) / self.count}
+        elif self.classification and self.cm is not None:
             cm = self.confusion_matrix()
             total = cm.sum()
             p, r, f = _prf_from_confusion(cm, "macro")

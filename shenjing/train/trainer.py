@@ -249,8 +249,11 @@ class Trainer:
         metrics = MetricAccumulator(self.metrics)
         model.train()
         self.progress.start_epoch(epoch, self.epochs, len(loader))
-        running = {"loss": 0.0}
         total_loss, seen = 0.0, 0
+
+        def live() -> dict:  # for the progress bar, a few times a second at most
+            return {"loss": total_loss / max(seen, 1), **metrics.result()}
+
         for step, (x, y) in enumerate(loader):
             if self.device is not None:
                 x, y = x.to(self.device), y.to(self.device)
@@ -271,8 +274,7 @@ class Trainer:
             total_loss += loss_value * n
             seen += n
             metrics.update(output.data, y.data)
-            running["loss"] = total_loss / seen
-            self.progress.advance(running)
+            self.progress.advance(live)
             for callback in batch_callbacks or ():
                 callback.on_batch_end(step + 1, {"loss": loss_value})
         return {"loss": total_loss / max(seen, 1), **metrics.result()}

@@ -93,3 +93,10 @@ def test_unknown_metrics_and_mixed_kinds_are_rejected() -> None:
     with pytest.raises(ValueError, match="not both"):
         M.MetricAccumulator(["accuracy", "mse"])
     assert M.metric_direction("val_loss") == "min" and M.metric_direction("val_accuracy") == "max"
+
+
+def test_accuracy_only_fast_path_counts_hits() -> None:
+    acc = M.MetricAccumulator(["acc"])
+    for start in range(0, N, 50):
+        acc.update(shenjing.tensor(scores[start : start + 50]), y_true[start : start + 50])
+    assert acc.result() == {"accuracy": pytest.approx(skm.accuracy_score(y_true, y_pred))}

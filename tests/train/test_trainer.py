@@ -293,7 +293,7 @@ def test_progress_bar_is_quiet_off_a_terminal_and_throttled_on_one() -> None:
     bar = ProgressBar(enabled=True, refresh=4.0, file=out)
     bar.start_epoch(1, 1, 1000)
     for _ in range(1000):
-        bar.advance({"loss": 0.5})
+        bar.advance(lambda: {"loss": 0.5, "accuracy": 0.8})
     bar.end_epoch(1, 1, {"loss": 0.5, "accuracy": 0.9}, 0.1)
     text = out.getvalue()
     assert "1000/1000" in text and "accuracy=0.9" in text
