@@ -165,3 +165,28 @@ def test_mnist_textbook_mlp_one_epoch(tmp_path, monkeypatch, capsys) -> None:
     assert main(["evaluate", str(tmp_path / "run" / "model.safetensors"), "--data", "mnist:test", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert result["samples"] == 10000 and result["accuracy"] > 0.5
+
+
+def test_csv_classification_end_to_end(tmp_path, capsys) -> None:
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    rows = ["sepal_length,sepal_width,petal_length,petal_width,species"]
+    rows += [",".join(f"{v:.1f}" for v in x) + f",{iris.target_names[t]}" for x, t in zip(iris.data, iris.target)]
+    (tmp_path / "iris.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "iris.toml").write_text(
+        f'seed = 0\n[data]\ndataset = "csv:{tmp_path / "iris.csv"}"\ntarget = "species"\nval = 0.2\ntest = 0.2\n'
+        '[model]\nlayers = [{ type = "Linear", in_features = 4, out_features = 16 }, "Tanh", '
+        '{ type = "Linear", in_features = 16, out_features = 3 }]\n'
+        '[optimizer]\ntype = "adam"\nlr = 0.02\n[train]\nepochs = 30\nbatch_size = 16\n'
+        f'[output]\ndir = "{tmp_path / "run"}"\nplots = false\n'
+    )
+    assert main(["train", str(tmp_path / "iris.toml"), "--verbose", "0"]) == 0
+    model = str(tmp_path / "run" / "model.safetensors")
+    capsys.readouterr()
+    assert main(["evaluate", model, "--data", f"csv:{tmp_path / 'iris.csv'}", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["samples"] == 150 and result["accuracy"] > 0.85 and result["class_names"][0] == "setosa"
+    (tmp_path / "new.csv").write_text("petal_width,petal_length,sepal_width,sepal_length\n0.2,1.4,3.5,5.1\n")
+    assert main(["predict", model, str(tmp_path / "new.csv"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["label"] == "setosa"  # columns picked by name, any order
