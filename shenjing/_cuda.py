@@ -45,6 +45,13 @@ class CupyBackend(Backend):
     def scatter_add(self, target: Any, index: Any, values: Any) -> None:
         cupyx.scatter_add(target, index, values)
 
+    def fused_adam(self, param: Any, grad: Any, exp_avg: Any, exp_avg_sq: Any, beta1: float, beta2: float,
+                   step_size: float, bias_correction2_sqrt: float, eps: float) -> None:
+        """Adam's update of one parameter in one kernel launch (formulas in :func:`adam_kernel`)."""
+        dtype = param.dtype.type
+        adam_kernel()(grad, dtype(beta1), dtype(beta2), dtype(step_size), dtype(bias_correction2_sqrt), dtype(eps),
+                      param, exp_avg, exp_avg_sq)
+
     def seed(self, seed: int) -> None:
         self._seed = seed
         self.generator = cupy.random.default_rng(seed)

@@ -91,6 +91,9 @@ class Backend:
         self.array_types = array_types
         self.generator = xp.random.default_rng(_seed)
 
+    # Optional fused kernels a backend may provide (None: use the generic xp code path).
+    fused_adam: Any = None
+
     def __repr__(self) -> str:
         return f"Backend({self.device}, xp={self.xp.__name__})"
 

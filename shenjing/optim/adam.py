@@ -51,6 +51,13 @@ def adam_update(
         param *= 1 - lr * weight_decay
         weight_decay = 0
     grad, _ = _gradient(param, grad, weight_decay, maximize)
+    bias_correction1 = 1 - beta1**step
+    bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+    step_size = lr / bias_correction1
+    fused = backend_of(param).fused_adam
+    if fused is not None and not amsgrad:  # one GPU kernel for the whole update (see shenjing/_cuda.py)
+        fused(param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size, bias_correction2_sqrt, eps)
+        return
     scratch = xp.empty_like(param)
     # NOTE: m moves by lerp, m + (1 − β₁)(g − m), which is how PyTorch rounds β₁m + (1 − β₁)g
     _lerp_(exp_avg, grad, 1 - beta1, scratch, xp)
@@ -59,9 +66,6 @@ def adam_update(
     scratch *= grad
     exp_avg_sq += scratch  # β₂v + (1 − β₂)g²
 
-    bias_correction1 = 1 - beta1**step
-    bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-    step_size = lr / bias_correction1
     if amsgrad:
         xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
         exp_avg_sq = max_exp_avg_sq
