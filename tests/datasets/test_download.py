@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import mnist_dir
 
 from shenjing.datasets import data_root, mnist
 from shenjing.datasets._download import download
@@ -17,7 +18,7 @@ from shenjing.datasets._download import download
 # the module, not the function `shenjing.datasets.mnist` that shadows its name in the package
 mnist_module = importlib.import_module("shenjing.datasets.mnist")
 
-MNIST_DIR = Path("/work/shared/datasets/mnist")
+MNIST_DIR = mnist_dir()
 
 
 @pytest.fixture(autouse=True)

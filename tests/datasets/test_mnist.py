@@ -5,11 +5,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import importlib
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import mnist_dir
 
 from shenjing.data import DataLoader
 from shenjing.datasets import fashion_mnist, mnist, read_idx
@@ -18,16 +18,7 @@ from shenjing.datasets import fashion_mnist, mnist, read_idx
 mnist_module = importlib.import_module("shenjing.datasets.mnist")
 
 
-def _mnist_dir() -> Path:
-    """Where the real MNIST files are: $SHENJING_DATA (or its mnist/) if it has them, else the shared folder."""
-    env = os.environ.get("SHENJING_DATA")
-    for folder in [Path(env), Path(env) / "mnist"] if env else []:
-        if (folder / "train-images-idx3-ubyte.gz").exists():
-            return folder
-    return Path("/work/shared/datasets/mnist")
-
-
-MNIST_DIR = _mnist_dir()
+MNIST_DIR = mnist_dir()
 needs_mnist = pytest.mark.skipif(
     not (MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
     reason=f"the MNIST files are not in {MNIST_DIR} (the shared data folder of this machine)",
