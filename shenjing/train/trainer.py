@@ -196,7 +196,8 @@ class Trainer:
         Args:
             train_data: a DataLoader, a data set, or ``(X, y)``; shuffled every epoch unless ``shuffle=False``.
             val_data: evaluated after every epoch (``val_loss``, ``val_<metric>``); same forms.
-            epochs: the total number of epochs.
+            epochs: the total number of epochs, counting those already done by an earlier ``fit`` on this trainer
+                or in a resumed checkpoint (so ``fit(..., epochs=10)`` after 4 epochs trains 6 more).
             batch_size: samples per update (when ``train_data`` is not already a DataLoader).
             resume_from: a checkpoint from ``ModelCheckpoint(resumable=True)``, :meth:`save_checkpoint` or Ctrl-C.
         """
