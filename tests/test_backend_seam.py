@@ -112,3 +112,28 @@ def test_module_to_device_and_state_dict_on_host(gpu) -> None:
     back = nn.Linear(3, 2).to("cuda")
     back.load_state_dict(fresh.state_dict())  # host arrays are copied onto the device
     np.testing.assert_array_equal(_host(back.weight), state["weight"])
+
+
+def _train(device: str) -> tuple:
+    from shenjing.data import TensorDataset
+    from shenjing.train import Trainer
+
+    shenjing.manual_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 1, 8, 8)).astype(np.float32)
+    y = (x.reshape(64, -1).sum(1) > 0).astype(np.int64)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(64, 2))  # no dropout: the devices draw different streams
+    optimizer = shenjing.optim.Adam(model.parameters(), lr=1e-2)
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, device=None if device == "cpu" else device,
+                      verbose=0, seed=0, interrupt_checkpoint=None)
+    history = trainer.fit(TensorDataset(x, y), TensorDataset(x[:16], y[:16]), epochs=2, batch_size=16)
+    return history, [_host(p) for p in model.parameters()]
+
+
+def test_trainer_and_cnn_run_on_the_device_through_the_seam(gpu) -> None:
+    cpu_history, cpu_params = _train("cpu")
+    gpu_history, gpu_params = _train("cuda")
+    np.testing.assert_allclose(gpu_history.history["loss"], cpu_history.history["loss"], rtol=1e-5)
+    for a, b in zip(cpu_params, gpu_params):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
