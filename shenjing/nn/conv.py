@@ -34,36 +34,14 @@ from ..autograd import Function
 from ..backend import as_dtype, get_backend, get_default_dtype
 from ..tensor import Tensor
 from . import init
+from ._im2col import both, column_blocks, grad_input_by_rows, plain_blocks
 from ._window import as_nchw, channels_last, offset_slices, out_size, pad_channels_last, pair, windows
 from .module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "conv1d", "conv2d", "Conv1dFunction", "Conv2dFunction"]
 
-_BLOCK_BYTES = 3 << 20  # one batch block's column matrix: about 3 MiB, inside a 4 MiB L2 cache
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-
-def _column_blocks(xp: Any, view: Any, groups: int) -> Any:
-    """Yield (n0, n1, A) for blocks of images: A (g, rows, k_h·k_w·C/g) holds every window of images n0..n1−1.
-
-    ``view`` is the (N, H_out, W_out, k_h, k_w, C) window view; filling A is one copy (im2col). The buffer
-    is reused from block to block.
-    """
-    N, Ho, Wo, kh, kw, C = view.shape
-    Cg = C // groups
-    per_image = Ho * Wo * kh * kw * C * view.itemsize
-    block = max(1, min(N, _BLOCK_BYTES // max(per_image, 1)))
-    flat = xp.empty(block * Ho * Wo * kh * kw * C, dtype=view.dtype)
-    for n0 in range(0, N, block):
-        n1 = min(N, n0 + block)
-        nb = n1 - n0
-        A = flat[: nb * Ho * Wo * kh * kw * C].reshape(groups, nb * Ho * Wo, kh * kw * Cg)
-        if groups == 1:
-            xp.copyto(A.reshape(nb, Ho, Wo, kh, kw, C), view[n0:n1])
-        else:  # group-major columns: (g, rows, (i, j, c)) for one batched product
-            grouped = view[n0:n1].reshape(nb, Ho, Wo, kh, kw, groups, Cg).transpose(5, 0, 1, 2, 3, 4, 6)
-            xp.copyto(A.reshape(groups, nb, Ho, Wo, kh, kw, Cg), grouped)
-        yield n0, n1, A
+_PARALLEL_MIN = 1 << 20  # δ elements from which ∂L/∂W and ∂L/∂a_prev run side by side (two threads)
 
 
 class Conv2dFunction(Function):
@@ -103,12 +81,15 @@ class Conv2dFunction(Function):
         W_m = W.reshape(g, Og, Cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(g, kh * kw * Cg, Og)  # (g, K, Og)
         z = xp.empty((N * Ho * Wo, O), dtype=a_prev.dtype)  # rows (n, y, x): channels-last output
         P = Ho * Wo
-        for n0, n1, A in _column_blocks(xp, view, g):
+        bias_inside = g == 1 and b is not None
+        if bias_inside:
+            W_m = xp.concatenate([W_m[0], b[None, :]])[None]  # [W_m; b] (1, K + 1, O)
+        for n0, n1, A in column_blocks(xp, view, g, ones=bias_inside):
             if g == 1:
-                xp.matmul(A[0], W_m[0], out=z[n0 * P : n1 * P])  # Z = A W_m
+                xp.matmul(A[0], W_m[0], out=z[n0 * P : n1 * P])  # Z = A W_m (+ b)
             else:
                 z[n0 * P : n1 * P].reshape(-1, g, Og)[...] = xp.matmul(A, W_m).transpose(1, 0, 2)
-        if b is not None:
+        if b is not None and not bias_inside:
             z += b
         self.x, self.W, self.options = x, W, (stride, dilation, groups)
         self.in_shape, self.out_hw = (N, C, H, W_in), (Ho, Wo)
@@ -127,32 +108,41 @@ class Conv2dFunction(Function):
         O, Cg, kh, kw = W.shape  # noqa: E741 - O output channels, as the formulas
         Og, P = O // g, Ho * Wo
         D = xp.ascontiguousarray(channels_last(delta)).reshape(N * P, O)  # Δ (rows, O); free for our own outputs
-        grad_b = D.sum(0) if need_b else None  # ∂L/∂b = Σ δ
-        grad_W_m = xp.zeros((g, kh * kw * Cg, Og), dtype=D.dtype) if need_W else None
-        # stride 1, no dilation, one group (the common case): ∂L/∂a_prev by rows, see _grad_input_by_rows
-        by_rows = need_a_prev and g == 1 and stride == (1, 1) and dilation == (1, 1)
-        col2im = need_a_prev and not by_rows
-        if by_rows:
-            grad_x = _grad_input_by_rows(xp, D.reshape(N, Ho, Wo, O), W, x.shape)
-        if col2im:
-            W_ij = W.reshape(g, Og, Cg, kh, kw).transpose(3, 4, 0, 1, 2).reshape(kh * kw, g, Og, Cg)
-            grad_x = xp.zeros(x.shape, dtype=D.dtype)  # (N, H_p, W_p, C)
-            slices = offset_slices((kh, kw), dilation, stride, (Ho, Wo))
+        bias_inside = need_b and need_W and g == 1  # ∂L/∂b = Σ δ as the last row of [A 1]ᵀ Δ
+        grad_b = D.sum(0) if need_b and not bias_inside else None  # ∂L/∂b = Σ δ
         view = windows(xp, x, (kh, kw), dilation, stride, (Ho, Wo))
-        blocks = _column_blocks(xp, view, g) if need_W else _plain_blocks(N, view) if col2im else ()
-        for n0, n1, A in blocks:
-            D_g = D[n0 * P : n1 * P].reshape(-1, g, Og).transpose(1, 0, 2)  # (g, rows, Og)
-            if need_W:
+
+        def weight_grad() -> Any:  # ∂L/∂W_m = Aᵀ Δ, block by block
+            grad_W_m = xp.zeros((g, kh * kw * Cg + bias_inside, Og), dtype=D.dtype)
+            for n0, n1, A in column_blocks(xp, view, g, bias_inside):
                 if g == 1:
-                    grad_W_m[0] += A[0].T @ D_g[0]  # Aᵀ Δ
+                    grad_W_m[0] += A[0].T @ D[n0 * P : n1 * P]
                 else:
-                    grad_W_m += xp.matmul(A.transpose(0, 2, 1), D_g)
-            if col2im:
+                    grad_W_m += xp.matmul(
+                        A.transpose(0, 2, 1), D[n0 * P : n1 * P].reshape(-1, g, Og).transpose(1, 0, 2)
+                    )
+            return grad_W_m
+
+        def input_grad() -> Any:  # ∂L/∂a_prev on the padded channels-last input (N, H_p, W_p, C)
+            if g == 1 and stride == (1, 1) and dilation == (1, 1):  # the common case: see grad_input_by_rows
+                return grad_input_by_rows(xp, D.reshape(N, Ho, Wo, O), W, x.shape)
+            W_ij = W.reshape(g, Og, Cg, kh, kw).transpose(3, 4, 0, 1, 2).reshape(kh * kw, g, Og, Cg)
+            grad_x = xp.zeros(x.shape, dtype=D.dtype)
+            slices = offset_slices((kh, kw), dilation, stride, (Ho, Wo))
+            for n0, n1, _ in plain_blocks(N, view):
+                D_g = D[n0 * P : n1 * P].reshape(-1, g, Og).transpose(1, 0, 2)  # (g, rows, Og)
                 pieces = xp.matmul(D_g[None], W_ij)  # (k_h·k_w, g, rows, Cg): Δ W_ij for each offset
                 target = grad_x[n0:n1]
                 for k, where in enumerate(slices):  # col2im: one add per kernel offset
                     piece = pieces[k, 0] if g == 1 else pieces[k].transpose(1, 0, 2)
                     target[where] += piece.reshape(n1 - n0, Ho, Wo, C)
+            return grad_x
+
+        if need_W and need_a_prev and N * P * O >= _PARALLEL_MIN:
+            grad_W_m, grad_x = both(xp, weight_grad, input_grad)
+        else:
+            grad_W_m = weight_grad() if need_W else None
+            grad_x = input_grad() if need_a_prev else None
         grad_a_prev = None
         if need_a_prev:
             if self.inner is not None:
@@ -162,55 +152,10 @@ class Conv2dFunction(Function):
                 grad_a_prev = grad_a_prev[0]
         grad_W = None
         if need_W:
+            if bias_inside:
+                grad_W_m, grad_b = grad_W_m[:, :-1], grad_W_m[0, -1]
             grad_W = grad_W_m.reshape(g, kh, kw, Cg, Og).transpose(0, 4, 3, 1, 2).reshape(O, Cg, kh, kw)
         return grad_a_prev, grad_W, grad_b
-
-
-def _grad_input_by_rows(xp: Any, D: Any, W: Any, padded_shape: tuple) -> Any:
-    """∂L/∂a_prev for stride 1, dilation 1, one group, as a full convolution split by kernel rows.
-
-    ∂L/∂a_prev[n, y, x, c] = Σ_{i,j,o} δ[n, y − i, x − j, o] · W[o, c, i, j]  (δ = 0 outside), computed as
-
-        R_i[n, y', x, c] = Σ_{j,o} δ[n, y', x − j, o] · W[o, c, i, j]     one product for all i: columns of
-                           δ padded along x only (rows, k_w·O) times W as (k_w·O, k_h·C)
-        ∂L/∂a_prev[n, y' + i] += R_i[n, y']                               k_h adds of whole image rows
-
-    The column matrix is k_w copies of δ (not k_h·k_w) and there are k_h adds of whole image rows, where a
-    plain col2im adds k_h·k_w strided blocks: about half the time of col2im for the textbook CNN.
-    """
-    N, Ho, Wo, O = D.shape  # noqa: E741 - O output channels, as the formulas
-    _, C, kh, kw = W.shape
-    Hp, Wp = padded_shape[1:3]
-    W_rows = W[:, :, :, ::-1].transpose(3, 0, 2, 1).reshape(kw * O, kh * C)  # [(j′, o), (i, c)], j′ = k_w − 1 − j
-    grad_x = xp.zeros(padded_shape, dtype=D.dtype)
-    per_image = Ho * Wp * kw * O * D.itemsize
-    block = max(1, min(N, _BLOCK_BYTES // max(per_image, 1)))
-    shifted = xp.zeros((block, Ho, Wo + 2 * (kw - 1), O), dtype=D.dtype)  # δ with k_w − 1 zero columns each side
-    cols = xp.empty(block * Ho * Wp * kw * O, dtype=D.dtype)
-    products = xp.empty(block * Ho * Wp * kh * C, dtype=D.dtype)
-    sN, sH, sW, sC = shifted.strides
-    for n0 in range(0, N, block):
-        n1 = min(N, n0 + block)
-        nb = n1 - n0
-        shifted[:nb, :, kw - 1 : kw - 1 + Wo] = D[n0:n1]
-        view = xp.lib.stride_tricks.as_strided(shifted, shape=(nb, Ho, Wp, kw, O), strides=(sN, sH, sW, sW, sC))
-        A = cols[: nb * Ho * Wp * kw * O].reshape(nb, Ho, Wp, kw, O)
-        xp.copyto(A, view)
-        R = products[: nb * Ho * Wp * kh * C].reshape(nb * Ho * Wp, kh * C)
-        xp.matmul(A.reshape(nb * Ho * Wp, kw * O), W_rows, out=R)  # (rows, k_h·C)
-        R = R.reshape(nb, Ho, Wp, kh, C)
-        target = grad_x[n0:n1]
-        for i in range(kh):
-            target[:, i : i + Ho] += R[:, :, :, i]
-    return grad_x
-
-
-def _plain_blocks(N: int, view: Any) -> Any:
-    """Blocks without columns (∂L/∂a_prev alone needs none)."""
-    _, Ho, Wo, kh, kw, C = view.shape
-    block = max(1, min(N, _BLOCK_BYTES // max(Ho * Wo * kh * kw * C * view.itemsize, 1)))
-    for n0 in range(0, N, block):
-        yield n0, min(N, n0 + block), None
 
 
 class Conv1dFunction(Conv2dFunction):

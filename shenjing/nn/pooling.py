@@ -80,15 +80,19 @@ class MaxPool2dFunction(Function):
         out, padded_size, self.exact = _geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
         xc, self.inner = _padded_input(xp, x, padding, padded_size, float("-inf"))
         slices = offset_slices(kernel, dilation, stride, out)
-        a = xc[slices[0]].copy()  # (N, H_out, W_out, C)
-        for where in slices[1:]:
-            xp.maximum(a, xc[where], out=a)  # NOTE: maximum propagates NaN, as PyTorch's max pooling
+        if len(slices) == 4 and with_indices:  # 2 × 2 windows, the common case: a knock-out tournament
+            a, first = _max_and_first_of_four(xp, [xc[where] for where in slices])
+        else:
+            a = xc[slices[0]].copy()  # (N, H_out, W_out, C)
+            for where in slices[1:]:
+                xp.maximum(a, xc[where], out=a)  # NOTE: maximum propagates NaN, as PyTorch's max pooling
         if with_indices:
-            # the first offset holding the maximum: scan backwards so that earlier offsets overwrite later ones
-            index_dtype = "int8" if len(slices) < 128 else "int32"
-            first = xp.full(a.shape, len(slices) - 1, dtype=index_dtype)
-            for k in range(len(slices) - 2, -1, -1):
-                xp.copyto(first, k, where=xc[slices[k]] == a)
+            if len(slices) != 4:
+                # the first offset holding the maximum: scan backwards, earlier offsets overwriting later ones
+                index_dtype = "int8" if len(slices) < 128 else "int32"
+                first = xp.full(a.shape, len(slices) - 1, dtype=index_dtype)
+                for k in range(len(slices) - 2, -1, -1):
+                    xp.copyto(first, k, where=xc[slices[k]] == a)
             if xp.isnan(a).any():  # rare: make the first NaN the chosen one
                 for k in range(len(slices) - 1, -1, -1):
                     xp.copyto(first, k, where=xp.isnan(xc[slices[k]]))
@@ -100,7 +104,7 @@ class MaxPool2dFunction(Function):
         xp = self.xp
         if self.unbatched:
             grad = grad[None]
-        g = channels_last(grad)  # (N, H_out, W_out, C)
+        g = xp.ascontiguousarray(channels_last(grad))  # (N, H_out, W_out, C); one transposing copy at most
         first = self.first
         if self.exact:  # windows tile the input: each offset's block is written once
             grad_x = xp.empty(self.xc_shape, dtype=grad.dtype)
@@ -114,6 +118,19 @@ class MaxPool2dFunction(Function):
             grad_x = grad_x[self.inner]
         grad_x = as_nchw(grad_x)
         return grad_x[0] if self.unbatched else grad_x
+
+
+def _max_and_first_of_four(xp: Any, blocks: list) -> tuple:
+    """max of four blocks and the index (int8) of the first one holding it, in 8 element-wise passes.
+
+    Winners of (0, 1) and (2, 3), ties to the earlier; then (2, 3)'s winner only if strictly larger. That is
+    the first maximum in order 0, 1, 2, 3, PyTorch's rule (NaN is fixed up by the caller).
+    """
+    s0, s1, s2, s3 = blocks
+    m01, m23 = xp.maximum(s0, s1), xp.maximum(s2, s3)
+    later = m23 > m01
+    first = xp.where(later, (s3 > s2).view("int8") + 2, (s1 > s0).view("int8"))  # bool as 0/1 bytes
+    return xp.maximum(m01, m23, out=m01), first
 
 
 def _avg_divisor(

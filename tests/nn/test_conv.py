@@ -243,3 +243,92 @@ def test_gradient_only_where_needed_and_no_grad() -> None:
     with shenjing.no_grad():
         out = layer(x)
     assert not out.requires_grad
+
+
+@pytest.mark.parametrize("frozen", ["weight", "bias"])
+def test_frozen_weight_or_bias_gradients_match_torch(frozen: str) -> None:
+    theirs = torch.nn.Conv2d(3, 4, 3, padding=1).double()
+    ours = nn.Conv2d(3, 4, 3, padding=1, dtype=shenjing.float64)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    getattr(ours, frozen).requires_grad_(False)
+    getattr(theirs, frozen).requires_grad_(False)
+    x = randn(2, 3, 5, 5)
+    xs, xt = shenjing.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours(xs).square().sum().backward()
+    theirs(xt).square().sum().backward()
+    np.testing.assert_allclose(xs.grad.numpy(), xt.grad.numpy(), rtol=1e-10)
+    assert getattr(ours, frozen).grad is None
+    trained = "bias" if frozen == "weight" else "weight"
+    np.testing.assert_allclose(getattr(ours, trained).grad.numpy(), getattr(theirs, trained).grad.numpy(), rtol=1e-10)
+
+
+def _cnn_layers_step(device: str) -> list:
+    """Every layer of this family on one device: outputs and parameter gradients, returned on the host."""
+    shenjing.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1, padding_mode="reflect"),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.Conv2d(4, 6, (3, 2), stride=2, padding="valid", groups=2),
+        nn.MaxPool2d(2, stride=1, padding=1),
+        nn.Dropout2d(0.3),
+        nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False),
+        nn.AdaptiveAvgPool2d((2, 3)),
+        nn.LayerNorm((2, 3)),
+        nn.Flatten(),
+        nn.Unflatten(1, (6, 6)),
+        nn.Conv1d(6, 4, 3, padding="same"),
+        nn.MaxPool1d(2),
+        nn.BatchNorm1d(4),
+        nn.Flatten(),
+        nn.Linear(12, 3),
+    ).to(device)
+    x = shenjing.tensor(np.random.default_rng(2).standard_normal((3, 2, 9, 8)), device=device)
+    model.double()
+    shenjing.manual_seed(1)  # the same dropout mask on both devices' generators
+    out = model(x)
+    out.square().sum().backward()
+    host = backend_of_host()
+    return [host(out.data)] + [host(p.grad.data) for p in model.parameters()]
+
+
+def backend_of_host():
+    from shenjing.backend import backend_of
+
+    return lambda a: backend_of(a).to_host(a)
+
+
+def test_every_layer_runs_through_the_backend_seam() -> None:
+    """The fake GPU backend rejects NumPy math on its arrays: all of it must go through ``xp``."""
+    from fake_cupy import FakeGPUBackend
+
+    from shenjing import backend
+
+    saved_backends, saved_types = dict(backend._backends), dict(backend._by_array_type)
+    backend.register_backend(FakeGPUBackend())
+    try:
+        cpu, gpu = _cnn_layers_step("cpu"), _cnn_layers_step("cuda")
+    finally:
+        backend._backends.clear()
+        backend._backends.update(saved_backends)
+        backend._by_array_type.clear()
+        backend._by_array_type.update(saved_types)
+    assert len(cpu) == len(gpu) > 10
+    for a, b in zip(cpu, gpu):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_two_thread_backward_equals_one_thread(monkeypatch) -> None:
+    """Large layers compute ∂L/∂W and ∂L/∂a_prev side by side; the results must not change by a bit."""
+    from shenjing.nn import conv as conv_module
+
+    x, w, b = randn(3, 4, 9, 8), randn(5, 4, 3, 3), randn(5)
+    results = []
+    for threshold in (1 << 60, 0):
+        monkeypatch.setattr(conv_module, "_PARALLEL_MIN", threshold)
+        xs, ws, bs = (shenjing.tensor(a, requires_grad=True) for a in (x, w, b))
+        F.conv2d(xs, ws, bs, padding=1).square().sum().backward()
+        results.append([t.grad.numpy().copy() for t in (xs, ws, bs)])
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
+    check_torch(lambda *a: F.conv2d(*a, stride=2), lambda *a: torch.nn.functional.conv2d(*a, stride=2), [x, w, b])
