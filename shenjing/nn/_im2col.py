@@ -30,6 +30,9 @@ def column_blocks(xp: Any, view: Any, groups: int, ones: bool = False) -> Any:
     K = kh * kw * Cg + (1 if ones else 0)
     per_image = Ho * Wo * K * groups * view.itemsize
     block = max(1, min(N, BLOCK_BYTES // max(per_image, 1)))
+    if groups == 1 and C < 8:
+        yield from _transposed_column_blocks(xp, view, block, K, ones)
+        return
     flat = xp.empty(block * Ho * Wo * K * groups, dtype=view.dtype)
     if ones:
         flat.reshape(-1, K)[:, -1] = 1  # the buffer is reused: the ones column is written once
@@ -43,6 +46,28 @@ def column_blocks(xp: Any, view: Any, groups: int, ones: bool = False) -> Any:
             grouped = view[n0:n1].reshape(nb, Ho, Wo, kh, kw, groups, Cg).transpose(5, 0, 1, 2, 3, 4, 6)
             xp.copyto(A.reshape(groups, nb, Ho, Wo, kh, kw, Cg), grouped)
         yield n0, n1, A
+
+
+def _transposed_column_blocks(xp: Any, view: Any, block: int, K: int, ones: bool) -> Any:
+    """:func:`column_blocks` for few channels (a first layer, C < 8): A built as Aᵀ (K, rows), yielded as a view.
+
+    Row (i, j, c) of Aᵀ is one contiguous copy of a shifted image block, where A's rows would hold only C
+    values each; the products take the transposed view as it is (BLAS reads either layout).
+    """
+    N, Ho, Wo, kh, kw, C = view.shape
+    P = Ho * Wo
+    columns_T = xp.empty((K, block * P), dtype=view.dtype)
+    if ones:
+        columns_T[-1] = 1
+    for n0 in range(0, N, block):
+        n1 = min(N, n0 + block)
+        nb = n1 - n0
+        A_T = columns_T[:, : nb * P]  # (K, rows)
+        for i in range(kh):
+            for j in range(kw):
+                k = (i * kw + j) * C
+                A_T[k : k + C].reshape(C, nb, Ho, Wo)[...] = view[n0:n1, :, :, i, j].transpose(3, 0, 1, 2)
+        yield n0, n1, A_T.T[None]  # (1, rows, K)
 
 
 def grad_input_by_rows(xp: Any, D: Any, W: Any, padded_shape: tuple) -> Any:

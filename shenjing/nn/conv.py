@@ -16,13 +16,16 @@ with c_0(o) the first input channel of o's group. Backward, with δ = ∂L/∂z 
 How: im2col copies every window of the channels-last input into a row of the column matrix
 A (N·H_out·W_out, k_h·k_w·C), ordered (i, j, c); the weight becomes W_m (k_h·k_w·C, O). Then
 
-    forward   Z = A W_m                            (N·H_out·W_out, O)
-    ∂L/∂W_m   = Aᵀ Δ                                (k_h·k_w·C, O),  Δ = δ as rows (N·H_out·W_out, O)
-    ∂L/∂A     = Δ W_mᵀ, computed per kernel offset (i, j) as Δ W_{ij} (N·H_out·W_out, C) and added onto the
-                strided block of the input that offset read (col2im: k_h·k_w adds of contiguous runs, no scatter)
+    forward   Z = [A 1] [W_m; b]                    (N·H_out·W_out, O): the bias rides in the product
+    ∂L/∂W_m   = Aᵀ Δ,  ∂L/∂b = 1ᵀ Δ                 one product [A 1]ᵀ Δ,  Δ = δ as rows (N·H_out·W_out, O)
+    ∂L/∂A     = Δ W_mᵀ, spread back by col2im: per kernel offset (i, j), Δ W_{ij} (N·H_out·W_out, C) is added
+                onto the strided block of the input that offset read (k_h·k_w adds of runs of C, no scatter).
+                For stride 1 (the common case) the same full convolution is computed by kernel rows instead:
+                k_w-column im2col of δ, one product, k_h adds of whole rows (see ``_im2col.grad_input_by_rows``).
 
 The batch is processed in blocks of a few images so that one block's columns stay in the CPU's cache; the
-column matrix is rebuilt in backward rather than kept, which keeps memory at PyTorch's level.
+column matrix is rebuilt in backward rather than kept, which keeps memory below PyTorch's. Outputs are NCHW
+views of channels-last memory, so the next layer reads them without a layout copy.
 """
 
 from __future__ import annotations
@@ -258,14 +261,19 @@ def _check_input(
         raise RuntimeError(
             f"{_describe(where)}: expected a {n + 1}-D (unbatched) or {n + 2}-D (batched) input {dims}, got a "
             f"{data.ndim}-D input of shape {shape}."
-            + (" Add the channel axis with x.unsqueeze(1)." if data.ndim == n + 1 - 1 else "")
+            + (" Add the batch and channel axes with x[None, None]." if data.ndim == n else "")
         )
     C = shape[-n - 1]
     if C != wshape[1] * groups:
+        unbatched = data.ndim == n + 1 and wshape[1] * groups == 1
+        hint = (
+            f" A {n + 1}-D input is one unbatched sample; for a batch of single-channel inputs use x.unsqueeze(1)."
+            if unbatched
+            else f" Check in_channels, or the layout: inputs are {dims}, channels first."
+        )
         raise RuntimeError(
             f"{_describe(where)}: input has {C} channels (input shape {shape}), expected {wshape[1] * groups} "
-            f"(weight shape {wshape}, groups={groups}). Check in_channels, or the layout: inputs are "
-            f"{dims}, channels first."
+            f"(weight shape {wshape}, groups={groups}).{hint}"
         )
     if data.dtype != kernel.dtype or (bias is not None and bias.data.dtype != kernel.dtype):
         raise RuntimeError(

@@ -59,8 +59,9 @@ def _padded_input(xp: Any, x: Any, padding: tuple, padded_size: tuple, value: fl
 class MaxPool2dFunction(Function):
     """a[n, c, y, x] = max over the window;  ∂L/∂x: ∂L/∂a routed to the first maximum of each window.
 
-    NOTE: ties go to the first maximum in row-major window order and NaN wins (PyTorch's rule), so after a
-    ReLU, where whole windows are 0, the gradient lands on one pixel, not on every tied one.
+    NOTE: ties go to the first maximum in row-major window order and NaN wins (the window's last NaN), as in
+    PyTorch's CPU kernel; so after a ReLU, where whole windows are 0, the gradient lands on one pixel, not on
+    every tied one.
     """
 
     def forward(
@@ -92,9 +93,10 @@ class MaxPool2dFunction(Function):
                 index_dtype = "int8" if len(slices) < 128 else "int32"
                 first = xp.full(a.shape, len(slices) - 1, dtype=index_dtype)
                 for k in range(len(slices) - 2, -1, -1):
-                    xp.copyto(first, k, where=xc[slices[k]] == a)
-            if xp.isnan(a).any():  # rare: make the first NaN the chosen one
-                for k in range(len(slices) - 1, -1, -1):
+                    hit = (xc[slices[k]] == a).astype(index_dtype)
+                    first += hit * (k - first)  # first = k where hit (arithmetic: copyto(where=) is slow)
+            if xp.isnan(a).any():  # rare: PyTorch's CPU kernel takes a NaN over anything, the last NaN of a window
+                for k in range(len(slices)):
                     xp.copyto(first, k, where=xp.isnan(xc[slices[k]]))
             self.first, self.slices, self.xc_shape = first, slices, xc.shape
         out_nchw = as_nchw(a)
@@ -128,8 +130,13 @@ def _max_and_first_of_four(xp: Any, blocks: list) -> tuple:
     """
     s0, s1, s2, s3 = blocks
     m01, m23 = xp.maximum(s0, s1), xp.maximum(s2, s3)
-    later = m23 > m01
-    first = xp.where(later, (s3 > s2).view("int8") + 2, (s1 > s0).view("int8"))  # bool as 0/1 bytes
+    later = (m23 > m01).view("int8")  # bools as 0/1 bytes
+    first01, first23 = (s1 > s0).view("int8"), (s3 > s2).view("int8")
+    # first = first23 + 2 where later else first01, in byte arithmetic (xp.where is 20× slower here)
+    first = first23 - first01
+    first += 2
+    first *= later
+    first += first01
     return xp.maximum(m01, m23, out=m01), first
 
 

@@ -211,6 +211,8 @@ def test_errors_name_the_layer_and_shapes() -> None:
         layer(shenjing.zeros(1, 1, 5, 5, dtype=shenjing.float64))
     with pytest.raises(RuntimeError, match="input has 3 channels"):
         nn.Conv1d(2, 4, 3)(shenjing.zeros(1, 3, 10))
+    with pytest.raises(RuntimeError, match=r"input has 64 channels .* single-channel inputs use x\.unsqueeze\(1\)"):
+        layer(shenjing.zeros(64, 28, 28))
     # torch raises the same classes for the same mistakes
     with pytest.raises(RuntimeError):
         torch.nn.Conv2d(1, 32, 3)(torch.zeros(64, 3, 28, 28))
@@ -332,3 +334,10 @@ def test_two_thread_backward_equals_one_thread(monkeypatch) -> None:
     for one, two in zip(*results):
         np.testing.assert_array_equal(one, two)
     check_torch(lambda *a: F.conv2d(*a, stride=2), lambda *a: torch.nn.functional.conv2d(*a, stride=2), [x, w, b])
+
+
+@pytest.mark.parametrize("x_shape, w_shape", [((5, 1, 200, 200), (4, 1, 3, 3)), ((3, 8, 70, 70), (6, 8, 3, 3))])
+def test_several_batch_blocks_with_a_partial_last_one(x_shape: tuple, w_shape: tuple) -> None:
+    """Images large enough that the batch is cut into cache-sized blocks, the last one smaller."""
+    inputs = [randn(*x_shape), randn(*w_shape), randn(w_shape[0])]
+    check_torch(lambda *a: F.conv2d(*a), lambda *a: torch.nn.functional.conv2d(*a), inputs, dtypes=("float64",))

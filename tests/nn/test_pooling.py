@@ -51,14 +51,14 @@ def test_max_pool2d_ties_and_relu_zeros_route_like_torch() -> None:
     check_torch(lambda a: F.max_pool2d(a, 2, stride=1), lambda a: TF.max_pool2d(a, 2, stride=1), [x])
 
 
-def test_max_pool2d_nan_propagates_like_torch() -> None:
-    x = np.array([[[[1.0, np.nan, 0.0, 5.0], [2.0, 3.0, 4.0, 1.0]]]])
-    ours = F.max_pool2d(shenjing.tensor(x, requires_grad=True), 2)
-    theirs = TF.max_pool2d(torch.tensor(x), 2)
-    np.testing.assert_array_equal(ours.detach().numpy(), theirs.numpy())
+@pytest.mark.parametrize("options", [dict(kernel_size=2), dict(kernel_size=3, stride=1), dict(kernel_size=2, stride=1)])
+def test_max_pool2d_nan_and_ties_route_like_torch(options: dict) -> None:
+    x = np.array([[[[1.0, np.nan, 0.0, 5.0], [2.0, 3.0, 4.0, 1.0], [7.0, 7.0, np.nan, 2.0], [0.0, 7.0, 1.0, 1.0]]]])
     xs, xt = shenjing.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    F.max_pool2d(xs, 2).sum().backward()
-    TF.max_pool2d(xt, 2).sum().backward()
+    ours, theirs = F.max_pool2d(xs, **options), TF.max_pool2d(xt, **options)
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+    ours.sum().backward()
+    theirs.sum().backward()
     np.testing.assert_array_equal(xs.grad.numpy(), xt.grad.numpy())
 
 
