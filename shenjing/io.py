@@ -60,10 +60,12 @@ class ModelFileError(ValueError):
 
 
 # ---- atomic writes -----------------------------------------------------------------------------------------------
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> None:
     """Write ``data`` to ``path`` so that ``path`` is always either the old file or the complete new one.
 
     temp file in the same folder → write → flush → fsync → ``os.replace`` over ``path`` → fsync the folder.
+    ``durable=False`` skips the two fsyncs: still atomic if the program dies, not if the machine loses power
+    (for logs that are rewritten every epoch anyway).
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -73,7 +75,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         with os.fdopen(fd, "wb") as f:
             _write_all(f, data)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -81,6 +84,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         except OSError:
             pass
         raise
+    if not durable:
+        return
     try:  # make the rename itself durable; not possible on every platform (Windows)
         dir_fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -372,11 +377,7 @@ def save(obj: Any, path: str | os.PathLike, **metadata: Any) -> None:
     from .nn import Module
 
     if isinstance(obj, Module):
-        structure = describe(obj)
-        arrays = {k: _host(v.data) for k, v in obj.state_dict().items()}
-        dtypes = {str(a.dtype) for a in arrays.values() if a.dtype.kind == "f"}
-        document = {"structure": structure, "dtype": dtypes.pop() if len(dtypes) == 1 else None, "metadata": metadata}
-        _write(path, "model", document, arrays)
+        save_model_state(path, describe(obj), {k: _host(v.data) for k, v in obj.state_dict().items()}, metadata)
     elif isinstance(obj, dict):
         arrays = {}
         for key, value in obj.items():
@@ -386,6 +387,14 @@ def save(obj: Any, path: str | os.PathLike, **metadata: Any) -> None:
         _write(path, "state_dict", {"keys": list(arrays), "metadata": metadata}, arrays)
     else:
         raise TypeError(f"save: expected a shenjing.nn.Module or a state dict, got {type(obj).__name__}")
+
+
+def save_model_state(path: str | os.PathLike, structure: dict, arrays: dict, metadata: dict) -> None:
+    """:func:`save` of a model given as its structure (from :func:`describe`) and host arrays (for saving copies
+    taken earlier, from another thread)."""
+    dtypes = {str(a.dtype) for a in arrays.values() if a.dtype.kind == "f"}
+    document = {"structure": structure, "dtype": dtypes.pop() if len(dtypes) == 1 else None, "metadata": metadata}
+    _write(path, "model", document, arrays)
 
 
 def load(path: str | os.PathLike, with_metadata: bool = False, map_location: Any = None) -> Any:

@@ -175,10 +175,11 @@ class ModelCheckpoint(Callback):
                 return
             self.best = current
         path = self.filepath.format(epoch=epoch, **logs)
+        # NOTE: written by a background thread from a copy taken now, so the next epoch need not wait for the disk
         if self.resumable:
-            self.trainer.save_checkpoint(path)
+            self.trainer.save_checkpoint(path, background=True)
         else:
-            self.trainer.save_model(path)
+            self.trainer.save_model(path, background=True)
         self.last_path = path
 
     def state_dict(self) -> dict:
@@ -267,7 +268,7 @@ class JSONLogger(Callback):
 
         history = self.trainer.history
         text = json.dumps(history.to_dict(), indent=2)
-        atomic_write_bytes(self.filename, text.encode())
+        atomic_write_bytes(self.filename, text.encode(), durable=False)  # rewritten every epoch: no fsync wait
 
 
 class ProgressBar(Callback):

@@ -16,6 +16,7 @@ import copy
 import math
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -163,6 +164,8 @@ class Trainer:
         self.loader: Any = None
         self.stop_training = False
         self._snapshot: dict | None = None
+        self._writer: threading.Thread | None = None
+        self._writer_error: BaseException | None = None
         if device is not None:
             model.to(device)
 
@@ -236,6 +239,7 @@ class Trainer:
             self._interrupted()
         finally:
             self.progress.close()
+            self.wait_for_writes()
         for callback in self.callbacks:
             callback.on_train_end(self.history.last())
         return self.history
@@ -348,6 +352,7 @@ class Trainer:
     def _interrupted(self) -> None:
         """Ctrl-C: save the state after the last finished epoch (resumable exactly) and return cleanly."""
         self.progress.close()
+        self.wait_for_writes()
         message = f"Interrupted during epoch {self.epoch + 1}."
         if self.interrupt_checkpoint is not None and self._snapshot is not None:
             path = os.fspath(self.interrupt_checkpoint)
@@ -359,9 +364,38 @@ class Trainer:
         self.stop("interrupted", message)
 
     # ---- checkpoints and model files -------------------------------------------------------------------------------
-    def save_checkpoint(self, path: str | os.PathLike) -> None:
-        """A resumable checkpoint of the current state (call between epochs; ModelCheckpoint(resumable=True) does)."""
-        self._write_checkpoint(path, self._capture())
+    def save_checkpoint(self, path: str | os.PathLike, background: bool = False) -> None:
+        """A resumable checkpoint of the current state (call between epochs; ModelCheckpoint(resumable=True) does).
+
+        ``background=True`` takes the copy now and writes it from a thread while training goes on; the next
+        write, the end of ``fit`` and :meth:`wait_for_writes` wait for it (and raise its error, if any).
+        """
+        snapshot = self._capture()
+        self._write(background, self._write_checkpoint, os.fspath(path), snapshot)
+
+    def _write(self, background: bool, function: Any, *args: Any) -> None:
+        self.wait_for_writes()
+        if not background:
+            function(*args)
+            return
+
+        def run() -> None:
+            try:
+                function(*args)
+            except BaseException as error:  # handed to the training thread by wait_for_writes
+                self._writer_error = error
+
+        self._writer = threading.Thread(target=run, name="shenjing-checkpoint-writer")
+        self._writer.start()
+
+    def wait_for_writes(self) -> None:
+        """Wait until a background checkpoint or model write has finished; raise its error if it failed."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.join()
+        error, self._writer_error = self._writer_error, None
+        if error is not None:
+            raise error
 
     def _write_checkpoint(self, path: Any, snap: dict) -> None:
         from ..io import save_checkpoint
@@ -392,11 +426,13 @@ class Trainer:
             if callback_state:
                 callback.load_state_dict(callback_state)
 
-    def save_model(self, path: str | os.PathLike) -> None:
-        """Save the model file (weights + structure + ``metadata``) for ``shenjing.load``."""
-        from ..io import save
+    def save_model(self, path: str | os.PathLike, background: bool = False) -> None:
+        """Save the model file (weights + structure + ``metadata``) for ``shenjing.load``; see :meth:`save_checkpoint`
+        for ``background``."""
+        from ..io import _host, describe, save_model_state
 
-        save(self.model, path, **self.metadata)
+        arrays = {k: _host(v.data).copy() for k, v in self.model.state_dict().items()}
+        self._write(background, save_model_state, os.fspath(path), describe(self.model), arrays, dict(self.metadata))
 
 
 def predict(model: Any, x: Any, batch_size: int = 1024, device: Any = None) -> Tensor:

@@ -322,3 +322,17 @@ def test_cross_validate_trains_one_model_per_fold() -> None:
     assert results["mean"]["val_accuracy"] == pytest.approx(np.mean(accuracies))
     assert results["std"]["val_accuracy"] == pytest.approx(np.std(accuracies))
     assert results["mean"]["val_accuracy"] > 0.75
+
+
+def test_a_failed_background_checkpoint_write_is_raised_not_lost(tmp_path) -> None:
+    (tmp_path / "a_file").write_text("")
+    model, optimizer, _ = make(scheduler=None)
+    trainer = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        optimizer,
+        verbose=0,
+        callbacks=[ModelCheckpoint(tmp_path / "a_file" / "ckpt.safetensors", resumable=True)],
+    )
+    with pytest.raises(OSError):
+        trainer.fit((X, Y), val_data=(X_val, Y_val), epochs=2, batch_size=64)
