@@ -9,7 +9,10 @@ peak resident memory (VmHWM, reset after the imports) during the steps minus res
 was built.
 Target: shenjing ≤ 1.5× PyTorch's step time and ≤ 1.5× its peak memory.
 
-    python benchmarks/bench_cnn_step.py [--windows 7] [--steps 10] [--profile]
+    python benchmarks/bench_cnn_step.py [--windows 7] [--steps 10] [--profile] [--tune-malloc]
+
+Run it on a quiet machine: with one other busy process on the 2 cores, both libraries slow down many times
+over (their BLAS / OpenMP threads wait for each other), NumPy's OpenBLAS much more than PyTorch.
 
 ``--profile`` prints where shenjing's step time goes: per autograd Function (forward and backward separately)
 and, separately, the optimizer step and the rest (graph bookkeeping, module calls).
@@ -101,6 +104,27 @@ def make_steps(x: np.ndarray, y: np.ndarray) -> tuple:
     return shenjing_step, torch_step, s_opt
 
 
+def tune_malloc() -> bool:
+    """Keep freed memory in the process (glibc): no fresh pages, so no page faults, for the step's big arrays.
+
+    By default glibc returns large freed blocks to the OS (mmap threshold and heap trimming), and the next
+    step's arrays fault their pages in again: about 4 µs a 4 KiB page on this VM, thousands a step. Fixing
+    both thresholds high (as ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` would) removes that for
+    both libraries, which share the allocator in this process. Returns False where there is no glibc.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    libc = ctypes.CDLL(name)
+    if not hasattr(libc, "mallopt"):
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, 256 << 20)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 1 << 30))
+
+
 def time_steps(step, n: int) -> float:
     start = time.perf_counter()
     for _ in range(n):
@@ -158,11 +182,12 @@ def memory_child(framework: str, steps: int) -> None:
     print(json.dumps({"peak_above_baseline": peak - baseline}))
 
 
-def measure_memory(steps: int = 10) -> dict:
+def measure_memory(steps: int = 10, tuned: bool = False) -> dict:
     result = {}
     for framework in ("shenjing", "torch"):
         out = subprocess.run(
-            [sys.executable, __file__, "--memory-child", framework, "--steps", str(steps)],
+            [sys.executable, __file__, "--memory-child", framework, "--steps", str(steps)]
+            + (["--tune-malloc"] if tuned else []),
             capture_output=True,
             text=True,
             check=True,
@@ -242,9 +267,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10, help="steps per window")
     parser.add_argument("--profile", action="store_true", help="print where shenjing's step time goes")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
+    parser.add_argument("--tune-malloc", action="store_true", help="keep freed memory in the process (glibc)")
     parser.add_argument("--memory-child", choices=("shenjing", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(2)
+    if args.tune_malloc and not tune_malloc():
+        print("--tune-malloc: no glibc mallopt here; running with the default allocator")
+        args.tune_malloc = False
     if args.memory_child:
         memory_child(args.memory_child, args.steps)
         return
@@ -262,15 +291,24 @@ def main() -> None:
         t_times.append(t)
         ratios.append(s / t)
     s_ms, t_ms = statistics.median(s_times) * 1e3, statistics.median(t_times) * 1e3
-    print(f"textbook CNN training step, batch {BATCH}, float32, {args.windows} windows × {args.steps} steps")
+    allocator = "glibc malloc tuned (--tune-malloc)" if args.tune_malloc else "default allocator"
+    print(
+        f"textbook CNN training step, batch {BATCH}, float32, {args.windows} windows × {args.steps} steps, {allocator}"
+    )
     print(f"  shenjing  {s_ms:7.1f} ms/step   (windows: {', '.join(f'{v * 1e3:.1f}' for v in s_times)})")
     print(f"  PyTorch   {t_ms:7.1f} ms/step   (windows: {', '.join(f'{v * 1e3:.1f}' for v in t_times)})")
     print(
         f"  time ratio shenjing / PyTorch: median {statistics.median(ratios):.2f}×  "
         f"(range {min(ratios):.2f}–{max(ratios):.2f}; target ≤ 1.5×)"
     )
+    for name, step in (("shenjing", shenjing_step), ("PyTorch", torch_step)):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(args.steps):
+            step()
+        per_step = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / args.steps
+        print(f"  page faults a step, {name}: {per_step:.0f}")
     if not args.no_memory:
-        memory = measure_memory()
+        memory = measure_memory(tuned=args.tune_malloc)
         s_mb, t_mb = memory["shenjing"] / 2**20, memory["torch"] / 2**20
         print(
             f"  peak memory above baseline: shenjing {s_mb:.1f} MiB, PyTorch {t_mb:.1f} MiB, "

@@ -1,8 +1,9 @@
 """The convolution's kernels on channels-last arrays: im2col in cache-sized batch blocks, and ∂L/∂a_prev by rows.
 
-Private to ``conv.py``, which states the formulas; these functions are how they run fast on a CPU:
-the batch is processed in blocks of a few images so that one block's column matrix (about 3 MiB) stays in
-the cache, and the column buffer is filled by one copy of a strided window view and reused block to block.
+Private to ``conv.py``, which states the formulas; these functions are how they run fast on a CPU: the batch
+is processed in blocks of images (a column matrix of about 12 MiB each: a few large matrix products per layer),
+each block's columns are filled by one copy of a strided window view, and the work buffers are kept per
+thread and reused from call to call (see :func:`scratch`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["column_blocks", "plain_blocks", "grad_input_by_rows", "both"]
+__all__ = ["column_blocks", "plain_blocks", "grad_input_by_rows", "both", "scratch"]
 
-BLOCK_BYTES = 3 << 20  # one batch block's column matrix: about 3 MiB, inside a 4 MiB L2 cache
+BLOCK_BYTES = 12 << 20  # one batch block's column matrix: a few products of a good size (see scratch())
 
 
 def column_blocks(xp: Any, view: Any, groups: int, ones: bool = False) -> Any:
@@ -33,9 +34,9 @@ def column_blocks(xp: Any, view: Any, groups: int, ones: bool = False) -> Any:
     if groups == 1 and C < 8:
         yield from _transposed_column_blocks(xp, view, block, K, ones)
         return
-    flat = xp.empty(block * Ho * Wo * K * groups, dtype=view.dtype)
+    flat = scratch(xp, "columns", block * Ho * Wo * K * groups, view.dtype)
     if ones:
-        flat.reshape(-1, K)[:, -1] = 1  # the buffer is reused: the ones column is written once
+        flat.reshape(-1, K)[:, -1] = 1  # the buffer is reused block to block: the ones column is written once
     for n0 in range(0, N, block):
         n1 = min(N, n0 + block)
         nb = n1 - n0
@@ -56,7 +57,7 @@ def _transposed_column_blocks(xp: Any, view: Any, block: int, K: int, ones: bool
     """
     N, Ho, Wo, kh, kw, C = view.shape
     P = Ho * Wo
-    columns_T = xp.empty((K, block * P), dtype=view.dtype)
+    columns_T = scratch(xp, "columns", K * block * P, view.dtype).reshape(K, block * P)
     if ones:
         columns_T[-1] = 1
     for n0 in range(0, N, block):
@@ -86,12 +87,16 @@ def grad_input_by_rows(xp: Any, D: Any, W: Any, padded_shape: tuple) -> Any:
     _, C, kh, kw = W.shape
     Hp, Wp = padded_shape[1:3]
     W_rows = W[:, :, :, ::-1].transpose(3, 0, 2, 1).reshape(kw * O, kh * C)  # [(j′, o), (i, c)], j′ = k_w − 1 − j
-    grad_x = xp.zeros(padded_shape, dtype=D.dtype)
+    grad_x = xp.empty(padded_shape, dtype=D.dtype)
+    grad_x[:, Ho:] = 0  # rows only the later kernel rows reach; the first add below writes the others
     per_image = Ho * Wp * kw * O * D.itemsize
     block = max(1, min(N, BLOCK_BYTES // max(per_image, 1)))
-    shifted = xp.zeros((block, Ho, Wo + 2 * (kw - 1), O), dtype=D.dtype)  # δ with k_w − 1 zero columns each side
-    cols = xp.empty(block * Ho * Wp * kw * O, dtype=D.dtype)
-    products = xp.empty(block * Ho * Wp * kh * C, dtype=D.dtype)
+    shifted = scratch(xp, "shifted", block * Ho * (Wo + 2 * (kw - 1)) * O, D.dtype)
+    shifted = shifted.reshape(block, Ho, Wo + 2 * (kw - 1), O)  # δ with k_w − 1 zero columns each side
+    shifted[:, :, : kw - 1] = 0
+    shifted[:, :, kw - 1 + Wo :] = 0
+    cols = scratch(xp, "columns", block * Ho * Wp * kw * O, D.dtype)
+    products = scratch(xp, "products", block * Ho * Wp * kh * C, D.dtype)
     sN, sH, sW, sC = shifted.strides
     for n0 in range(0, N, block):
         n1 = min(N, n0 + block)
@@ -104,7 +109,8 @@ def grad_input_by_rows(xp: Any, D: Any, W: Any, padded_shape: tuple) -> Any:
         xp.matmul(A.reshape(nb * Ho * Wp, kw * O), W_rows, out=R)  # (rows, k_h·C)
         R = R.reshape(nb, Ho, Wp, kh, C)
         target = grad_x[n0:n1]
-        for i in range(kh):
+        target[:, :Ho] = R[:, :, :, 0]
+        for i in range(1, kh):
             target[:, i : i + Ho] += R[:, :, :, i]
     return grad_x
 
@@ -115,6 +121,27 @@ def plain_blocks(N: int, view: Any) -> Any:
     block = max(1, min(N, BLOCK_BYTES // max(Ho * Wo * kh * kw * C * view.itemsize, 1)))
     for n0 in range(0, N, block):
         yield n0, min(N, n0 + block), None
+
+
+_scratch = threading.local()  # per thread: {(name, dtype, array module): 1-D buffer}
+
+
+def scratch(xp: Any, name: str, size: int, dtype: Any) -> Any:
+    """A 1-D work buffer of ``size`` elements, kept per thread and reused from call to call (contents undefined).
+
+    NOTE: why keep it: a fresh multi-MiB array costs a page fault per 4 KiB each time (about 4 µs each on a
+    VM), more than the copy that fills it; and larger blocks mean fewer, larger matrix products, which is
+    what keeps BLAS threads efficient when the machine is shared. Held: the largest size asked for each name
+    (tens of MiB for the textbook CNN), per thread that runs convolutions.
+    """
+    buffers = getattr(_scratch, "buffers", None)
+    if buffers is None:
+        buffers = _scratch.buffers = {}
+    key = (name, str(dtype), xp.__name__)
+    buffer = buffers.get(key)
+    if buffer is None or buffer.size < size:
+        buffer = buffers[key] = xp.empty(size, dtype=dtype)
+    return buffer[:size]
 
 
 _pool: ThreadPoolExecutor | None = None

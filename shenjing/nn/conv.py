@@ -38,7 +38,7 @@ from ..backend import as_dtype, get_backend, get_default_dtype
 from ..tensor import Tensor
 from . import init
 from ._im2col import both, column_blocks, grad_input_by_rows, plain_blocks
-from ._window import as_nchw, channels_last, offset_slices, out_size, pad_channels_last, pair, windows
+from ._window import as_nchw, channels_last, offset_slices, out_size, pad_channels_last, pair, windows, zeros
 from .module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "conv1d", "conv2d", "Conv1dFunction", "Conv2dFunction"]
@@ -130,7 +130,7 @@ class Conv2dFunction(Function):
             if g == 1 and stride == (1, 1) and dilation == (1, 1):  # the common case: see grad_input_by_rows
                 return grad_input_by_rows(xp, D.reshape(N, Ho, Wo, O), W, x.shape)
             W_ij = W.reshape(g, Og, Cg, kh, kw).transpose(3, 4, 0, 1, 2).reshape(kh * kw, g, Og, Cg)
-            grad_x = xp.zeros(x.shape, dtype=D.dtype)
+            grad_x = zeros(xp, x.shape, D.dtype)
             slices = offset_slices((kh, kw), dilation, stride, (Ho, Wo))
             for n0, n1, _ in plain_blocks(N, view):
                 D_g = D[n0 * P : n1 * P].reshape(-1, g, Og).transpose(1, 0, 2)  # (g, rows, Og)

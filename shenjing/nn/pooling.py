@@ -19,7 +19,7 @@ from typing import Any
 
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
-from ._window import as_nchw, channels_last, offset_slices, pad_channels_last, pair, pool_out_size
+from ._window import as_nchw, channels_last, offset_slices, pad_channels_last, pair, pool_out_size, zeros
 from .module import Module
 
 __all__ = [
@@ -106,14 +106,14 @@ class MaxPool2dFunction(Function):
         xp = self.xp
         if self.unbatched:
             grad = grad[None]
-        g = xp.ascontiguousarray(channels_last(grad))  # (N, H_out, W_out, C); one transposing copy at most
+        g = channels_last(grad)  # (N, H_out, W_out, C), a view (a copy here would cost more in page faults)
         first = self.first
         if self.exact:  # windows tile the input: each offset's block is written once
             grad_x = xp.empty(self.xc_shape, dtype=grad.dtype)
             for k, where in enumerate(self.slices):
                 xp.multiply(g, first == k, out=grad_x[where])
         else:
-            grad_x = xp.zeros(self.xc_shape, dtype=grad.dtype)
+            grad_x = zeros(xp, self.xc_shape, grad.dtype)
             for k, where in enumerate(self.slices):
                 grad_x[where] += g * (first == k)
         if self.inner is not None:
@@ -202,7 +202,7 @@ class AvgPool2dFunction(Function):
             for where in self.slices:
                 grad_x[where] = g
         else:
-            grad_x = xp.zeros(self.xc_shape, dtype=grad.dtype)
+            grad_x = zeros(xp, self.xc_shape, grad.dtype)
             for where in self.slices:
                 grad_x[where] += g
         if self.inner is not None:
