@@ -1,7 +1,7 @@
 """The convolution's kernels on channels-last arrays: im2col in cache-sized batch blocks, and ∂L/∂a_prev by rows.
 
 Private to ``conv.py``, which states the formulas; these functions are how they run fast on a CPU: the batch
-is processed in blocks of images (a column matrix of about 12 MiB each: a few large matrix products per layer),
+is processed in blocks of images (a column matrix of about 6 MiB each: a few large matrix products per layer),
 each block's columns are filled by one copy of a strided window view, and the work buffers are kept per
 thread and reused from call to call (see :func:`scratch`).
 """
@@ -9,13 +9,15 @@ thread and reused from call to call (see :func:`scratch`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["column_blocks", "plain_blocks", "grad_input_by_rows", "both", "scratch"]
+__all__ = ["column_blocks", "plain_blocks", "grad_input_by_rows", "scratch"]
 
-BLOCK_BYTES = 12 << 20  # one batch block's column matrix: a few products of a good size (see scratch())
+# One batch block's column matrix. Measured on the textbook CNN (2 cores): 3–6 MiB is best on a quiet machine
+# (12 MiB +4 %, 24 MiB +20 %); on a shared one, fewer and larger products suffer far less from BLAS threads
+# waiting for each other (its backward with 3 MiB blocks: 3× slower than with 12 MiB). 6 MiB: 8–11 images of
+# the second convolution.
+BLOCK_BYTES = 6 << 20
 
 
 def column_blocks(xp: Any, view: Any, groups: int, ones: bool = False) -> Any:
@@ -132,7 +134,7 @@ def scratch(xp: Any, name: str, size: int, dtype: Any) -> Any:
     NOTE: why keep it: a fresh multi-MiB array costs a page fault per 4 KiB each time (about 4 µs each on a
     VM), more than the copy that fills it; and larger blocks mean fewer, larger matrix products, which is
     what keeps BLAS threads efficient when the machine is shared. Held: the largest size asked for each name
-    (tens of MiB for the textbook CNN), per thread that runs convolutions.
+    (about 15 MiB for the textbook CNN), per thread that runs convolutions.
     """
     buffers = getattr(_scratch, "buffers", None)
     if buffers is None:
@@ -142,25 +144,3 @@ def scratch(xp: Any, name: str, size: int, dtype: Any) -> Any:
     if buffer is None or buffer.size < size:
         buffer = buffers[key] = xp.empty(size, dtype=dtype)
     return buffer[:size]
-
-
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def both(xp: Any, first: Callable[[], Any], second: Callable[[], Any]) -> tuple:
-    """(first(), second()): on NumPy, ``first`` runs in a worker thread while ``second`` runs here.
-
-    For two independent halves of a backward pass (∂L/∂W and ∂L/∂a_prev), so that one half's single-threaded
-    copies overlap the other half's matrix products; NumPy releases the GIL in both. The results are the
-    same as running them one after the other (nothing is shared). Other array libraries run them in turn.
-    """
-    global _pool
-    if xp.__name__ != "numpy":
-        return first(), second()
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(1, thread_name_prefix="shenjing-conv")
-    future = _pool.submit(first)
-    second_result = second()
-    return future.result(), second_result

@@ -37,14 +37,13 @@ from ..autograd import Function
 from ..backend import as_dtype, get_backend, get_default_dtype
 from ..tensor import Tensor
 from . import init
-from ._im2col import both, column_blocks, grad_input_by_rows, plain_blocks
+from ._im2col import column_blocks, grad_input_by_rows, plain_blocks
 from ._window import as_nchw, channels_last, offset_slices, out_size, pad_channels_last, pair, windows, zeros
 from .module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "conv1d", "conv2d", "Conv1dFunction", "Conv2dFunction"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-_PARALLEL_MIN = 1 << 20  # δ elements from which ∂L/∂W and ∂L/∂a_prev run side by side (two threads)
 
 
 class Conv2dFunction(Function):
@@ -141,11 +140,8 @@ class Conv2dFunction(Function):
                     target[where] += piece.reshape(n1 - n0, Ho, Wo, C)
             return grad_x
 
-        if need_W and need_a_prev and N * P * O >= _PARALLEL_MIN:
-            grad_W_m, grad_x = both(xp, weight_grad, input_grad)
-        else:
-            grad_W_m = weight_grad() if need_W else None
-            grad_x = input_grad() if need_a_prev else None
+        grad_W_m = weight_grad() if need_W else None
+        grad_x = input_grad() if need_a_prev else None
         grad_a_prev = None
         if need_a_prev:
             if self.inner is not None:

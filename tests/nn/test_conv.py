@@ -320,22 +320,6 @@ def test_every_layer_runs_through_the_backend_seam() -> None:
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
-def test_two_thread_backward_equals_one_thread(monkeypatch) -> None:
-    """Large layers compute ∂L/∂W and ∂L/∂a_prev side by side; the results must not change by a bit."""
-    from shenjing.nn import conv as conv_module
-
-    x, w, b = randn(3, 4, 9, 8), randn(5, 4, 3, 3), randn(5)
-    results = []
-    for threshold in (1 << 60, 0):
-        monkeypatch.setattr(conv_module, "_PARALLEL_MIN", threshold)
-        xs, ws, bs = (shenjing.tensor(a, requires_grad=True) for a in (x, w, b))
-        F.conv2d(xs, ws, bs, padding=1).square().sum().backward()
-        results.append([t.grad.numpy().copy() for t in (xs, ws, bs)])
-    for one, two in zip(*results):
-        np.testing.assert_array_equal(one, two)
-    check_torch(lambda *a: F.conv2d(*a, stride=2), lambda *a: torch.nn.functional.conv2d(*a, stride=2), [x, w, b])
-
-
 @pytest.mark.parametrize("x_shape, w_shape", [((5, 1, 200, 200), (4, 1, 3, 3)), ((3, 8, 70, 70), (6, 8, 3, 3))])
 def test_several_batch_blocks_with_a_partial_last_one(x_shape: tuple, w_shape: tuple) -> None:
     """Images large enough that the batch is cut into cache-sized blocks, the last one smaller."""
