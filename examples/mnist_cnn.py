@@ -12,8 +12,9 @@ ends with the last Linear layer. Apply softmax yourself only where you want prob
 
     python examples/mnist_cnn.py [--epochs 5] [--batch-size 64] [--lr 1e-3] [--seed 0] [--data DIR]
 
-Reaches about 99 % test accuracy after a few epochs (see benchmarks/bench_cnn_accuracy.py for the comparison
-with PyTorch on the same recipe).
+Measured (benchmarks/bench_cnn_accuracy.py, same recipe, seed and initial weights as PyTorch): 98.44 % test
+accuracy after 1 epoch, 99.03 % after 5 (PyTorch: 98.58 % and 99.02 %). The data folder is ``--data`` or
+``$SHENJING_DATA`` (the four MNIST IDX files).
 """
 
 from __future__ import annotations
