@@ -291,7 +291,12 @@ def main() -> None:
         t_times.append(t)
         ratios.append(s / t)
     s_ms, t_ms = statistics.median(s_times) * 1e3, statistics.median(t_times) * 1e3
-    allocator = "glibc malloc tuned (--tune-malloc)" if args.tune_malloc else "default allocator"
+    kept = os.environ.get("SHENJING_KEEP_FREED_MEMORY", "1") != "0"
+    allocator = (
+        "glibc malloc tuned (--tune-malloc)" if args.tune_malloc
+        else "freed memory kept by shenjing's import (shenjing.backend.keep_freed_memory)" if kept
+        else "default allocator (SHENJING_KEEP_FREED_MEMORY=0)"
+    )
     print(
         f"textbook CNN training step, batch {BATCH}, float32, {args.windows} windows × {args.steps} steps, {allocator}"
     )

@@ -7,6 +7,9 @@ No other file imports NumPy or CuPy for math. The global state of shenjing is ex
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
 import types
 from typing import Any
 
@@ -143,6 +146,31 @@ def register_backend(backend: Backend) -> None:
 
 
 register_backend(NUMPY)
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc to keep freed large blocks in the process instead of returning them to the OS.
+
+    A training step allocates and frees the same large arrays every step (activations, gradients). By
+    default glibc serves blocks above 128 KiB–32 MiB with fresh ``mmap`` pages and unmaps them on free, so
+    every step touches new pages: measured here, ~3 800 page faults (≈ 4 µs each) per step of the textbook
+    CNN, 15 % of its step time. With a 256 MiB mmap threshold and a 1 GiB trim threshold the pages are
+    reused. Resident memory then stays at its peak until the process ends. Called once at import on Linux
+    with glibc; set ``SHENJING_KEEP_FREED_MEMORY=0`` to leave the allocator alone. Returns whether it applied.
+    """
+    if os.environ.get("SHENJING_KEEP_FREED_MEMORY", "1") == "0" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (musl, ...): nothing to tune
+        return False
+    if not hasattr(libc, "mallopt"):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(libc.mallopt(m_mmap_threshold, 256 << 20)) and bool(libc.mallopt(m_trim_threshold, 1 << 30))
+
+
+keep_freed_memory()
 
 
 def _load_cuda() -> Backend:

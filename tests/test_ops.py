@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -78,7 +80,9 @@ OPS = [
     Op("minimum", lambda a, b: shenjing.minimum(a, b), lambda a, b: torch.minimum(a, b),
        lambda: [distinct(5, 6), distinct(5, 6) + 0.05]),
     # matrix products
-    Op("matmul", lambda a, b: a @ b, lambda a, b: a @ b, lambda: [randn(45, 65), randn(65, 7)]),
+    # NOTE: float32 products sum 65 terms of size ~1: absolute error ~1e-5 where the result is near 0
+    Op("matmul", lambda a, b: a @ b, lambda a, b: a @ b, lambda: [randn(45, 65), randn(65, 7)],
+       tol={"float32": {"fwd_atol": 1e-5}}),
     Op("matmul_batched", lambda a, b: a @ b, lambda a, b: a @ b, lambda: [randn(3, 4, 5), randn(5, 6)]),
     Op("matmul_broadcast", lambda a, b: a @ b, lambda a, b: a @ b, lambda: [randn(2, 1, 4, 5), randn(3, 5, 2)]),
     Op("matmul_vec", lambda a, b: a @ b, lambda a, b: a @ b, lambda: [randn(4, 5), randn(5)]),
@@ -145,14 +149,21 @@ OPS = [
 ]
 
 
+def inputs_of(op: Op) -> list:
+    """The op's sample inputs, drawn from a generator seeded by its name (the same whatever the test order)."""
+    global rng
+    rng = np.random.default_rng(zlib.crc32(op.name.encode()))
+    return op.inputs()
+
+
 @pytest.mark.parametrize("op", OPS, ids=[op.name for op in OPS])
 def test_matches_torch(op: Op) -> None:
-    check_torch(op.sj, op.torch, op.inputs(), tol=op.tol)
+    check_torch(op.sj, op.torch, inputs_of(op), tol=op.tol)
 
 
 @pytest.mark.parametrize("op", [op for op in OPS if op.fd], ids=[op.name for op in OPS if op.fd])
 def test_finite_differences(op: Op) -> None:
-    check_gradients(op.sj, op.inputs())
+    check_gradients(op.sj, inputs_of(op))
 
 
 # ---- gradient conventions where libraries differ (exact values, against torch) ------------------------------------

@@ -6,7 +6,7 @@ import importlib
 
 import numpy as np
 import pytest
-from test_ops import OPS
+from test_ops import OPS, inputs_of
 
 import shenjing
 from shenjing import backend, nn
@@ -62,7 +62,7 @@ def _on_device(fn):
 def test_ops_match_torch_on_gpu(op, dtype, torch_device) -> None:
     if "index" in op.name and torch_device == "cuda":
         pytest.skip("the registry's index lambdas build CPU index tensors for torch")
-    both(op.sj, op.torch, op.inputs(), dtype, torch_device)
+    both(op.sj, op.torch, inputs_of(op), dtype, torch_device)
 
 
 LAYERS = [
