@@ -31,6 +31,8 @@ class CupyBackend(Backend):
     * fused element-wise kernels (:func:`adam_kernel`) replace chains of small kernel launches.
     """
 
+    conv_block_bytes = 1 << 31  # a GPU wants the whole batch in one product, not cache-sized blocks
+
     def __init__(self) -> None:
         if cupy.cuda.runtime.getDeviceCount() == 0:  # pragma: no cover
             raise RuntimeError("shenjing: CuPy is installed but no CUDA device is visible")

@@ -96,6 +96,8 @@ class Backend:
 
     # Optional fused kernels a backend may provide (None: use the generic xp code path).
     fused_adam: Any = None
+    # Bytes of im2col columns a convolution processes at once (None: the CPU's cache-sized blocks).
+    conv_block_bytes: int | None = None
 
     def __repr__(self) -> str:
         return f"Backend({self.device}, xp={self.xp.__name__})"
@@ -190,6 +192,14 @@ def get_backend(device: str | Device | None = None) -> Backend:
     if backend is None:
         backend = _load_cuda()
     return backend
+
+
+def backend_for_module(xp: Any) -> Backend:
+    """The backend whose array module is ``xp``."""
+    for backend in _backends.values():
+        if backend.xp is xp:
+            return backend
+    return NUMPY
 
 
 def backend_of(array: Any) -> Backend:

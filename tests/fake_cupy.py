@@ -181,6 +181,8 @@ fakecupy.asnumpy = lambda a: a.get() if isinstance(a, ndarray) else np.asarray(a
 class FakeGPUBackend(Backend):
     """A backend on device "cuda" whose arrays are :class:`ndarray` wrappers (see the module docstring)."""
 
+    conv_block_bytes = 1 << 31  # as CupyBackend: whole batches per convolution product
+
     def __init__(self) -> None:
         super().__init__(Device("cuda"), fakecupy, (ndarray,))
 

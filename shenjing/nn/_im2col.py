@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from ..backend import backend_for_module, backend_of
+
 __all__ = ["column_blocks", "plain_blocks", "grad_input_by_rows", "scratch"]
 
 # One batch block's column matrix. Measured on the textbook CNN (2 cores): 3–6 MiB is best on a quiet machine
@@ -18,6 +20,12 @@ __all__ = ["column_blocks", "plain_blocks", "grad_input_by_rows", "scratch"]
 # waiting for each other (its backward with 3 MiB blocks: 3× slower than with 12 MiB). 6 MiB: 8–11 images of
 # the second convolution.
 BLOCK_BYTES = 6 << 20
+
+
+def _images_per_block(xp: Any, N: int, per_image: int) -> int:
+    """How many images a block holds: about BLOCK_BYTES of columns on the CPU, the whole batch on a GPU."""
+    budget = getattr(backend_for_module(xp), "conv_block_bytes", None) or BLOCK_BYTES
+    return max(1, min(N, budget // max(per_image, 1)))
 
 
 def column_blocks(xp: Any, view: Any, groups: int, ones: bool = False) -> Any:
@@ -32,7 +40,7 @@ def column_blocks(xp: Any, view: Any, groups: int, ones: bool = False) -> Any:
     Cg = C // groups
     K = kh * kw * Cg + (1 if ones else 0)
     per_image = Ho * Wo * K * groups * view.itemsize
-    block = max(1, min(N, BLOCK_BYTES // max(per_image, 1)))
+    block = _images_per_block(xp, N, per_image)
     if groups == 1 and C < 8:
         yield from _transposed_column_blocks(xp, view, block, K, ones)
         return
@@ -92,7 +100,7 @@ def grad_input_by_rows(xp: Any, D: Any, W: Any, padded_shape: tuple) -> Any:
     grad_x = xp.empty(padded_shape, dtype=D.dtype)
     grad_x[:, Ho:] = 0  # rows only the later kernel rows reach; the first add below writes the others
     per_image = Ho * Wp * kw * O * D.itemsize
-    block = max(1, min(N, BLOCK_BYTES // max(per_image, 1)))
+    block = _images_per_block(xp, N, per_image)
     shifted = scratch(xp, "shifted", block * Ho * (Wo + 2 * (kw - 1)) * O, D.dtype)
     shifted = shifted.reshape(block, Ho, Wo + 2 * (kw - 1), O)  # δ with k_w − 1 zero columns each side
     shifted[:, :, : kw - 1] = 0
@@ -120,7 +128,7 @@ def grad_input_by_rows(xp: Any, D: Any, W: Any, padded_shape: tuple) -> Any:
 def plain_blocks(N: int, view: Any) -> Any:
     """Blocks without columns (∂L/∂a_prev alone needs none)."""
     _, Ho, Wo, kh, kw, C = view.shape
-    block = max(1, min(N, BLOCK_BYTES // max(Ho * Wo * kh * kw * C * view.itemsize, 1)))
+    block = _images_per_block(backend_of(view).xp, N, Ho * Wo * kh * kw * C * view.itemsize)
     for n0 in range(0, N, block):
         yield n0, min(N, n0 + block), None
 
