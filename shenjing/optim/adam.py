@@ -72,9 +72,9 @@ def adam_update(
     denom = xp.sqrt(exp_avg_sq, out=scratch)
     denom /= bias_correction2_sqrt
     denom += eps  # √v̂ + ε
-    update = exp_avg * -step_size
-    update /= denom
-    param += update
+    update = xp.divide(exp_avg, denom, out=scratch)  # m / (√v̂ + ε), in the scratch array: no allocation
+    update *= -step_size
+    param += update  # w ← w − (η / (1 − β₁ᵗ)) · m / (√v̂ + ε), rounded as torch's addcdiv
 
 
 class Adam(Optimizer):
