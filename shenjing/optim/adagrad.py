@@ -102,23 +102,13 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 self._init_state(p, group)
 
+    _nonnegative = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+
     def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
         state = self.state[p]
         state["step"] = 0.0
         state["sum"] = backend_of(p.data).xp.full_like(p.data, group["initial_accumulator_value"])
         return state
-
-    def _check_hyperparameters(self, group: dict[str, Any]) -> None:
-        if not 0.0 <= group["lr"]:
-            raise ValueError(f"Invalid learning rate: {group['lr']}")
-        if not 0.0 <= group["lr_decay"]:
-            raise ValueError(f"Invalid lr_decay value: {group['lr_decay']}")
-        if not 0.0 <= group["weight_decay"]:
-            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
-        if not 0.0 <= group["initial_accumulator_value"]:
-            raise ValueError(f"Invalid initial_accumulator_value value: {group['initial_accumulator_value']}")
-        if not 0.0 <= group["eps"]:
-            raise ValueError(f"Invalid epsilon value: {group['eps']}")
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One Adagrad step for every parameter with a gradient; returns ``closure()``'s loss if given."""

@@ -125,18 +125,13 @@ class Adam(Optimizer):
         )
         super().__init__(params, defaults)
 
+    _nonnegative = ("lr", "eps", "weight_decay")
+
     def _check_hyperparameters(self, group: dict[str, Any]) -> None:
-        beta1, beta2 = group["betas"]
-        if not 0.0 <= group["lr"]:
-            raise ValueError(f"Invalid learning rate: {group['lr']}")
-        if not 0.0 <= group["eps"]:
-            raise ValueError(f"Invalid epsilon value: {group['eps']}")
-        if not 0.0 <= beta1 < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {beta1}")
-        if not 0.0 <= beta2 < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {beta2}")
-        if not 0.0 <= group["weight_decay"]:
-            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
+        super()._check_hyperparameters(group)
+        for index, beta in enumerate(group["betas"]):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One Adam step for every parameter with a gradient; returns ``closure()``'s loss if given."""

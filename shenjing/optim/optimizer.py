@@ -75,8 +75,15 @@ class Optimizer:
             self.add_param_group(param_group)
 
     # ---- hyperparameters ---------------------------------------------------------------------------------------
+    # hyperparameters that must be ≥ 0, checked in this order (PyTorch's messages)
+    _nonnegative: tuple[str, ...] = ()
+
     def _check_hyperparameters(self, group: dict[str, Any]) -> None:
-        """Raise ValueError for an invalid hyperparameter (each optimizer overrides this)."""
+        """Raise ValueError for an invalid hyperparameter; optimizers extend this with their own rules."""
+        for name in self._nonnegative:
+            if not 0.0 <= group[name]:
+                label = {"lr": "learning rate", "eps": "epsilon value"}.get(name, f"{name} value")
+                raise ValueError(f"Invalid {label}: {group[name]}")
 
     # ---- parameter groups --------------------------------------------------------------------------------------
     def add_param_group(self, param_group: dict[str, Any]) -> None:

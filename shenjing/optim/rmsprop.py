@@ -117,17 +117,7 @@ class RMSprop(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _check_hyperparameters(self, group: dict[str, Any]) -> None:
-        if not 0.0 <= group["lr"]:
-            raise ValueError(f"Invalid learning rate: {group['lr']}")
-        if not 0.0 <= group["eps"]:
-            raise ValueError(f"Invalid epsilon value: {group['eps']}")
-        if not 0.0 <= group["momentum"]:
-            raise ValueError(f"Invalid momentum value: {group['momentum']}")
-        if not 0.0 <= group["weight_decay"]:
-            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
-        if not 0.0 <= group["alpha"]:
-            raise ValueError(f"Invalid alpha value: {group['alpha']}")
+    _nonnegative = ("lr", "eps", "momentum", "weight_decay", "alpha")
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One RMSprop step for every parameter with a gradient; returns ``closure()``'s loss if given."""

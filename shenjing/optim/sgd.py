@@ -107,13 +107,10 @@ class SGD(Optimizer):
         )
         super().__init__(params, defaults)
 
+    _nonnegative = ("lr", "momentum", "weight_decay")
+
     def _check_hyperparameters(self, group: dict[str, Any]) -> None:
-        if group["lr"] < 0.0:
-            raise ValueError(f"Invalid learning rate: {group['lr']}")
-        if group["momentum"] < 0.0:
-            raise ValueError(f"Invalid momentum value: {group['momentum']}")
-        if group["weight_decay"] < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
+        super()._check_hyperparameters(group)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(
                 f"Nesterov momentum requires a momentum and zero dampening, got momentum={group['momentum']}, "
