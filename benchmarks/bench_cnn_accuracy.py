@@ -18,43 +18,12 @@ import time
 import numpy as np
 import torch
 from _mnist import load
+from _models import shenjing_model, torch_model
 
 import shenjing
 from shenjing import nn
 
 MEAN, STD = 0.1307, 0.3081
-
-
-def torch_model() -> torch.nn.Module:
-    return torch.nn.Sequential(
-        torch.nn.Conv2d(1, 32, 3),
-        torch.nn.ReLU(),
-        torch.nn.Conv2d(32, 64, 3),
-        torch.nn.ReLU(),
-        torch.nn.MaxPool2d(2),
-        torch.nn.Dropout2d(0.25),
-        torch.nn.Flatten(),
-        torch.nn.Linear(9216, 128),
-        torch.nn.ReLU(),
-        torch.nn.Dropout(0.5),
-        torch.nn.Linear(128, 10),
-    )
-
-
-def shenjing_model() -> nn.Module:
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 3),
-        nn.ReLU(),
-        nn.Conv2d(32, 64, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Dropout2d(0.25),
-        nn.Flatten(),
-        nn.Linear(9216, 128),
-        nn.ReLU(),
-        nn.Dropout(0.5),
-        nn.Linear(128, 10),
-    )
 
 
 def accuracy(predict, x: np.ndarray, y: np.ndarray, batch: int = 1000) -> float:

@@ -32,43 +32,12 @@ from collections import defaultdict
 
 import numpy as np
 import torch
+from _models import shenjing_model, torch_model  # noqa: E402 - benchmarks/ is the script folder
 
 import shenjing
 from shenjing import nn
 
 BATCH = 64
-
-
-def torch_model() -> torch.nn.Module:
-    return torch.nn.Sequential(
-        torch.nn.Conv2d(1, 32, 3),
-        torch.nn.ReLU(),
-        torch.nn.Conv2d(32, 64, 3),
-        torch.nn.ReLU(),
-        torch.nn.MaxPool2d(2),
-        torch.nn.Dropout2d(0.25),
-        torch.nn.Flatten(),
-        torch.nn.Linear(9216, 128),
-        torch.nn.ReLU(),
-        torch.nn.Dropout(0.5),
-        torch.nn.Linear(128, 10),
-    )
-
-
-def shenjing_model() -> nn.Module:
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 3),
-        nn.ReLU(),
-        nn.Conv2d(32, 64, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Dropout2d(0.25),
-        nn.Flatten(),
-        nn.Linear(9216, 128),
-        nn.ReLU(),
-        nn.Dropout(0.5),
-        nn.Linear(128, 10),
-    )
 
 
 def data(seed: int = 0) -> tuple:

@@ -24,6 +24,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _models import shenjing_model, torch_model  # noqa: E402
+
 import shenjing  # noqa: E402
 from shenjing import nn  # noqa: E402
 
@@ -49,19 +51,6 @@ def sj_mlp() -> nn.Module:
 def t_mlp() -> torch.nn.Module:
     return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 128), torch.nn.ReLU(),
                                torch.nn.Linear(128, 10))
-
-
-def sj_cnn() -> nn.Module:
-    return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Dropout2d(0.25), nn.Flatten(), nn.Linear(9216, 128), nn.ReLU(), nn.Dropout(0.5),
-                         nn.Linear(128, 10))
-
-
-def t_cnn() -> torch.nn.Module:
-    T = torch.nn
-    return T.Sequential(T.Conv2d(1, 32, 3), T.ReLU(), T.Conv2d(32, 64, 3), T.ReLU(), T.MaxPool2d(2),
-                        T.Dropout2d(0.25), T.Flatten(), T.Linear(9216, 128), T.ReLU(), T.Dropout(0.5),
-                        T.Linear(128, 10))
 
 
 class Runner:
@@ -152,7 +141,7 @@ def main() -> None:
     torch.manual_seed(0)
     compare("MLP 784-128-10, batch 128", sj_mlp, t_mlp, (x, y, xt, yt), 128, args.epochs_mlp, args.timing_steps,
             real)
-    compare("textbook CNN, batch 64", sj_cnn, t_cnn, (x, y, xt, yt), 64, args.epochs_cnn, args.timing_steps, real)
+    compare("textbook CNN, batch 64", shenjing_model, torch_model, (x, y, xt, yt), 64, args.epochs_cnn, args.timing_steps, real)
 
 
 if __name__ == "__main__":
