@@ -89,7 +89,7 @@ class Function:
         backend = None
         for x in inputs:
             if isinstance(x, Tensor):
-                data = x.data
+                data = x.array
                 if backend is None:
                     backend = backend_of(data)
                 elif not isinstance(data, backend.array_types):
@@ -103,7 +103,7 @@ class Function:
         if data.__class__ in SCALAR_TYPES:
             data = ctx.xp.asarray(data)
         out = Tensor.__new__(Tensor)
-        out.data = data
+        out.array = data
         out.grad = None
         if requires_grad and _grad_mode.enabled:
             ctx.inputs = inputs
@@ -164,18 +164,18 @@ def backward(root: Any, grad: Any = None, retain_graph: bool = False) -> None:
             "element 0 of tensors does not require grad and does not have a grad_fn: the tensor was made "
             "without requires_grad=True inputs, or under no_grad()."
         )
-    xp = backend_of(root.data).xp
+    xp = backend_of(root.array).xp
     if grad is None:
-        if root.data.size != 1:
+        if root.array.size != 1:
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs: backward() on a tensor of shape "
                 f"{tuple(root.shape)} needs a gradient of the same shape, e.g. out.backward(ones_like(out)), "
                 "or reduce it first with out.sum() or out.mean()."
             )
-        grad = xp.ones(root.data.shape, dtype=root.data.dtype)
+        grad = xp.ones(root.array.shape, dtype=root.array.dtype)
     else:
-        grad = grad.data if isinstance(grad, _Tensor) else xp.asarray(grad, dtype=root.data.dtype)
-        if grad.shape != root.data.shape:
+        grad = grad.array if isinstance(grad, _Tensor) else xp.asarray(grad, dtype=root.array.dtype)
+        if grad.shape != root.array.shape:
             raise RuntimeError(
                 f"backward: expected a gradient of shape {tuple(root.shape)} (the tensor's), "
                 f"got {tuple(grad.shape)}"
@@ -216,7 +216,7 @@ def backward(root: Any, grad: Any = None, retain_graph: bool = False) -> None:
 
 
 def _accumulate_leaf(tensor: Any, grad: Any, stolen: set) -> None:
-    data = tensor.data
+    data = tensor.array
     if grad.dtype != data.dtype:
         grad = grad.astype(data.dtype)
     if grad.shape != data.shape:
@@ -229,4 +229,4 @@ def _accumulate_leaf(tensor: Any, grad: Any, stolen: set) -> None:
         stolen.add(id(grad))
         tensor.grad = _Tensor._wrap(grad)
     else:
-        tensor.grad.data = tensor.grad.data + grad
+        tensor.grad.array = tensor.grad.array + grad

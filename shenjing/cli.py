@@ -136,7 +136,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     cm = None
     if task == "classification":
         X, y = dataset_arrays(dataset)
-        scores = trainer.predict(X, batch_size=args.batch_size).data
+        scores = trainer.predict(X, batch_size=args.batch_size).array
         cm = confusion_matrix(y, scores, num_classes=scores.shape[1])
     if args.json:
         print(
@@ -199,10 +199,10 @@ def _predict(args: argparse.Namespace) -> int:
         x = load_table(path, preprocessing) if is_table else load_image(path, preprocessing)
         outputs = predict(model, tensor(x), device=device)
         if task != "classification":
-            for i, row in enumerate(outputs.data.tolist()):
+            for i, row in enumerate(outputs.array.tolist()):
                 results.append({"input": path if len(x) == 1 else f"{path}:{i + 1}", "prediction": row})
             continue
-        probs = softmax(outputs, dim=1).data
+        probs = softmax(outputs, dim=1).array
         for i, p in enumerate(probs):
             order = p.argsort()[::-1]
             name = lambda c: class_names[c] if class_names else str(c)

@@ -80,26 +80,26 @@ def numel(input: Tensor) -> int:  # noqa: A002
 def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:  # noqa: A002
     from .backend import backend_of
 
-    return bool(backend_of(input.data).xp.allclose(input.data, _data(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return bool(backend_of(input.array).xp.allclose(input.array, _data(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def equal(input: Tensor, other: Tensor) -> bool:  # noqa: A002
-    return input.shape == other.shape and bool((input.data == other.data).all())
+    return input.shape == other.shape and bool((input.array == other.array).all())
 
 
 def isnan(input: Tensor) -> Tensor:  # noqa: A002
     from .backend import backend_of
 
-    return Tensor._wrap(backend_of(input.data).xp.isnan(input.data))
+    return Tensor._wrap(backend_of(input.array).xp.isnan(input.array))
 
 
 def isinf(input: Tensor) -> Tensor:  # noqa: A002
     from .backend import backend_of
 
-    return Tensor._wrap(backend_of(input.data).xp.isinf(input.data))
+    return Tensor._wrap(backend_of(input.array).xp.isinf(input.array))
 
 
 def isfinite(input: Tensor) -> Tensor:  # noqa: A002
     from .backend import backend_of
 
-    return Tensor._wrap(backend_of(input.data).xp.isfinite(input.data))
+    return Tensor._wrap(backend_of(input.array).xp.isfinite(input.array))

@@ -175,7 +175,7 @@ def encode_state(obj: Any, prefix: str, arrays: dict) -> Any:
     if obj is None or isinstance(obj, bool | int | float | str):
         return obj
     if isinstance(obj, Tensor):
-        arrays[prefix] = _host(obj.data)
+        arrays[prefix] = _host(obj.array)
         return {"__tensor__": prefix}
     if isinstance(obj, numpy.generic):
         return {"__scalar__": obj.item(), "dtype": obj.dtype.str}
@@ -377,13 +377,13 @@ def save(obj: Any, path: str | os.PathLike, **metadata: Any) -> None:
     from .nn import Module
 
     if isinstance(obj, Module):
-        save_model_state(path, describe(obj), {k: _host(v.data) for k, v in obj.state_dict().items()}, metadata)
+        save_model_state(path, describe(obj), {k: _host(v.array) for k, v in obj.state_dict().items()}, metadata)
     elif isinstance(obj, dict):
         arrays = {}
         for key, value in obj.items():
             if not isinstance(key, str):
                 raise TypeError(f"save: state-dict keys must be strings, got {key!r}")
-            arrays[key] = _host(value.data if isinstance(value, Tensor) else _torch_to_numpy(value))
+            arrays[key] = _host(value.array if isinstance(value, Tensor) else _torch_to_numpy(value))
         _write(path, "state_dict", {"keys": list(arrays), "metadata": metadata}, arrays)
     else:
         raise TypeError(f"save: expected a shenjing.nn.Module or a state dict, got {type(obj).__name__}")
@@ -459,7 +459,7 @@ def save_checkpoint(
     arrays: dict = {}
     weights = model.state_dict() if model_state is None else model_state
     for key, value in weights.items():
-        arrays["model/" + key] = _host(value.data if isinstance(value, Tensor) else value)
+        arrays["model/" + key] = _host(value.array if isinstance(value, Tensor) else value)
     try:
         structure = describe(model)
     except TypeError:
@@ -533,7 +533,7 @@ def load_torch_state_dict(model: Any, state_dict: Any, strict: bool = True) -> A
 
     Returns ``(missing_keys, unexpected_keys)`` as ``load_state_dict``.
     """
-    arrays = OrderedDict((k, v.data if isinstance(v, Tensor) else _torch_to_numpy(v)) for k, v in state_dict.items())
+    arrays = OrderedDict((k, v.array if isinstance(v, Tensor) else _torch_to_numpy(v)) for k, v in state_dict.items())
     return model.load_state_dict(arrays, strict=strict)
 
 
@@ -543,4 +543,4 @@ def to_torch_state_dict(model: Any) -> OrderedDict:
         import torch
     except ImportError:
         raise ImportError("to_torch_state_dict needs PyTorch: pip install torch") from None
-    return OrderedDict((k, torch.from_numpy(_host(v.data).copy())) for k, v in model.state_dict().items())
+    return OrderedDict((k, torch.from_numpy(_host(v.array).copy())) for k, v in model.state_dict().items())

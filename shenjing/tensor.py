@@ -18,7 +18,7 @@ values_indices = namedtuple("values_indices", ["values", "indices"])
 
 
 def _data(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    return x.array if isinstance(x, Tensor) else x
 
 
 def _dims(args: tuple) -> tuple:
@@ -32,7 +32,8 @@ class Tensor:
     """A multi-dimensional array that records the ops applied to it, for reverse-mode differentiation.
 
     Attributes:
-        data: the array (NumPy on the CPU, CuPy on a GPU).
+        array: the array itself (NumPy on the CPU, CuPy on a GPU); ``np.asarray(t)`` and ``t.numpy()`` give it
+            too. ``t.data`` is, as in PyTorch, a detached Tensor sharing that array.
         grad: ∂L/∂self after ``L.backward()`` (a Tensor), for leaves that require grad.
         requires_grad: whether ops on this tensor are recorded for backward.
 
@@ -40,35 +41,48 @@ class Tensor:
     PyTorch. Python floats become the default dtype (float32); NumPy arrays keep their dtype.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
+    __slots__ = ("array", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
 
     def __init__(self, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> None:
         made = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
-        self.data, self.grad, self.requires_grad, self._ctx = made.data, None, made.requires_grad, None
+        self.array, self.grad, self.requires_grad, self._ctx = made.array, None, made.requires_grad, None
 
     @classmethod
     def _wrap(cls, data: Any, requires_grad: bool = False) -> Tensor:
         """A leaf tensor around an existing array (no copy, no checks)."""
         t = cls.__new__(cls)
-        t.data, t.grad, t.requires_grad, t._ctx = data, None, requires_grad, None
+        t.array, t.grad, t.requires_grad, t._ctx = data, None, requires_grad, None
         return t
 
     # ---- attributes -------------------------------------------------------------------------------------
     @property
+    def data(self) -> Tensor:
+        """This tensor's values as a new Tensor outside the graph (requires_grad=False), sharing the array.
+
+        As PyTorch's ``x.data``: ``p.data -= lr * p.grad.data`` updates ``p`` in place, unrecorded;
+        ``x.data = y`` replaces the values (``y`` a Tensor or an array).
+        """
+        return Tensor._wrap(self.array)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self.array = value.array if isinstance(value, Tensor) else value
+
+    @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self.array.shape
 
     @property
     def dtype(self) -> Any:
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self) -> Device:
-        return backend_of(self.data).device
+        return backend_of(self.array).device
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def grad_fn(self) -> Any:
@@ -87,49 +101,49 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def size(self, dim: int | None = None) -> Any:
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     def element_size(self) -> int:
-        return self.data.itemsize
+        return self.array.itemsize
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self.array.dtype.kind == "f"
 
     # ---- conversion ---------------------------------------------------------------------------------------
     def item(self) -> Any:
-        if self.data.size != 1:
-            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
-        return self.data.reshape(()).item() if hasattr(self.data, "item") else float(self.data)
+        if self.array.size != 1:
+            raise RuntimeError(f"a Tensor with {self.array.size} elements cannot be converted to Scalar")
+        return self.array.reshape(()).item() if hasattr(self.array, "item") else float(self.array)
 
     def tolist(self) -> Any:
-        return backend_of(self.data).to_host(self.data).tolist()
+        return backend_of(self.array).to_host(self.array).tolist()
 
     def numpy(self) -> Any:
         if self.requires_grad:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
             )
-        backend = backend_of(self.data)
+        backend = backend_of(self.array)
         if backend is not NUMPY:
             raise TypeError(
                 f"can't convert {backend.device} tensor to numpy. Use Tensor.cpu() to copy the tensor to host "
                 "memory first."
             )
-        return self.data
+        return self.array
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
-        host = backend_of(self.data).to_host(self.data)
+        host = backend_of(self.array).to_host(self.array)
         return host if dtype is None else host.astype(dtype)
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (no copy)."""
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self.array)
 
     def detach_(self) -> Tensor:
         self._ctx, self.requires_grad = None, False
@@ -142,7 +156,7 @@ class Tensor:
         return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self.array.dtype.kind not in "fc":
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self.requires_grad = requires_grad
         return self
@@ -204,7 +218,7 @@ class Tensor:
 
     # ---- Python protocol ----------------------------------------------------------------------------------
     def __repr__(self) -> str:
-        host = backend_of(self.data).to_host(self.data)
+        host = backend_of(self.array).to_host(self.array)
         xp = NUMPY.xp
         finite = host[xp.isfinite(host)] if host.dtype.kind == "f" else host
         whole = host.dtype.kind != "f" or bool((finite == xp.round(finite)).all())
@@ -222,16 +236,16 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self) -> Any:
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} values is ambiguous")
+        if self.array.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.array.size} values is ambiguous")
         return bool(self.item())
 
     def __float__(self) -> float:
@@ -292,10 +306,10 @@ class Tensor:
         return L.MatMul.apply(other, self)
 
     def __floordiv__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.data // _data(other))
+        return Tensor._wrap(self.array // _data(other))
 
     def __mod__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.data % _data(other))
+        return Tensor._wrap(self.array % _data(other))
 
     def _inplace(self, op: Any, other: Any, method: str) -> Tensor:
         # NOTE: outside a recorded graph `x += y` updates x's array in place; inside one it records
@@ -303,7 +317,7 @@ class Tensor:
         tracked = self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
         if tracked and autograd.is_grad_enabled():
             return op.apply(self, other)
-        getattr(self.data, method)(_data(other))
+        getattr(self.array, method)(_data(other))
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -320,31 +334,31 @@ class Tensor:
 
     # comparisons give bool tensors and record nothing
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._wrap(self.data == _data(other))
+        return Tensor._wrap(self.array == _data(other))
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._wrap(self.data != _data(other))
+        return Tensor._wrap(self.array != _data(other))
 
     def __lt__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.data < _data(other))
+        return Tensor._wrap(self.array < _data(other))
 
     def __le__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.data <= _data(other))
+        return Tensor._wrap(self.array <= _data(other))
 
     def __gt__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.data > _data(other))
+        return Tensor._wrap(self.array > _data(other))
 
     def __ge__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.data >= _data(other))
+        return Tensor._wrap(self.array >= _data(other))
 
     def __invert__(self) -> Tensor:
-        return Tensor._wrap(~self.data)
+        return Tensor._wrap(~self.array)
 
     def __and__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.data & _data(other))
+        return Tensor._wrap(self.array & _data(other))
 
     def __or__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.data | _data(other))
+        return Tensor._wrap(self.array | _data(other))
 
     def eq(self, other: Any) -> Tensor:
         return self == other
@@ -401,7 +415,7 @@ class Tensor:
         return 1 / self
 
     def sign(self) -> Tensor:
-        return Tensor._wrap(backend_of(self.data).xp.sign(self.data))
+        return Tensor._wrap(backend_of(self.array).xp.sign(self.array))
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
         if min is None and max is None:
@@ -450,13 +464,13 @@ class Tensor:
     # ---- reductions ---------------------------------------------------------------------------------------
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
         source = self if dtype is None else self.to(dtype)
-        if source.data.dtype.kind == "b":
+        if source.array.dtype.kind == "b":
             source = source.long()
         return R.Sum.apply(source, axes=R.normalize_axis(dim, self.ndim), keepdim=keepdim)
 
     def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
         source = self if dtype is None else self.to(dtype)
-        if source.data.dtype.kind not in "fc":
+        if source.array.dtype.kind not in "fc":
             raise RuntimeError(
                 f"mean(): could not infer output dtype. Input dtype must be either a floating point or complex "
                 f"dtype. Got: {source.dtype}. Convert with .float() first."
@@ -470,8 +484,8 @@ class Tensor:
             return (E.Minimum if minimum else E.Maximum).apply(self, dim)
         (axis,) = R.normalize_axis(dim, self.ndim)
         values = R.MaxAlong.apply(self, axis=axis, keepdim=keepdim, minimum=minimum)
-        xp = backend_of(self.data).xp
-        picked = (self.data.argmin if minimum else self.data.argmax)(axis=axis)
+        xp = backend_of(self.array).xp
+        picked = (self.array.argmin if minimum else self.array.argmax)(axis=axis)
         indices = xp.expand_dims(picked, axis) if keepdim else picked
         return values_indices(values, Tensor._wrap(indices))
 
@@ -515,7 +529,7 @@ class Tensor:
         return self._arg(dim, keepdim, "argmin")
 
     def _arg(self, dim: Any, keepdim: bool, name: str) -> Tensor:
-        data = self.data
+        data = self.array
         if dim is None:
             out = getattr(data.reshape(-1), name)()
             return Tensor._wrap(backend_of(data).xp.asarray(out).reshape((1,) * data.ndim if keepdim else ()))
@@ -523,15 +537,15 @@ class Tensor:
         return Tensor._wrap(out)
 
     def all(self, dim: Any = None) -> Tensor:
-        return Tensor._wrap(backend_of(self.data).xp.asarray(self.data.all(axis=dim)))
+        return Tensor._wrap(backend_of(self.array).xp.asarray(self.array.all(axis=dim)))
 
     def any(self, dim: Any = None) -> Tensor:
-        return Tensor._wrap(backend_of(self.data).xp.asarray(self.data.any(axis=dim)))
+        return Tensor._wrap(backend_of(self.array).xp.asarray(self.array.any(axis=dim)))
 
     # ---- shape --------------------------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> Tensor:
         shape = _dims(shape)
-        if shape == self.data.shape:
+        if shape == self.array.shape:
             return self
         return S.Reshape.apply(self, shape=shape)
 
@@ -637,7 +651,7 @@ class Tensor:
             )
         if isinstance(index, tuple):
             index = tuple(_data(i) for i in index)
-        self.data[_data(index)] = _data(value)
+        self.array[_data(index)] = _data(value)
 
     # ---- in-place updates (outside the graph: initialisation, optimizers) ---------------------------------
     def _check_inplace(self) -> None:
@@ -649,25 +663,25 @@ class Tensor:
 
     def zero_(self) -> Tensor:
         self._check_inplace()
-        self.data[...] = 0
+        self.array[...] = 0
         return self
 
     def fill_(self, value: Any) -> Tensor:
         self._check_inplace()
-        self.data[...] = _data(value)
+        self.array[...] = _data(value)
         return self
 
     def copy_(self, source: Any) -> Tensor:
         self._check_inplace()
         src = _data(source)
-        if not isinstance(src, backend_of(self.data).array_types):
-            src = backend_of(self.data).from_host(backend_of(src).to_host(src)) if hasattr(src, "shape") else src
-        self.data[...] = src
+        if not isinstance(src, backend_of(self.array).array_types):
+            src = backend_of(self.array).from_host(backend_of(src).to_host(src)) if hasattr(src, "shape") else src
+        self.array[...] = src
         return self
 
     def add_(self, other: Any, alpha: float = 1) -> Tensor:
         self._check_inplace()
-        self.data += _data(other) * alpha if alpha != 1 else _data(other)
+        self.array += _data(other) * alpha if alpha != 1 else _data(other)
         return self
 
     def sub_(self, other: Any, alpha: float = 1) -> Tensor:
@@ -675,29 +689,29 @@ class Tensor:
 
     def mul_(self, other: Any) -> Tensor:
         self._check_inplace()
-        self.data *= _data(other)
+        self.array *= _data(other)
         return self
 
     def div_(self, other: Any) -> Tensor:
         self._check_inplace()
-        self.data /= _data(other)
+        self.array /= _data(other)
         return self
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         self._check_inplace()
-        backend_of(self.data).xp.clip(self.data, min, max, out=self.data)
+        backend_of(self.array).xp.clip(self.array, min, max, out=self.array)
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         self._check_inplace()
-        backend = backend_of(self.data)
-        self.data[...] = backend.generator.uniform(a, b, size=self.data.shape).astype(self.data.dtype)
+        backend = backend_of(self.array)
+        self.array[...] = backend.generator.uniform(a, b, size=self.array.shape).astype(self.array.dtype)
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         self._check_inplace()
-        backend = backend_of(self.data)
-        self.data[...] = backend.generator.normal(mean, std, size=self.data.shape).astype(self.data.dtype)
+        backend = backend_of(self.array)
+        self.array[...] = backend.generator.normal(mean, std, size=self.array.shape).astype(self.array.dtype)
         return self
 
 
@@ -761,7 +775,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         dtype('float32')
     """
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     backend = get_backend(device) if device is not None else None
     if hasattr(data, "__array_priority__") or hasattr(data, "dtype") and hasattr(data, "shape"):
         source = backend_of(data) if not isinstance(data, tuple | list) else NUMPY
@@ -789,7 +803,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 
 def _unwrap_nested(data: Any) -> Any:
     if isinstance(data, Tensor):
-        return backend_of(data.data).to_host(data.data)
+        return backend_of(data.array).to_host(data.array)
     if isinstance(data, list | tuple):
         return [_unwrap_nested(d) for d in data]
     return data

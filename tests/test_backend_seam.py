@@ -29,7 +29,7 @@ def gpu():
 
 
 def _host(t: shenjing.Tensor) -> np.ndarray:
-    return backend.backend_of(t.data).to_host(t.data)
+    return backend.backend_of(t.array).to_host(t.array)
 
 
 def _run(fn, arrays: list, device: str) -> tuple:
@@ -59,9 +59,9 @@ def test_op_runs_through_the_seam(gpu, op) -> None:
 
 def test_fake_backend_rejects_numpy_math(gpu) -> None:
     t = shenjing.ones(3, device="cuda")
-    assert isinstance(t.data, ndarray) and t.device == "cuda"
+    assert isinstance(t.array, ndarray) and t.device == "cuda"
     with pytest.raises(TypeError, match="bypassed the backend seam"):
-        np.exp(t.data)
+        np.exp(t.array)
 
 
 def _mlp_step(device: str, loss_name: str) -> list:
@@ -93,7 +93,7 @@ def test_mlp_gradients_equal_on_both_devices(gpu, loss_name: str) -> None:
 def test_moving_tensors_between_devices(gpu) -> None:
     x = shenjing.tensor([1.0, 2.0], requires_grad=True)
     y = x.to("cuda")
-    assert y.device == "cuda" and isinstance(y.data, ndarray)
+    assert y.device == "cuda" and isinstance(y.array, ndarray)
     (y * y).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
     assert y.cpu().device == "cpu"

@@ -306,7 +306,7 @@ def test_checkpoints_restore_optimizer_scheduler_and_rng_exactly(tmp_path) -> No
     assert optimizer2.param_groups[0]["betas"] == (0.8, 0.9)
     assert scheduler2.last_epoch == scheduler.last_epoch == 3
     for p, q in zip(model.parameters(), model2.parameters()):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.array, q.array)
         for key in ("exp_avg", "exp_avg_sq"):
             np.testing.assert_array_equal(optimizer.state[p][key], optimizer2.state[q][key])
     rebuilt = io.load_checkpoint(tmp_path / "c.safetensors")["model"]
@@ -352,7 +352,7 @@ def test_pytorch_weights_load_into_the_equivalent_model_and_back() -> None:
     np.testing.assert_allclose(outputs(model, X), expected, rtol=1e-6, atol=1e-6)
 
     for p in model.parameters():
-        p.data *= 2
+        p.array *= 2
     t_model.load_state_dict(io.to_torch_state_dict(model))
     with torch.no_grad():
         np.testing.assert_allclose(t_model(torch.tensor(X)).numpy(), outputs(model, X), rtol=1e-6, atol=1e-6)

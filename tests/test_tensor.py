@@ -149,3 +149,15 @@ def test_int_division_gives_default_float() -> None:
 def test_device_is_cpu() -> None:
     t = shenjing.zeros(1)
     assert t.device == "cpu" and str(t.device) == "cpu" and t.cpu() is t
+
+
+def test_data_is_a_detached_tensor_sharing_the_array_as_in_pytorch():
+    w = shenjing.tensor([1.0, -2.0], requires_grad=True)
+    (w * w).sum().backward()
+    view = w.data
+    assert isinstance(view, shenjing.Tensor) and not view.requires_grad and view.array is w.array
+    w.data -= 0.25 * w.grad.data  # the classic hand-written SGD step: in place, unrecorded
+    np.testing.assert_array_equal(w.array, [0.5, -1.0])
+    assert w.requires_grad and w.is_leaf
+    w.data = shenjing.tensor([3.0, 4.0])
+    np.testing.assert_array_equal(w.numpy(), [3.0, 4.0])

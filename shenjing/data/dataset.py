@@ -94,7 +94,7 @@ class TensorDataset(Dataset):
 
     def __getitem__(self, index: Any) -> tuple:
         # NOTE: `a[i, ...]` keeps a 0-d array where `a[i]` of a 1-d NumPy array would give a NumPy scalar
-        return tuple(Tensor._wrap(t.data[index, ...]) for t in self.tensors)
+        return tuple(Tensor._wrap(t.array[index, ...]) for t in self.tensors)
 
     def __len__(self) -> int:
         return self.tensors[0].shape[0]
@@ -125,7 +125,7 @@ class Subset(Dataset):
 
     def __init__(self, dataset: Any, indices: Any) -> None:
         if isinstance(indices, Tensor):
-            indices = backend_of(indices.data).to_host(indices.data)
+            indices = backend_of(indices.array).to_host(indices.array)
         indices = numpy.asarray(indices)
         if indices.size == 0:
             indices = indices.astype(numpy.int64)
@@ -203,7 +203,7 @@ def tensor_source(dataset: Any) -> tuple[tuple, Any] | None:
     """
     kind = type(dataset)
     if isinstance(dataset, TensorDataset) and kind.__getitem__ is TensorDataset.__getitem__:
-        return tuple(t.data for t in dataset.tensors), None
+        return tuple(t.array for t in dataset.tensors), None
     if isinstance(dataset, Subset) and kind.__getitem__ is Subset.__getitem__:
         inner = tensor_source(dataset.dataset)
         if inner is None:

@@ -152,7 +152,7 @@ def default_collate(batch: list) -> Any:
         raise TypeError(f"default_collate: expected a non-empty list of samples, got {batch!r:.80}")
     elem = batch[0]
     if isinstance(elem, Tensor):
-        return _stack([sample.data for sample in batch], elem)
+        return _stack([sample.array for sample in batch], elem)
     if isinstance(elem, numpy.ndarray) or hasattr(elem, "__cuda_array_interface__"):
         return _stack(list(batch), elem)
     if isinstance(elem, numpy.generic):

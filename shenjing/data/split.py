@@ -39,7 +39,7 @@ def _as_dataset(data: Any, where: str) -> Any:
 
 def _host(values: Any) -> numpy.ndarray:
     if isinstance(values, Tensor):
-        values = values.data
+        values = values.array
     if hasattr(values, "dtype") and not isinstance(values, numpy.ndarray):
         return backend_of(values).to_host(values)
     return numpy.asarray(values)

@@ -28,7 +28,7 @@ def digits(flatten: bool = False, normalize: bool | tuple[float, float] = False)
     Example:
         >>> from shenjing.datasets import digits
         >>> ds = digits(flatten=True)
-        >>> len(ds), ds.tensors[0].shape, float(ds.tensors[0].data.max())
+        >>> len(ds), ds.tensors[0].shape, float(ds.tensors[0].array.max())
         (1797, (1797, 64), 1.0)
 
     Needs scikit-learn (``pip install scikit-learn``).

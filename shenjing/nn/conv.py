@@ -250,7 +250,7 @@ def _check_input(
     """O(1) checks with PyTorch's exception class (RuntimeError) and a message naming the layer and shapes."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{_describe(where)}: expected a shenjing.Tensor, got {type(input).__name__}")
-    data, kernel = input.data, weight.data
+    data, kernel = input.array, weight.array
     shape, wshape = tuple(data.shape), tuple(kernel.shape)
     dims = "(N, C, H, W)" if n == 2 else "(N, C, L)"
     if data.ndim not in (n + 1, n + 2):
@@ -271,7 +271,7 @@ def _check_input(
             f"{_describe(where)}: input has {C} channels (input shape {shape}), expected {wshape[1] * groups} "
             f"(weight shape {wshape}, groups={groups}).{hint}"
         )
-    if data.dtype != kernel.dtype or (bias is not None and bias.data.dtype != kernel.dtype):
+    if data.dtype != kernel.dtype or (bias is not None and bias.array.dtype != kernel.dtype):
         raise RuntimeError(
             f"{_describe(where)}: input dtype {data.dtype} does not match the weight's {kernel.dtype}. Convert the "
             f"input with x.to(shenjing.{kernel.dtype}) or the model with model.to(shenjing.{data.dtype})."

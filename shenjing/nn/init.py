@@ -48,12 +48,12 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
 def _rng(tensor: Tensor, generator: Any) -> Any:
     from ..backend import backend_of
 
-    return generator if generator is not None else backend_of(tensor.data).generator
+    return generator if generator is not None else backend_of(tensor.array).generator
 
 
 def _fill(tensor: Tensor, values: Any) -> Tensor:
     with no_grad():
-        tensor.data[...] = values.astype(tensor.dtype)
+        tensor.array[...] = values.astype(tensor.dtype)
     return tensor
 
 
@@ -81,7 +81,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     with no_grad():
-        tensor.data[...] = val
+        tensor.array[...] = val
     return tensor
 
 
@@ -97,7 +97,7 @@ def eye_(tensor: Tensor) -> Tensor:
     from ..backend import backend_of
 
     with no_grad():
-        tensor.data[...] = backend_of(tensor.data).xp.eye(*tensor.shape, dtype=tensor.dtype)
+        tensor.array[...] = backend_of(tensor.array).xp.eye(*tensor.shape, dtype=tensor.dtype)
     return tensor
 
 
@@ -142,7 +142,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Ten
     """Fill with a (semi-)orthogonal matrix from the QR decomposition of a Gaussian one, times ``gain``."""
     from ..backend import backend_of
 
-    xp = backend_of(tensor.data).xp
+    xp = backend_of(tensor.array).xp
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     flat = _rng(tensor, generator).normal(0.0, 1.0, size=(rows, cols))

@@ -100,8 +100,8 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        data = input.data
-        if data.shape[-1:] != (self.in_features,) or data.dtype != self.weight.data.dtype:
+        data = input.array
+        if data.shape[-1:] != (self.in_features,) or data.dtype != self.weight.array.dtype:
             self._raise_bad_input(input)
         return LinearFunction.apply(input, self.weight, self.bias)
 

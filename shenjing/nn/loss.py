@@ -40,7 +40,7 @@ def _reduce(loss: Any, reduction: str, count: Any = None) -> Any:
 
 
 def _data(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    return x.array if isinstance(x, Tensor) else x
 
 
 # ---- regression ------------------------------------------------------------------------------------------------
@@ -362,7 +362,7 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, reducti
             f"binary_cross_entropy: using a target size {tuple(target_data.shape)} that is different to the input "
             f"size {tuple(input.shape)} is not supported. Please ensure they have the same size."
         )
-    data = input.data
+    data = input.array
     if data.size and (data.min() < 0 or data.max() > 1):
         raise RuntimeError(
             "binary_cross_entropy: all elements of input should be between 0 and 1 (they are probabilities). "

@@ -20,11 +20,11 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __new__(cls, data: Any = None, requires_grad: bool = True) -> Parameter:
-        array = data.data if isinstance(data, Tensor) else data
+        array = data.array if isinstance(data, Tensor) else data
         if array is None:
             array = get_backend().xp.empty((0,), dtype="float32")
         param = Tensor.__new__(cls)
-        param.data, param.grad, param._ctx = array, None, None
+        param.array, param.grad, param._ctx = array, None, None
         param.requires_grad = requires_grad
         return param
 
@@ -271,13 +271,13 @@ class Module:
         for key, target in own.items():
             if key in state_dict:
                 value = _as_array(state_dict[key])
-                backend = backend_of(target.data)
+                backend = backend_of(target.array)
                 if not isinstance(value, backend.array_types):
                     value = backend.from_host(backend_of(value).to_host(value))
                 if assign:
-                    target.data = value.astype(target.dtype, copy=True)
+                    target.array = value.astype(target.dtype, copy=True)
                 else:
-                    target.data[...] = value
+                    target.array[...] = value
         return _IncompatibleKeys(missing, unexpected)
 
     # ---- modes, conversion ---------------------------------------------------------------------------------
@@ -301,7 +301,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             elif param.grad is not None:
-                param.grad.data[...] = 0
+                param.grad.array[...] = 0
 
     def apply(self, fn: Any) -> Module:
         for module in self.children():
@@ -322,9 +322,9 @@ class Module:
         if dtype is not None and dtype.kind != "f":
             raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
         for tensor in list(self.parameters()) + list(self.buffers()):
-            tensor.data = _convert(tensor.data, backend, dtype)
+            tensor.array = _convert(tensor.array, backend, dtype)
             if tensor.grad is not None:
-                tensor.grad.data = _convert(tensor.grad.data, backend, dtype)
+                tensor.grad.array = _convert(tensor.grad.array, backend, dtype)
         return self
 
     def float(self) -> Module:
@@ -367,7 +367,7 @@ class Module:
 
 def _as_array(value: Any) -> Any:
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch.Tensor
         return value.detach().cpu().numpy()
     if not hasattr(value, "shape"):

@@ -25,7 +25,7 @@ def get_total_norm(tensors: Iterable[Tensor], norm_type: float = 2.0, error_if_n
     """‖g‖ₚ of all tensors together, as if concatenated into one vector: (Σᵢ Σ |gᵢ|ᵖ)^(1/p); max |g| for p = inf."""
     from ..creation import tensor as make_tensor
 
-    arrays = [t.data for t in tensors]
+    arrays = [t.array for t in tensors]
     norm_type = float(norm_type)
     if not arrays:
         return make_tensor(0.0)
@@ -38,7 +38,7 @@ def get_total_norm(tensors: Iterable[Tensor], norm_type: float = 2.0, error_if_n
         norms = [xp.linalg.norm(a.ravel(), norm_type) for a in arrays]
         total = xp.linalg.norm(xp.stack(norms), norm_type)
     total = make_tensor(total.astype(arrays[0].dtype))
-    if error_if_nonfinite and not math.isfinite(float(total.data)):
+    if error_if_nonfinite and not math.isfinite(float(total.array)):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it cannot be "
             "clipped. To disable this error and scale the gradients by the non-finite norm anyway, set "
@@ -76,10 +76,10 @@ def clip_grad_norm_(
     total_norm = get_total_norm(grads, norm_type, error_if_nonfinite)
     if not grads:
         return total_norm
-    clip_coef = float(max_norm) / (float(total_norm.data) + 1e-6)
+    clip_coef = float(max_norm) / (float(total_norm.array) + 1e-6)
     if not clip_coef >= 1:  # NOTE: PyTorch multiplies by min(coef, 1) always (nan too); a multiply by 1 is skipped
         for g in grads:
-            g.data *= g.data.dtype.type(clip_coef)
+            g.array *= g.array.dtype.type(clip_coef)
     return total_norm
 
 
@@ -87,5 +87,5 @@ def clip_grad_value_(parameters: Any, clip_value: float, foreach: Any = None) ->
     """Clamp every gradient element into [−clip_value, clip_value], in place."""
     clip_value = float(clip_value)
     for g in _grads(parameters):
-        xp = backend_of(g.data).xp
-        xp.clip(g.data, -clip_value, clip_value, out=g.data)
+        xp = backend_of(g.array).xp
+        xp.clip(g.array, -clip_value, clip_value, out=g.array)

@@ -74,7 +74,7 @@ class Adagrad(Optimizer):
         >>> opt = shenjing.optim.Adagrad([w], lr=0.1)
         >>> (w * w).sum().backward()
         >>> opt.step()                            # first step: g/√(g²) = ±1, times η
-        >>> [round(x, 4) for x in w.data.tolist()]
+        >>> [round(x, 4) for x in w.array.tolist()]
         [0.9, -1.9]
     """
 
@@ -107,7 +107,7 @@ class Adagrad(Optimizer):
     def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
         state = self.state[p]
         state["step"] = 0.0
-        state["sum"] = backend_of(p.data).xp.full_like(p.data, group["initial_accumulator_value"])
+        state["sum"] = backend_of(p.array).xp.full_like(p.array, group["initial_accumulator_value"])
         return state
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
@@ -122,8 +122,8 @@ class Adagrad(Optimizer):
                     state = self._init_state(p, group)
                 state["step"] += 1
                 adagrad_update(
-                    p.data,
-                    p.grad.data,
+                    p.array,
+                    p.grad.array,
                     state["sum"],
                     state["step"],
                     lr=group["lr"],

@@ -98,7 +98,7 @@ class Adam(Optimizer):
         >>> opt = shenjing.optim.Adam([w], lr=0.1)
         >>> (w * w).sum().backward()
         >>> opt.step()                            # the first step moves every weight by about η
-        >>> [round(x, 4) for x in w.data.tolist()]
+        >>> [round(x, 4) for x in w.array.tolist()]
         [0.9, -1.9]
     """
 
@@ -144,16 +144,16 @@ class Adam(Optimizer):
                     continue
                 state = self.state[p]
                 if len(state) == 0:
-                    xp = backend_of(p.data).xp
+                    xp = backend_of(p.array).xp
                     state["step"] = 0.0
-                    state["exp_avg"] = xp.zeros_like(p.data)
-                    state["exp_avg_sq"] = xp.zeros_like(p.data)
+                    state["exp_avg"] = xp.zeros_like(p.array)
+                    state["exp_avg_sq"] = xp.zeros_like(p.array)
                     if amsgrad:
-                        state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+                        state["max_exp_avg_sq"] = xp.zeros_like(p.array)
                 state["step"] += 1
                 adam_update(
-                    p.data,
-                    p.grad.data,
+                    p.array,
+                    p.grad.array,
                     state["exp_avg"],
                     state["exp_avg_sq"],
                     state.get("max_exp_avg_sq"),
@@ -183,7 +183,7 @@ class AdamW(Adam):
         >>> opt = shenjing.optim.AdamW([w], lr=0.1, weight_decay=0.5)
         >>> (w * w).sum().backward()
         >>> opt.step()                            # w ← w(1 − 0.05), then the Adam step of about η
-        >>> [round(x, 4) for x in w.data.tolist()]
+        >>> [round(x, 4) for x in w.array.tolist()]
         [0.85, -1.8]
     """
 

@@ -28,8 +28,8 @@ class Optimizer:
     * ``defaults``: the hyperparameters given to the constructor.
 
     A subclass implements ``step()`` by reading each group's hyperparameters and calling its
-    ``<name>_update()`` function on every ``p.data`` that has a gradient. Updates happen in place on
-    ``p.data`` and on the state arrays (nothing is reallocated between steps), and parameters whose
+    ``<name>_update()`` function on every ``p.array`` that has a gradient. Updates happen in place on
+    ``p.array`` and on the state arrays (nothing is reallocated between steps), and parameters whose
     ``grad`` is ``None`` are skipped, as in PyTorch.
 
     Args:
@@ -156,7 +156,7 @@ class Optimizer:
                     p.grad = None
                 else:
                     grad._ctx, grad.requires_grad = None, False
-                    grad.data[...] = 0
+                    grad.array[...] = 0
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; ``closure`` re-evaluates the model and returns the loss."""
@@ -254,11 +254,11 @@ def _cast_state(param: Tensor, name: str, value: Any) -> Any:
     if name == "step":
         return float(value)
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     elif type(value).__module__.startswith("torch"):  # a state dict saved by torch.optim
         value = value.detach().cpu().numpy()
     if hasattr(value, "shape") and hasattr(value, "dtype"):
-        return backend_of(param.data).xp.array(value, dtype=param.data.dtype)  # a copy, on the parameter's device
+        return backend_of(param.array).xp.array(value, dtype=param.array.dtype)  # a copy, on the parameter's device
     return copy.deepcopy(value)
 
 

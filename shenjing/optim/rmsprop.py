@@ -90,7 +90,7 @@ class RMSprop(Optimizer):
         >>> opt = shenjing.optim.RMSprop([w], lr=0.01)
         >>> (w * w).sum().backward()
         >>> opt.step()                            # first step: g/√(0.01 g²) = ±10, times η
-        >>> [round(x, 4) for x in w.data.tolist()]
+        >>> [round(x, 4) for x in w.array.tolist()]
         [0.9, -1.9]
     """
 
@@ -129,17 +129,17 @@ class RMSprop(Optimizer):
                     continue
                 state = self.state[p]
                 if len(state) == 0:
-                    xp = backend_of(p.data).xp
+                    xp = backend_of(p.array).xp
                     state["step"] = 0.0
-                    state["square_avg"] = xp.zeros_like(p.data)
+                    state["square_avg"] = xp.zeros_like(p.array)
                     if momentum > 0:
-                        state["momentum_buffer"] = xp.zeros_like(p.data)
+                        state["momentum_buffer"] = xp.zeros_like(p.array)
                     if centered:
-                        state["grad_avg"] = xp.zeros_like(p.data)
+                        state["grad_avg"] = xp.zeros_like(p.array)
                 state["step"] += 1
                 rmsprop_update(
-                    p.data,
-                    p.grad.data,
+                    p.array,
+                    p.grad.array,
                     state["square_avg"],
                     state.get("grad_avg"),
                     state.get("momentum_buffer"),

@@ -82,7 +82,7 @@ class SGD(Optimizer):
         >>> opt = shenjing.optim.SGD([w], lr=0.1)
         >>> (w * w).sum().backward()             # ∂L/∂w = 2w = [2, 4]
         >>> opt.step()                           # w ← w − 0.1 · [2, 4]
-        >>> w.data.tolist()
+        >>> w.array.tolist()
         [0.800000011920929, 1.600000023841858]
     """
 
@@ -128,8 +128,8 @@ class SGD(Optimizer):
                     continue
                 state = self.state[p] if momentum != 0 else None
                 buffer = sgd_update(
-                    p.data,
-                    p.grad.data,
+                    p.array,
+                    p.grad.array,
                     state.get("momentum_buffer") if state is not None else None,
                     lr=lr,
                     momentum=momentum,

@@ -119,7 +119,7 @@ class EarlyStopping(Callback):
         if _better(self.mode, current, self.best, self.min_delta):
             self.best, self.best_epoch, self.wait = current, epoch, 0
             if self.restore_best_weights:
-                self.best_weights = {k: v.data.copy() for k, v in self.trainer.model.state_dict().items()}
+                self.best_weights = {k: v.array.copy() for k, v in self.trainer.model.state_dict().items()}
             return
         self.wait += 1
         if self.wait >= self.patience:

@@ -38,7 +38,7 @@ __all__ = [
 
 def _array(x: Any) -> Any:
     if isinstance(x, Tensor):
-        return x.data
+        return x.array
     if hasattr(x, "shape") and hasattr(x, "dtype"):
         return x
     if hasattr(x, "detach") and hasattr(x, "numpy"):  # a torch tensor

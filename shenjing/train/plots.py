@@ -72,7 +72,7 @@ def plot_history(history: Any, out_dir: str | os.PathLike, keys: tuple = ("loss"
 
 def _host(array: Any) -> Any:
     if isinstance(array, Tensor):
-        array = array.data
+        array = array.array
     if hasattr(array, "shape") and hasattr(array, "dtype"):
         return backend_of(array).to_host(array)
     return NUMPY.xp.asarray(array)

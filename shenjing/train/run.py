@@ -98,8 +98,8 @@ def dataset_arrays(dataset: Any) -> tuple:
         return tuple(a if indices is None else a[indices] for a in arrays[:2])
     xs, ys = [], []
     for x, y in DataLoader(dataset, batch_size=1024):
-        xs.append(x.data)
-        ys.append(y.data)
+        xs.append(x.array)
+        ys.append(y.array)
     return numpy.concatenate(xs), numpy.concatenate(ys)
 
 
@@ -227,7 +227,7 @@ def _plots(trainer: Any, history: Any, data: DataBundle, out: str) -> dict:
     if evaluation is None:
         return paths
     X, y = dataset_arrays(evaluation)
-    scores = trainer.predict(X).data
+    scores = trainer.predict(X).array
     C = len(data.class_names) if data.class_names else scores.shape[1]
     cm = confusion_matrix(y, scores, num_classes=C)
     paths["confusion_matrix"] = plot_confusion_matrix(cm, os.path.join(out, "confusion_matrix.png"), data.class_names)

@@ -264,7 +264,7 @@ class Trainer:
                 x, y = x.to(self.device), y.to(self.device)
             output = model(x)  # 1. forward pass: the network's prediction for the batch
             loss = loss_fn(output, y)  # 2. loss: how wrong it is, one number
-            loss_value = float(loss.data)  # NOTE: the one host sync per step
+            loss_value = float(loss.array)  # NOTE: the one host sync per step
             if not math.isfinite(loss_value):
                 self._diverged(loss_value, epoch, step + 1)
                 return None
@@ -278,7 +278,7 @@ class Trainer:
             n = x.shape[0]
             total_loss += loss_value * n
             seen += n
-            metrics.update(output.data, y.data)
+            metrics.update(output.array, y.array)
             self.progress.advance(live)
             for callback in batch_callbacks or ():
                 callback.on_batch_end(step + 1, {"loss": loss_value})
@@ -297,9 +297,9 @@ class Trainer:
                     x, y = x.to(self.device), y.to(self.device)
                 output = self.model(x)
                 n = x.shape[0]
-                total_loss += float(self.loss_fn(output, y).data) * n
+                total_loss += float(self.loss_fn(output, y).array) * n
                 seen += n
-                metrics.update(output.data, y.data)
+                metrics.update(output.array, y.array)
         self.model.train(was_training)
         return {"loss": total_loss / max(seen, 1), **metrics.result()}
 
@@ -312,7 +312,7 @@ class Trainer:
         """A copy of everything needed to restart from this point: weights, optimizer, scheduler, RNG, loader."""
         return {
             "epoch": self.epoch,
-            "model": {k: v.data.copy() for k, v in self.model.state_dict().items()},
+            "model": {k: v.array.copy() for k, v in self.model.state_dict().items()},
             "optimizer": copy.deepcopy(self.optimizer.state_dict()),
             "scheduler": copy.deepcopy(self.scheduler.state_dict()) if self.scheduler is not None else None,
             "rng": copy.deepcopy(get_rng_state()),
@@ -431,7 +431,7 @@ class Trainer:
         for ``background``."""
         from ..io import _host, describe, save_model_state
 
-        arrays = {k: _host(v.data).copy() for k, v in self.model.state_dict().items()}
+        arrays = {k: _host(v.array).copy() for k, v in self.model.state_dict().items()}
         self._write(background, save_model_state, os.fspath(path), describe(self.model), arrays, dict(self.metadata))
 
 

@@ -31,7 +31,8 @@ def test_tensor_dataset_accepts_tensors_lists_and_keeps_dtype():
 
 def test_tensor_dataset_wraps_arrays_without_copy():
     X = np.zeros((3, 2), np.float32)
-    assert TensorDataset(X).tensors[0].data is X
+    assert TensorDataset(X).tensors[0].array is X
+    assert TensorDataset(X).tensors[0].data.array is X  # PyTorch's .data: a detached Tensor on the same array
 
 
 def test_tensor_dataset_size_mismatch_names_shapes():

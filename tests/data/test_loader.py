@@ -75,7 +75,7 @@ def test_batches_are_float32_images_and_int64_labels():
 def test_batches_are_copies():
     X, y = make()
     x, _ = next(iter(DataLoader(TensorDataset(X, y), batch_size=4)))
-    x.data += 100
+    x.array += 100
     assert X[0, 0] == 0
 
 

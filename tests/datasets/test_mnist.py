@@ -66,11 +66,11 @@ def test_mnist_train_shapes_dtypes_counts(train_set):
     x, y = train_set.tensors
     assert x.shape == (60000, 1, 28, 28) and x.dtype == np.float32
     assert y.shape == (60000,) and y.dtype == np.int64
-    assert float(x.data.min()) == 0.0 and float(x.data.max()) == 1.0
+    assert float(x.array.min()) == 0.0 and float(x.array.max()) == 1.0
     assert np.bincount(y.numpy()).tolist() == TRAIN_COUNTS
     assert train_set.images.shape == (60000, 28, 28) and train_set.images.dtype == np.uint8
     assert not train_set.images.flags.writeable  # the raw arrays are shared; keep them intact
-    np.testing.assert_array_equal(x.data[123, 0], train_set.images[123] / np.float32(255))
+    np.testing.assert_array_equal(x.array[123, 0], train_set.images[123] / np.float32(255))
     assert train_set.targets is y and train_set.classes[7] == "7 - seven"
     assert repr(train_set) == "MNIST(train: 60000 images (1, 28, 28) float32, 10 classes)"
 
@@ -82,8 +82,8 @@ def test_mnist_through_shenjing_data_env(monkeypatch):
     x, y = test.tensors
     assert x.shape == (10000, 784) and x.dtype == np.float32
     assert np.bincount(y.numpy()).tolist() == TEST_COUNTS
-    np.testing.assert_allclose(x.data[0], (test.images[0].reshape(-1) / 255 - 0.1307) / 0.3081, rtol=1e-5, atol=1e-6)
-    assert abs(float(x.data.mean())) < 0.02 and abs(float(x.data.std()) - 1) < 0.02
+    np.testing.assert_allclose(x.array[0], (test.images[0].reshape(-1) / 255 - 0.1307) / 0.3081, rtol=1e-5, atol=1e-6)
+    assert abs(float(x.array.mean())) < 0.02 and abs(float(x.array.std()) - 1) < 0.02
     assert len(DataLoader(test, batch_size=128)) == 79
 
 

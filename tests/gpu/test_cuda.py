@@ -19,7 +19,7 @@ TOL = {"float32": dict(rtol=1e-3, atol=1e-4), "float64": dict(rtol=1e-9, atol=1e
 def host(t) -> np.ndarray:
     if hasattr(t, "detach") and hasattr(t, "cpu") and not isinstance(t, shenjing.Tensor):
         return t.detach().cpu().numpy()
-    return backend.backend_of(t.data).to_host(t.data)
+    return backend.backend_of(t.array).to_host(t.array)
 
 
 def both(fn_sj, fn_t, arrays, dtype, torch_device, grad=True):

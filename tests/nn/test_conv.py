@@ -291,7 +291,7 @@ def _cnn_layers_step(device: str) -> list:
     out = model(x)
     out.square().sum().backward()
     host = backend_of_host()
-    return [host(out.data)] + [host(p.grad.data) for p in model.parameters()]
+    return [host(out.array)] + [host(p.grad.array) for p in model.parameters()]
 
 
 def backend_of_host():

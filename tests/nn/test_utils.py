@@ -28,20 +28,20 @@ def test_clip_grad_norm_matches_torch(norm_type: float, max_norm: float) -> None
     expected = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type)
     assert float(total) == pytest.approx(float(expected), rel=1e-12)
     for o, t in zip(ours, theirs):
-        np.testing.assert_allclose(o.grad.data, t.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(o.grad.array, t.grad.numpy(), rtol=1e-12)
 
 
 def test_clip_grad_norm_float32_and_parameters_without_gradients() -> None:
     layer = nn.Linear(4, 3)
     layer(shenjing.ones(2, 4) * 100).sum().backward()
     layer.bias.grad = None
-    before = float(np.linalg.norm(layer.weight.grad.data))
+    before = float(np.linalg.norm(layer.weight.grad.array))
     total = nn.utils.clip_grad_norm_(layer.parameters(), 1.0)
     assert float(total) == pytest.approx(before, rel=1e-6)
-    assert float(np.linalg.norm(layer.weight.grad.data)) == pytest.approx(1.0, rel=1e-5)
+    assert float(np.linalg.norm(layer.weight.grad.array)) == pytest.approx(1.0, rel=1e-5)
     assert layer.weight.grad.dtype == shenjing.float32
     with pytest.raises(RuntimeError, match="non-finite"):
-        layer.weight.grad.data[0, 0] = np.nan
+        layer.weight.grad.array[0, 0] = np.nan
         nn.utils.clip_grad_norm_(layer.parameters(), 1.0, error_if_nonfinite=True)
 
 
@@ -50,4 +50,4 @@ def test_clip_grad_value_matches_torch() -> None:
     nn.utils.clip_grad_value_(ours, 1.5)
     torch.nn.utils.clip_grad_value_(theirs, 1.5)
     for o, t in zip(ours, theirs):
-        np.testing.assert_array_equal(o.grad.data, t.grad.numpy())
+        np.testing.assert_array_equal(o.grad.array, t.grad.numpy())

@@ -100,7 +100,7 @@ def check_training(name: str, options: dict, dtype: str, lr: float, steps: int =
             scale(key, tp.detach().numpy())
     for (key, p), (tkey, tp) in zip(ours.named_parameters(), theirs.named_parameters(), strict=True):
         assert key == tkey
-        error = relative_error(p.data, tp.detach().numpy(), scale.largest[key])
+        error = relative_error(p.array, tp.detach().numpy(), scale.largest[key])
         assert error < TOLERANCE[dtype], f"{name}({options}) lr={lr} {dtype}: {key} relative error {error:.2e}"
 
 
@@ -142,7 +142,7 @@ def check_replay(
         where = f"{name}({options}) lr={lr} {dtype} step {step + 1}"
         for i, (p, tp) in enumerate(zip(params, tparams, strict=True)):
             theirs = tp.detach().numpy()
-            error = relative_error(p.data, theirs, scale(i, theirs))
+            error = relative_error(p.array, theirs, scale(i, theirs))
             assert error < tolerance, f"{where}: parameter {i} relative error {error:.2e}"
             state, tstate = opt.state[p], topt.state[tp]
             assert set(state) == set(tstate), f"{where}: state keys {sorted(state)} != torch {sorted(tstate)}"
@@ -150,7 +150,7 @@ def check_replay(
                 if key == "step":
                     assert state[key] == float(value), f"{where}: step {state[key]} != torch {float(value)}"
                 else:
-                    assert state[key].dtype == p.data.dtype, f"{where}: {key} dtype {state[key].dtype}"
+                    assert state[key].dtype == p.array.dtype, f"{where}: {key} dtype {state[key].dtype}"
                     error = relative_error(state[key], value.numpy(), scale((i, key), value.numpy()))
                     assert error < tolerance, f"{where}: state {key} of parameter {i} relative error {error:.2e}"
     return opt, topt

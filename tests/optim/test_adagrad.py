@@ -50,7 +50,7 @@ def test_lr_decay_and_accumulated_squares() -> None:
     for g in (3.0, 4.0):
         w.grad = shenjing.tensor([g], dtype=shenjing.float64)
         opt.step()
-    np.testing.assert_allclose(w.data, [-1.0 - (1 / 1.5) * 4 / 5], rtol=1e-15)
+    np.testing.assert_allclose(w.array, [-1.0 - (1 / 1.5) * 4 / 5], rtol=1e-15)
 
 
 def test_a_groups_own_initial_accumulator_value_is_honoured() -> None:

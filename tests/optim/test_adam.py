@@ -48,7 +48,7 @@ def test_first_step_moves_each_weight_by_lr() -> None:
     opt = Adam([w], lr=0.1)
     (w * w).sum().backward()
     opt.step()
-    np.testing.assert_allclose(w.data, [0.9, -1.9, 299.9], rtol=1e-9)
+    np.testing.assert_allclose(w.array, [0.9, -1.9, 299.9], rtol=1e-9)
     assert opt.state[w]["step"] == 1.0
     assert sorted(opt.state[w]) == ["exp_avg", "exp_avg_sq", "step"]
 
@@ -58,7 +58,7 @@ def test_adamw_decays_before_the_adam_step() -> None:
     opt = AdamW([w], lr=0.1, weight_decay=0.5)
     w.grad = shenjing.zeros(2, dtype=shenjing.float64)  # only the decay moves w: m = v = 0
     opt.step()
-    np.testing.assert_allclose(w.data, [0.95, -1.9], rtol=1e-15)
+    np.testing.assert_allclose(w.array, [0.95, -1.9], rtol=1e-15)
 
 
 def test_adamw_defaults_and_decoupled_flag_survives_loading_an_adam_state_dict() -> None:
@@ -72,7 +72,7 @@ def test_adamw_defaults_and_decoupled_flag_survives_loading_an_adam_state_dict()
 
 def test_state_arrays_are_updated_in_place_not_reallocated() -> None:
     w = shenjing.nn.Parameter(shenjing.randn(3, 4))
-    data = w.data
+    data = w.array
     opt = Adam([w], lr=0.1, amsgrad=True)
     w.grad = shenjing.randn(3, 4)
     opt.step()
@@ -80,7 +80,7 @@ def test_state_arrays_are_updated_in_place_not_reallocated() -> None:
     for _ in range(3):
         w.grad = shenjing.randn(3, 4)
         opt.step()
-    assert w.data is data
+    assert w.array is data
     assert all(opt.state[w][key] is value for key, value in arrays.items())
 
 

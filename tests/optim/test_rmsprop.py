@@ -45,7 +45,7 @@ def test_first_step_is_lr_over_root_of_one_minus_alpha() -> None:
     opt = RMSprop([w], lr=0.01)
     (w * w).sum().backward()
     opt.step()
-    np.testing.assert_allclose(w.data, [0.9, -1.9], rtol=1e-8)
+    np.testing.assert_allclose(w.array, [0.9, -1.9], rtol=1e-8)
     assert sorted(opt.state[w]) == ["square_avg", "step"]
 
 

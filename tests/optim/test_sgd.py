@@ -40,7 +40,7 @@ def test_textbook_step() -> None:
     opt = SGD([w], lr=0.1)
     (w * w).sum().backward()
     opt.step()
-    np.testing.assert_array_equal(w.data, [0.8, -1.6])
+    np.testing.assert_array_equal(w.array, [0.8, -1.6])
     assert len(opt.state) == 0  # plain SGD keeps no state, as torch
 
 

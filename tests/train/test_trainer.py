@@ -38,7 +38,7 @@ def make(seed: int = 0, lr: float = 0.01, scheduler: str | None = "step"):
 
 
 def weights(model: nn.Module) -> dict:
-    return {k: v.data.copy() for k, v in model.state_dict().items()}
+    return {k: v.array.copy() for k, v in model.state_dict().items()}
 
 
 def assert_same(a: dict, b: dict) -> None:
@@ -96,7 +96,7 @@ def test_clip_grad_norm_is_applied_before_each_update() -> None:
 
     class Spy(optim.SGD):
         def step(self, closure=None):
-            seen.append(np.sqrt(sum(float((p.grad.data**2).sum()) for p in self.param_groups[0]["params"])))
+            seen.append(np.sqrt(sum(float((p.grad.array**2).sum()) for p in self.param_groups[0]["params"])))
             return super().step(closure)
 
     shenjing.manual_seed(0)
