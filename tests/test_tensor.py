@@ -160,4 +160,4 @@ def test_data_is_a_detached_tensor_sharing_the_array_as_in_pytorch():
     np.testing.assert_array_equal(w.array, [0.5, -1.0])
     assert w.requires_grad and w.is_leaf
     w.data = shenjing.tensor([3.0, 4.0])
-    np.testing.assert_array_equal(w.numpy(), [3.0, 4.0])
+    np.testing.assert_array_equal(w.detach().numpy(), [3.0, 4.0])
