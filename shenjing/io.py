@@ -40,6 +40,8 @@ __all__ = [
     "FORMAT_VERSION",
     "describe",
     "build",
+    "save_model",
+    "save_state_dict",
     "atomic_write_bytes",
     "load_torch_state_dict",
     "to_torch_state_dict",
@@ -70,8 +72,13 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = Tru
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    prefix = "." + os.path.basename(path) + "."
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
     try:
+        try:  # mkstemp makes 0600; a model file is an ordinary file (0644 under the default umask)
+            os.fchmod(fd, 0o666 & ~_umask())
+        except (AttributeError, OSError):  # no fchmod on Windows
+            pass
         with os.fdopen(fd, "wb") as f:
             _write_all(f, data)
             f.flush()
@@ -84,6 +91,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = Tru
         except OSError:
             pass
         raise
+    _remove_stale_temp_files(folder, prefix)
     if not durable:
         return
     try:  # make the rename itself durable; not possible on every platform (Windows)
@@ -100,6 +108,34 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = Tru
 
 def _write_all(f: Any, data: bytes) -> None:
     f.write(data)
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the OS allows (os.umask sets it: not thread-safe)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _remove_stale_temp_files(folder: str, prefix: str) -> None:
+    """Temp files of this target left by a writer that crashed mid-write (mkstemp's names: prefix + 8 chars)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(prefix) and name.endswith(".tmp") and len(name) == len(prefix) + 8 + 4:
+            try:
+                os.unlink(os.path.join(folder, name))
+            except OSError:
+                pass
 
 
 # ---- structure: module ↔ JSON ------------------------------------------------------------------------------------
@@ -236,7 +272,8 @@ def _array(arrays: dict, key: Any) -> Any:
 
 def _host(array: Any) -> numpy.ndarray:
     host = array if isinstance(array, numpy.ndarray) else backend_of(array).to_host(array)
-    return numpy.ascontiguousarray(host)
+    # NOTE: not numpy.ascontiguousarray, which turns a 0-d array (num_batches_tracked) into shape (1,)
+    return host if host.flags.c_contiguous else host.copy(order="C")
 
 
 # ---- the file format ---------------------------------------------------------------------------------------------
@@ -256,7 +293,19 @@ def _write(path: Any, kind: str, document: dict, arrays: dict) -> None:
         **document,
     }
     text = json.dumps(document, default=_json_default)
-    atomic_write_bytes(path, st_save(arrays, metadata={_KEY: text}))
+    data = st_save(arrays, metadata={_KEY: text})
+    if hasattr(path, "write"):  # a binary file object (io.BytesIO, an open file)
+        path.write(data)
+    else:
+        atomic_write_bytes(path, data)
+
+
+def _name_of(f: Any) -> str:
+    """How errors name the file: its path, or the file object's name."""
+    if hasattr(f, "read") or hasattr(f, "write"):
+        name = getattr(f, "name", None)
+        return str(name) if isinstance(name, str | bytes) else f"<{type(f).__name__}>"
+    return os.fspath(f) if isinstance(f, str | os.PathLike) else repr(f)
 
 
 def _json_default(value: Any) -> Any:
@@ -273,18 +322,26 @@ def _read(path: Any) -> tuple[dict | None, dict]:
     """(our JSON document or None for a plain safetensors file, the arrays), with clear errors for bad files."""
     from safetensors.numpy import load as st_load
 
-    path = os.fspath(path)
-    with open(path, "rb") as f:
-        data = f.read()
+    if hasattr(path, "read"):  # a binary file object
+        data = path.read()
+        path = _name_of(path)
+        if not isinstance(data, bytes):
+            raise TypeError(f"load: expected a binary file object (opened with 'rb'), {path} gave {type(data).__name__}")
+    else:
+        path = os.fspath(path)
+        with open(path, "rb") as f:
+            data = f.read()
     where = f"{path}:"
     looks_safetensors = len(data) >= 9 and data[8:9] == b"{"
     if not looks_safetensors and (
         data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05") or data[:2] == b"PK"
     ):
         raise ModelFileError(
-            f"{where} this looks like a pickle or a PyTorch .pt/.pth file. shenjing never unpickles files (unpickling "
-            "runs code from the file). Convert it once with PyTorch: safetensors.torch.save_file(state_dict, "
-            "'model.safetensors'), then shenjing.io.load_torch_state_dict(model, shenjing.load('model.safetensors'))."
+            f"{where} this looks like a pickle or a PyTorch .pt/.pth file (torch.save's zip with data.pkl). shenjing "
+            "never unpickles files (unpickling runs code from the file). Convert it once with PyTorch: "
+            "state_dict = torch.load(path, weights_only=True); safetensors.torch.save_file(state_dict, "
+            "'model.safetensors'); then model.load_state_dict(shenjing.load('model.safetensors')), or pass the "
+            "torch state dict straight to shenjing.io.load_torch_state_dict(model, state_dict)."
         )
     if len(data) < 8:
         raise ModelFileError(f"{where} the file is {len(data)} bytes long: truncated or not a safetensors file")
@@ -354,12 +411,22 @@ def info(path: str | os.PathLike) -> dict:
 
 
 # ---- models ------------------------------------------------------------------------------------------------------
-def save(obj: Any, path: str | os.PathLike, **metadata: Any) -> None:
-    """Save a model (weights + structure + metadata) or a state dict (weights only) to one safetensors file.
+def save(obj: Any, path: Any, **metadata: Any) -> None:
+    """:func:`shenjing.save`: a model (structure + weights), a state dict, or any nested state, never pickled.
+
+    See :func:`shenjing.serialization.save`; a Module goes to :func:`save_model`.
+    """
+    from .serialization import save as save_object
+
+    save_object(obj, path, **metadata)
+
+
+def save_model(model: Any, path: Any, **metadata: Any) -> None:
+    """Save a model (weights + structure + metadata) to one safetensors file, to be rebuilt by :func:`load`.
 
     Args:
-        obj: a Module whose layers are all registered (every built-in layer is), or a state dict.
-        path: the file to write (conventionally ``*.safetensors``); written atomically.
+        model: a Module whose layers are all registered (every built-in layer is).
+        path: the file to write (conventionally ``*.safetensors``; written atomically) or a binary file object.
         **metadata: JSON values stored with it; ``input_shape`` (without the batch dimension) and
             ``class_names`` are used by ``shenjing summary`` / ``predict``.
 
@@ -374,19 +441,17 @@ def save(obj: Any, path: str | os.PathLike, **metadata: Any) -> None:
           (1): ReLU()
         )
     """
-    from .nn import Module
+    save_model_state(path, describe(model), {k: _host(v.array) for k, v in model.state_dict().items()}, metadata)
 
-    if isinstance(obj, Module):
-        save_model_state(path, describe(obj), {k: _host(v.array) for k, v in obj.state_dict().items()}, metadata)
-    elif isinstance(obj, dict):
-        arrays = {}
-        for key, value in obj.items():
-            if not isinstance(key, str):
-                raise TypeError(f"save: state-dict keys must be strings, got {key!r}")
-            arrays[key] = _host(value.array if isinstance(value, Tensor) else _torch_to_numpy(value))
-        _write(path, "state_dict", {"keys": list(arrays), "metadata": metadata}, arrays)
-    else:
-        raise TypeError(f"save: expected a shenjing.nn.Module or a state dict, got {type(obj).__name__}")
+
+def save_state_dict(state_dict: dict, path: Any, **metadata: Any) -> None:
+    """A state dict (str keys → tensors) as a plain safetensors file that any safetensors reader opens."""
+    arrays = {}
+    for key, value in state_dict.items():
+        if not isinstance(key, str):
+            raise TypeError(f"save: state-dict keys must be strings, got {key!r}")
+        arrays[key] = _host(value.array if isinstance(value, Tensor) else _torch_to_numpy(value))
+    _write(path, "state_dict", {"keys": list(arrays), "metadata": metadata}, arrays)
 
 
 def save_model_state(path: str | os.PathLike, structure: dict, arrays: dict, metadata: dict) -> None:
@@ -397,30 +462,43 @@ def save_model_state(path: str | os.PathLike, structure: dict, arrays: dict, met
     _write(path, "model", document, arrays)
 
 
-def load(path: str | os.PathLike, with_metadata: bool = False, map_location: Any = None) -> Any:
-    """Load what :func:`save` wrote: a model (rebuilt by registered layer names, in eval mode) or a state dict.
+def load(path: Any, with_metadata: bool = False, map_location: Any = None, **kwargs: Any) -> Any:
+    """:func:`shenjing.load`: a model (rebuilt by registered layer names, in eval mode), a state dict, or nested
+    state, never unpickled. See :func:`shenjing.serialization.load`.
 
     A plain safetensors file (from ``safetensors.torch.save_file``, say) loads as a state dict of Tensors.
     With ``with_metadata=True`` returns ``(obj, document)``, the document holding the metadata, structure
-    and versions. ``map_location`` ("cpu", "cuda") moves what is loaded to that device. Raises
-    :class:`ModelFileError` for a corrupted, truncated or future-version file and for an unknown layer name.
+    and versions. Raises :class:`ModelFileError` for a corrupted, truncated or future-version file and for an
+    unknown layer name.
     """
-    document, arrays = _read(path)
+    from .serialization import load as load_object
+
+    return load_object(path, map_location, with_metadata=with_metadata, **kwargs)
+
+
+def _load_read(document: dict | None, arrays: dict, where: str, with_metadata: bool, move: Any) -> Any:
+    """The model or state dict in a file that :func:`_read` has read (``move`` puts a Tensor on its device)."""
     if document is None or document.get("format") in ("shenjing.state_dict",):
         order = (document or {}).get("keys")  # safetensors sorts its tensors; the document keeps the order
-        keys = order if isinstance(order, list) and sorted(order) == sorted(arrays) else list(arrays)
-        result: Any = OrderedDict((k, Tensor._wrap(arrays[k])) for k in keys)
+        keys = order if isinstance(order, list) and sorted(map(str, order)) == sorted(arrays) else list(arrays)
+        result: Any = OrderedDict((k, move(Tensor._wrap(arrays[k]))) for k in keys)
     elif document.get("format") in ("shenjing.model", "shenjing.checkpoint"):
         if document.get("structure") is None:
-            raise ModelFileError(f"{os.fspath(path)}: this checkpoint holds no model structure; use load_checkpoint")
-        result = _build_model(document, arrays, os.fspath(path))
-        if map_location is not None:
-            result.to(map_location)
+            raise ModelFileError(f"{where}: this checkpoint holds no model structure; use load_checkpoint")
+        result = _build_model(document, arrays, where)
+        result = _move_module(result, move)
     else:
-        raise ModelFileError(f"{os.fspath(path)}: unknown kind of shenjing file {document.get('format')!r}")
-    if map_location is not None and isinstance(result, OrderedDict):
-        result = OrderedDict((k, v.to(map_location)) for k, v in result.items())
+        raise ModelFileError(f"{where}: unknown kind of shenjing file {document.get('format')!r}")
     return (result, document or {}) if with_metadata else result
+
+
+def _move_module(module: Any, move: Any) -> Any:
+    """The module on the device ``move`` puts a tensor on (asked once, with its first parameter)."""
+    first = next(iter(module.state_dict().values()), None)
+    if first is None:
+        return module
+    moved = move(first)
+    return module if moved.device == first.device else module.to(moved.device)
 
 
 def _build_model(document: dict, arrays: dict, where: str) -> Any:
