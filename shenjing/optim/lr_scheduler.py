@@ -8,6 +8,7 @@ on one optimizer compose.
 
 from __future__ import annotations
 
+import bisect
 import math
 import types
 import warnings
@@ -20,16 +21,44 @@ from .optimizer import Optimizer
 __all__ = [
     "LRScheduler",
     "LambdaLR",
+    "MultiplicativeLR",
     "StepLR",
     "MultiStepLR",
     "ExponentialLR",
     "CosineAnnealingLR",
     "ReduceLROnPlateau",
+    "ConstantLR",
+    "LinearLR",
+    "PolynomialLR",
+    "SequentialLR",
+    "ChainedScheduler",
+    "CyclicLR",
+    "OneCycleLR",
+    "CosineAnnealingWarmRestarts",
 ]
+
+
+EPOCH_DEPRECATION_WARNING = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. Please "
+    "use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from None, the "
+    "closed form is used instead of the new chainable form, where available."
+)
 
 
 def _lrs(optimizer: Optimizer) -> list[float]:
     return [group["lr"] for group in optimizer.param_groups]
+
+
+def _format_param(name: str, optimizer: Optimizer, param: Any) -> list:
+    """One value per param group: a list of that length as given, or a scalar repeated (as PyTorch)."""
+    if isinstance(param, list | tuple):
+        if len(param) != len(optimizer.param_groups):
+            raise ValueError(
+                f"{name} must have the same length as optimizer.param_groups. {name} has {len(param)} values, "
+                f"param_groups has {len(optimizer.param_groups)}."
+            )
+        return list(param)
+    return [param] * len(optimizer.param_groups)
 
 
 class LRScheduler:
@@ -67,6 +96,10 @@ class LRScheduler:
                     )
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """Reset the step count and perform step 0 (``SequentialLR`` calls it when a scheduler takes over)."""
         self._step_count = 0
         self._is_initial = True
         try:
@@ -82,8 +115,12 @@ class LRScheduler:
         """The lr of every group as this scheduler last set it."""
         return self._last_lr
 
-    def step(self) -> None:
-        """Advance one epoch and write the new lr into every group of the optimizer."""
+    def step(self, epoch: int | None = None) -> None:
+        """Advance one epoch and write the new lr into every group of the optimizer.
+
+        Args:
+            epoch: deprecated, as in PyTorch: jump to this epoch, using the closed form where the scheduler has one.
+        """
         if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
             warnings.warn(
                 "Detected call of `lr_scheduler.step()` before `optimizer.step()`. Call them in the opposite "
@@ -93,8 +130,22 @@ class LRScheduler:
                 stacklevel=2,
             )
         self._step_count += 1
-        self.last_epoch += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        self._get_lr_called_within_step = True  # an attribute (and state-dict key) as in PyTorch
+        try:
+            if epoch is None:
+                self.last_epoch += 1
+                values = self.get_lr()
+            else:
+                self.last_epoch = epoch
+                values = self._get_closed_form_lr() if hasattr(self, "_get_closed_form_lr") else self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
+        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
             group["lr"] = lr
         self._last_lr = _lrs(self.optimizer)
 
@@ -160,6 +211,53 @@ class LambdaLR(LRScheduler):
                 fn.__dict__.update(saved)
 
 
+class MultiplicativeLR(LRScheduler):
+    """Multiply the lr by λ(epoch) every epoch: lrₜ = lrₜ₋₁ · λ(t) = base_lr · ∏ₛ₌₁ᵗ λ(s).
+
+    Args:
+        optimizer: the optimizer to schedule.
+        lr_lambda: a function of the epoch (an int) giving a factor, or a list of them, one per group.
+        last_epoch: -1 to start fresh.
+
+    Example:
+        >>> import shenjing
+        >>> opt = shenjing.optim.SGD(shenjing.nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> sched = MultiplicativeLR(opt, lambda epoch: 0.5)
+        >>> opt.step(); sched.step(); opt.step(); sched.step(); sched.get_last_lr()
+        [0.025]
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+        last_epoch: int = -1,
+    ) -> None:
+        self.optimizer = optimizer
+        if isinstance(lr_lambda, list | tuple):
+            if len(lr_lambda) != len(optimizer.param_groups):
+                raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
+        super().__init__(optimizer, last_epoch)
+
+    # the lambdas save and load as LambdaLR's do
+    state_dict = LambdaLR.state_dict
+    load_state_dict = LambdaLR.load_state_dict
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial:
+            return _lrs(self.optimizer)
+        return [
+            group["lr"] * lmbda(self.last_epoch)
+            for lmbda, group in zip(self.lr_lambdas, self.optimizer.param_groups, strict=True)
+        ]
+
+
 class StepLR(LRScheduler):
     """Multiply the lr by γ every ``step_size`` epochs: lr = base_lr · γ^⌊epoch / step_size⌋.
 
@@ -190,6 +288,9 @@ class StepLR(LRScheduler):
             return _lrs(self.optimizer)
         return [lr * self.gamma for lr in _lrs(self.optimizer)]
 
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
+
 
 class MultiStepLR(LRScheduler):
     """Multiply the lr by γ at each milestone epoch: lr = base_lr · γ^(number of milestones ≤ epoch).
@@ -214,6 +315,10 @@ class MultiStepLR(LRScheduler):
         factor = self.gamma ** self.milestones[self.last_epoch]
         return [lr * factor for lr in _lrs(self.optimizer)]
 
+    def _get_closed_form_lr(self) -> list[float]:
+        milestones = sorted(self.milestones.elements())
+        return [base_lr * self.gamma ** bisect.bisect_right(milestones, self.last_epoch) for base_lr in self.base_lrs]
+
 
 class ExponentialLR(LRScheduler):
     """Multiply the lr by γ every epoch: lr = base_lr · γ^epoch (computed as lr ← γ · lr).
@@ -232,6 +337,9 @@ class ExponentialLR(LRScheduler):
         if self._is_initial:
             return _lrs(self.optimizer)
         return [lr * self.gamma for lr in _lrs(self.optimizer)]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -271,6 +379,12 @@ class CosineAnnealingLR(LRScheduler):
         return [
             (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T)) * (lr - eta_min) + eta_min
             for lr in _lrs(self.optimizer)
+        ]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [
+            self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+            for base_lr in self.base_lrs
         ]
 
 
@@ -401,3 +515,9 @@ class ReduceLROnPlateau(LRScheduler):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(state_dict)
         self._set_mode(self.mode, self.threshold, self.threshold_mode)
+
+
+# NOTE: the warm-up, composing and cyclic schedulers live in two more files (this one would pass 500 lines);
+# imported here, after the base class exists, so that `shenjing.optim.lr_scheduler.<Name>` names every scheduler
+from .lr_scheduler_cyclic import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR  # noqa: E402
+from .lr_scheduler_warmup import ChainedScheduler, ConstantLR, LinearLR, PolynomialLR, SequentialLR  # noqa: E402
