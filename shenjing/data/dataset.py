@@ -10,7 +10,7 @@ import numpy  # host-side index bookkeeping only: indices always live on the hos
 from ..backend import backend_of
 from ..tensor import Tensor, tensor
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset"]
 
 
 class Dataset:
@@ -39,6 +39,68 @@ class Dataset:
 
     def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A data set read as a stream: ``iter(ds)`` yields the samples (lines of a file, a generator, …).
+
+    Subclass it and define ``__iter__`` (and ``__len__`` if the length is known). In a DataLoader with
+    workers, every worker iterates its own copy, so split the stream with
+    :func:`shenjing.utils.data.get_worker_info` or each sample comes once per worker. ``ds1 + ds2`` is their
+    :class:`ChainDataset`.
+
+    Example:
+        >>> from shenjing.utils.data import DataLoader, IterableDataset
+        >>> class Count(IterableDataset):
+        ...     def __iter__(self):
+        ...         return iter(range(5))
+        >>> [b.tolist() for b in DataLoader(Count(), batch_size=2)]
+        [[0, 1], [2, 3], [4]]
+    """
+
+    def __iter__(self) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}: subclasses of IterableDataset must define __iter__")
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}: an IterableDataset is read with iter(), not by index")
+
+    def __add__(self, other: Dataset) -> ChainDataset:
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several IterableDatasets one after the other, chained lazily (a stream of streams).
+
+    Example:
+        >>> from shenjing.utils.data import ChainDataset, IterableDataset
+        >>> class Count(IterableDataset):
+        ...     def __init__(self, n):
+        ...         self.n = n
+        ...     def __iter__(self):
+        ...         return iter(range(self.n))
+        >>> list(ChainDataset([Count(2), Count(3)]))
+        [0, 1, 0, 1, 2]
+    """
+
+    def __init__(self, datasets: Any) -> None:
+        self.datasets = datasets
+
+    def __iter__(self) -> Any:
+        for dataset in self.datasets:
+            if not isinstance(dataset, IterableDataset):
+                raise AssertionError(
+                    f"ChainDataset only supports IterableDataset, got {type(dataset).__name__}; use ConcatDataset "
+                    "for map-style data sets"
+                )
+            yield from dataset
+
+    def __len__(self) -> int:
+        total = 0
+        for dataset in self.datasets:
+            if not isinstance(dataset, IterableDataset):
+                raise AssertionError(f"ChainDataset only supports IterableDataset, got {type(dataset).__name__}")
+            total += len(dataset)
+        return total
 
 
 def _as_tensor(value: Any, position: int) -> Tensor:
@@ -174,6 +236,11 @@ class ConcatDataset(Dataset):
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("ConcatDataset: expected at least one data set, got an empty list")
+        for ds in self.datasets:
+            if isinstance(ds, IterableDataset):
+                raise AssertionError(
+                    f"ConcatDataset does not support IterableDataset ({type(ds).__name__}); use ChainDataset"
+                )
         self.cumulative_sizes = []
         total = 0
         for ds in self.datasets:

@@ -1,0 +1,240 @@
+"""DataLoader worker processes: what runs inside a worker, and how its batches and errors travel back.
+
+A worker (``num_workers > 0``) is a process that receives tasks ``(task_number, indices)`` on its own index
+queue, turns each into a batch (read the samples, collate them) and puts ``(task_number, batch)`` on the
+result queue that all workers share; the main process puts batches back in task order. Inside a worker,
+:func:`get_worker_info` says which worker it is (to shard an IterableDataset, say).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import random
+import sys
+import traceback
+from typing import Any
+
+import numpy  # seeding NumPy's legacy global generator in each worker, as PyTorch does
+
+from ..backend import manual_seed
+from ..tensor import Tensor
+from .dataset import tensor_source
+
+__all__ = ["WorkerInfo", "get_worker_info", "ExceptionWrapper", "worker_loop"]
+
+STATUS_CHECK_INTERVAL = 0.5  # seconds between checks that the other side is still alive
+
+_worker_info: WorkerInfo | None = None
+
+
+class WorkerInfo:
+    """Which worker this process is: ``id`` (0…num_workers − 1), ``num_workers``, its ``seed`` and its copy of
+    the ``dataset``. Read-only, as PyTorch's."""
+
+    __initialized = False
+
+    def __init__(self, **kwargs: Any) -> None:
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+        self.__keys = tuple(kwargs)
+        self.__initialized = True
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        if self.__initialized:
+            raise RuntimeError(f"Cannot assign attributes to {type(self).__name__} objects")
+        super().__setattr__(key, value)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{key}={getattr(self, key)!r}" for key in self.__keys if key != "dataset")
+        return f"{type(self).__name__}({fields}, dataset={type(self.dataset).__name__})"
+
+
+def get_worker_info() -> WorkerInfo | None:
+    """In a DataLoader worker process: its :class:`WorkerInfo`; in the main process: ``None``.
+
+    Example (an IterableDataset that gives each worker its own share)::
+
+        def __iter__(self):
+            info = get_worker_info()
+            start, step = (0, 1) if info is None else (info.id, info.num_workers)
+            return iter(range(start, self.n, step))
+    """
+    return _worker_info
+
+
+class ExceptionWrapper:
+    """An exception raised in a worker, with its traceback as text, re-raised in the main process."""
+
+    def __init__(self, exc_info: tuple | None = None, where: str = "in background") -> None:
+        exc_info = exc_info or sys.exc_info()
+        self.exc_type = exc_info[0]
+        self.exc_msg = "".join(traceback.format_exception(*exc_info))
+        self.where = where
+
+    def reraise(self) -> None:
+        """Raise the worker's exception again, its class kept when it can be built from a message."""
+        msg = f"Caught {self.exc_type.__name__} {self.where}.\nOriginal {self.exc_msg}"
+        if self.exc_type is KeyError:
+            msg = KeyErrorMessage(msg)  # NOTE: KeyError repr()s its message; this keeps the newlines readable
+        try:
+            exception = self.exc_type(msg)
+        except Exception:  # noqa: BLE001 - an exception class that needs other arguments
+            raise RuntimeError(msg) from None
+        raise exception
+
+
+class KeyErrorMessage(str):
+    def __repr__(self) -> str:
+        return self
+
+
+class IterableDatasetStopIteration:
+    """Sent by a worker whose IterableDataset iterator is exhausted."""
+
+    def __init__(self, worker_id: int) -> None:
+        self.worker_id = worker_id
+
+
+class ResumeIteration:
+    """Sent to persistent workers at a new epoch: restart the data set's iterator; echoed back as the ack."""
+
+
+# ---- fetching one batch --------------------------------------------------------------------------------------
+class MapFetcher:
+    """Batches of a map-style data set: ``collate_fn([dataset[i] for i in indices])``."""
+
+    def __init__(self, dataset: Any, auto_collation: bool, collate_fn: Any, drop_last: bool) -> None:
+        from .loader import default_collate  # the loader imports this module
+
+        self.dataset = dataset
+        self.auto_collation = auto_collation
+        self.collate_fn = collate_fn
+        self.source = tensor_source(dataset) if auto_collation and collate_fn is default_collate else None
+
+    def fetch(self, index: Any) -> Any:
+        if not self.auto_collation:
+            return self.collate_fn(self.dataset[int(index) if isinstance(index, numpy.integer) else index])
+        if self.source is not None:  # a TensorDataset: one fancy index per tensor, as in the main process
+            arrays, rows = self.source
+            index = numpy.asarray(index, dtype=numpy.int64)
+            index = index if rows is None else rows[index]
+            return [Tensor._wrap(a[index]) for a in arrays]
+        indices = index.tolist() if isinstance(index, numpy.ndarray) else list(index)  # plain ints for data sets
+        getitems = getattr(self.dataset, "__getitems__", None)
+        samples = getitems(indices) if getitems is not None else [self.dataset[i] for i in indices]
+        return self.collate_fn(samples)
+
+
+class IterableFetcher:
+    """Batches of an IterableDataset: the next ``batch_size`` items of its iterator (StopIteration at the end)."""
+
+    def __init__(self, dataset: Any, auto_collation: bool, collate_fn: Any, drop_last: bool) -> None:
+        self.iterator = iter(dataset)
+        self.auto_collation = auto_collation
+        self.collate_fn = collate_fn
+        self.drop_last = drop_last
+        self.ended = False
+
+    def fetch(self, batch_size: Any) -> Any:
+        if self.ended:
+            raise StopIteration
+        if not self.auto_collation:
+            return self.collate_fn(next(self.iterator))
+        items = []
+        for item in self.iterator:
+            items.append(item)
+            if len(items) == batch_size:
+                break
+        else:
+            self.ended = True
+        if not items or (self.drop_last and len(items) < batch_size):
+            raise StopIteration
+        return self.collate_fn(items)
+
+
+def make_fetcher(iterable: bool, *args: Any) -> MapFetcher | IterableFetcher:
+    return (IterableFetcher if iterable else MapFetcher)(*args)
+
+
+# ---- the worker process --------------------------------------------------------------------------------------
+def seed_worker(seed: int, worker_id: int) -> None:
+    """Seed every generator a worker may draw from: shenjing's, Python's ``random`` and NumPy's global one."""
+    manual_seed(seed)
+    random.seed(seed)
+    numpy.random.seed(numpy.random.SeedSequence([worker_id, seed]).generate_state(1)[0])
+
+
+def worker_loop(
+    iterable: bool,
+    dataset: Any,
+    index_queue: Any,
+    data_queue: Any,
+    done_event: Any,
+    auto_collation: bool,
+    collate_fn: Any,
+    drop_last: bool,
+    base_seed: int,
+    init_fn: Any,
+    worker_id: int,
+    num_workers: int,
+    parent_pid: int,
+) -> None:
+    """The body of worker ``worker_id``: fetch the batch of each task until told to stop (``None``)."""
+    global _worker_info
+    where = f"in DataLoader worker process {worker_id}"
+    try:
+        seed = base_seed + worker_id
+        seed_worker(seed, worker_id)
+        _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed, dataset=dataset)
+        init_error = None
+        fetcher = None
+        try:
+            if init_fn is not None:
+                init_fn(worker_id)
+            fetcher = make_fetcher(iterable, dataset, auto_collation, collate_fn, drop_last)
+        except Exception:  # noqa: BLE001 - sent to the main process, which raises it
+            init_error = ExceptionWrapper(where=where)
+        iteration_end = False
+        while True:
+            try:
+                task = index_queue.get(timeout=STATUS_CHECK_INTERVAL)
+            except queue.Empty:
+                if os.getppid() != parent_pid:  # the main process died: nobody is listening any more
+                    break
+                continue
+            if isinstance(task, ResumeIteration):
+                data_queue.put((task, None))
+                iteration_end = False
+                if init_error is None:
+                    try:
+                        fetcher = make_fetcher(iterable, dataset, auto_collation, collate_fn, drop_last)
+                    except Exception:  # noqa: BLE001
+                        init_error = ExceptionWrapper(where=where)
+                continue
+            if task is None:
+                break
+            if done_event.is_set() or iteration_end:
+                continue  # draining: the main process is shutting down or this worker's data is over
+            number, index = task
+            if init_error is not None:
+                data, init_error = init_error, None
+            else:
+                try:
+                    data = fetcher.fetch(index)
+                except StopIteration:
+                    if not iterable:
+                        data = ExceptionWrapper(where=where)
+                    else:
+                        data = IterableDatasetStopIteration(worker_id)
+                        iteration_end = True
+                except Exception:  # noqa: BLE001
+                    data = ExceptionWrapper(where=where)
+            data_queue.put((number, data))
+            del data
+    except KeyboardInterrupt:
+        pass  # the main process handles Ctrl-C and shuts the workers down
+    finally:
+        if done_event.is_set():
+            data_queue.cancel_join_thread()  # do not block exit on results nobody will read
+        data_queue.close()

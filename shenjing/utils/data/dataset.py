@@ -1,0 +1,8 @@
+"""``torch.utils.data.dataset``: the data set classes and random_split of :mod:`shenjing.data`."""
+
+from __future__ import annotations
+
+from ...data.dataset import ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset
+from ...data.split import random_split
+
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset", "random_split"]
