@@ -84,6 +84,8 @@ from . import nn, optim  # noqa: E402 - after the core they build on
 from . import data, datasets  # noqa: E402 - data sets and loaders, after nn
 from . import io, train  # noqa: E402 - model files and the training loop, after data
 from .io import load, save  # noqa: E402
+from . import utils  # noqa: E402 - torch.utils.data's spelling of shenjing.data
+from . import accelerator, backends, cuda  # noqa: E402 - device questions; none of them imports CuPy
 
 __version__ = "0.1.0"
 
