@@ -367,7 +367,7 @@ class DataLoader:
             if self._iterator is None or self._iterator.closed:
                 self._iterator = _MultiProcessIter(self)
             else:
-                self._iterator.reset()
+                self._iterator.reset(self)
             return self._iterator
         return _MultiProcessIter(self)
 
@@ -442,18 +442,24 @@ class _MultiProcessIter:
     """
 
     def __init__(self, loader: DataLoader) -> None:
-        self.loader = loader
+        # NOTE: no reference to the loader is kept (it holds this iterator when its workers persist, and the
+        # cycle would keep the workers alive until a garbage collection): later epochs get it from reset()
         self.num_workers = loader.num_workers
         self.iterable = loader._iterable_kind
         self.persistent = loader.persistent_workers
         self.prefetch = loader.prefetch_factor * loader.num_workers
         self.timeout = loader.timeout
+        try:
+            self.length = len(loader)
+        except TypeError:  # an IterableDataset without a length
+            self.length = None
         context = loader.multiprocessing_context or multiprocessing.get_context()
         self.closed = False
         self.result_queue = context.Queue()
         self.done_event = context.Event()
         self.index_queues = []
         self.workers = []
+        tasks = loader._tasks()  # NOTE: before the base seed, so a shuffle draws what it draws in-process
         base_seed = loader._base_seed()
         try:
             for worker_id in range(self.num_workers):
@@ -472,11 +478,15 @@ class _MultiProcessIter:
         except BaseException:
             self.shutdown()
             raise
-        self.reset(first=True)
+        self._start(tasks, first=True)
 
-    def reset(self, first: bool = False) -> None:
-        """Start an epoch: a fresh task sequence, all workers active, the first tasks sent out."""
-        self.tasks = self.loader._tasks()
+    def reset(self, loader: DataLoader) -> None:
+        """A new epoch on the same (persistent) workers: they restart, unfinished work is dropped."""
+        self._start(loader._tasks(), first=False)
+
+    def _start(self, tasks: Iterator[Any], first: bool) -> None:
+        """Start an epoch: the task sequence, all workers active, the first tasks sent out."""
+        self.tasks = tasks
         self.send_idx = 0  # the number of the next task to send
         self.rcvd_idx = 0  # the number of the next batch to hand out
         self.task_info: dict[int, tuple] = {}  # task number → (worker,) while pending, (worker, data) once in
@@ -512,7 +522,9 @@ class _MultiProcessIter:
         return self
 
     def __len__(self) -> int:
-        return len(self.loader)
+        if self.length is None:
+            raise TypeError("this DataLoader's IterableDataset has no __len__")
+        return self.length
 
     def __next__(self) -> Any:
         if self.closed:
