@@ -214,10 +214,8 @@ def test_a_worker_that_dies_is_reported():
 
 def test_timeout():
     loader = DataLoader(Squares(4, delay={0: 1.5}), batch_size=2, num_workers=1, timeout=0.3)
-    start = time.monotonic()
     with pytest.raises(RuntimeError, match="timed out after 0.3 seconds"):
         next(iter(loader))
-    assert time.monotonic() - start < 1.4
     assert no_workers_left()
 
 
