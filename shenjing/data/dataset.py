@@ -64,6 +64,10 @@ class IterableDataset(Dataset):
     def __getitem__(self, index: int) -> Any:
         raise NotImplementedError(f"{type(self).__name__}: an IterableDataset is read with iter(), not by index")
 
+    def __len__(self) -> int:
+        # NOTE: a TypeError, as len() of an object without __len__ (PyTorch's IterableDataset has none)
+        raise TypeError(f"object of type '{type(self).__name__}' has no len(): define __len__ if the length is known")
+
     def __add__(self, other: Dataset) -> ChainDataset:
         return ChainDataset([self, other])
 

@@ -424,7 +424,10 @@ class DataLoader:
             batches = f", {len(self)} batches"
         except TypeError:
             batches = ""
-        size = f" of {len(self.dataset)}" if hasattr(self.dataset, "__len__") else ""
+        try:
+            size = f" of {len(self.dataset)}"
+        except TypeError:
+            size = ""
         sampler = "" if self.sampler is None else f", {type(self.sampler).__name__}"
         return (
             f"DataLoader({type(self.dataset).__name__}{size}, batch_size={self.batch_size}{sampler}, "

@@ -64,9 +64,9 @@ def _check_num_samples(num_samples: Any) -> None:
         raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
 
 
-def _check_replacement(replacement: Any) -> None:
-    if not isinstance(replacement, bool):
-        raise TypeError(f"replacement should be a boolean value, but got replacement={replacement}")
+def _check_replacement(replacement: Any, error: type = TypeError) -> None:
+    if not isinstance(replacement, bool):  # NOTE: PyTorch's RandomSampler raises TypeError, its Weighted… ValueError
+        raise error(f"replacement should be a boolean value, but got replacement={replacement}")
 
 
 def _host_array(values: Any, dtype: Any) -> numpy.ndarray:
@@ -200,7 +200,7 @@ class WeightedRandomSampler(Sampler):
 
     def __init__(self, weights: Any, num_samples: int, replacement: bool = True, generator: Any = None) -> None:
         _check_num_samples(num_samples)
-        _check_replacement(replacement)
+        _check_replacement(replacement, ValueError)
         weights = _host_array(weights, numpy.float64)
         if weights.ndim != 1:
             raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(weights.shape)}")
