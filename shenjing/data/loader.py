@@ -25,7 +25,6 @@ from .sampler import (
     SequentialSampler,
     SubsetRandomSampler,
     WeightedRandomSampler,
-    _permutation,
     as_generator,
     batch_slices,
     epoch_indices,
@@ -44,10 +43,6 @@ __all__ = [
     "BatchSampler",
     "as_generator",
 ]
-
-_permutation = _permutation  # re-exported for split.py and older imports
-_epoch_indices = epoch_indices
-_rng_of = rng_of
 
 
 # ---- collation: a list of samples → one batch ------------------------------------------------------------------
