@@ -571,7 +571,7 @@ class _MultiProcessIter:
             if self.timeout > 0:
                 wait = min(wait, max(self.timeout - (time.monotonic() - start), 0.0))
             try:
-                return self.result_queue.get(timeout=wait)
+                return _worker.receive(self.result_queue.get(timeout=wait))
             except queue.Empty:
                 dead = [w for w, active in zip(self.workers, self.active, strict=True) if active and not w.is_alive()]
                 if dead:

@@ -9,6 +9,7 @@ result queue that all workers share; the main process puts batches back in task 
 from __future__ import annotations
 
 import os
+import pickle
 import queue
 import random
 import sys
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy  # seeding NumPy's legacy global generator in each worker, as PyTorch does
 
-from ..backend import manual_seed
+from ..backend import NUMPY
 from ..tensor import Tensor
 from .dataset import tensor_source
 
@@ -71,6 +72,11 @@ class ExceptionWrapper:
         self.exc_type = exc_info[0]
         self.exc_msg = "".join(traceback.format_exception(*exc_info))
         self.where = where
+        try:
+            pickle.dumps(self.exc_type)
+        except Exception:  # noqa: BLE001 - a class defined in a function cannot travel: send its name only
+            self.exc_msg = f"({self.exc_type.__qualname__}, which cannot be pickled) {self.exc_msg}"
+            self.exc_type = RuntimeError
 
     def reraise(self) -> None:
         """Raise the worker's exception again, its class kept when it can be built from a message."""
@@ -153,14 +159,32 @@ class IterableFetcher:
         return self.collate_fn(items)
 
 
+def send(data_queue: Any, number: Any, data: Any, where: str) -> None:
+    """Put ``(number, data)`` on the result queue, pickled here so that a batch that cannot be pickled becomes
+    an error the main process raises, instead of a batch lost in the queue's feeder thread (and a hang)."""
+    try:
+        payload = pickle.dumps((number, data), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001
+        payload = pickle.dumps((number, ExceptionWrapper(where=f"{where} (sending the batch back)")))
+    data_queue.put(payload)
+
+
+def receive(payload: bytes) -> tuple:
+    """The ``(number, data)`` a worker sent with :func:`send`."""
+    return pickle.loads(payload)
+
+
 def make_fetcher(iterable: bool, *args: Any) -> MapFetcher | IterableFetcher:
     return (IterableFetcher if iterable else MapFetcher)(*args)
 
 
 # ---- the worker process --------------------------------------------------------------------------------------
 def seed_worker(seed: int, worker_id: int) -> None:
-    """Seed every generator a worker may draw from: shenjing's, Python's ``random`` and NumPy's global one."""
-    manual_seed(seed)
+    """Seed every generator a worker may draw from: shenjing's CPU one, Python's ``random``, NumPy's global one.
+
+    Not the GPU's: a forked worker must not touch the CUDA context of its parent (PyTorch seeds it lazily).
+    """
+    NUMPY.seed(seed)
     random.seed(seed)
     numpy.random.seed(numpy.random.SeedSequence([worker_id, seed]).generate_state(1)[0])
 
@@ -204,7 +228,7 @@ def worker_loop(
                     break
                 continue
             if isinstance(task, ResumeIteration):
-                data_queue.put((task, None))
+                send(data_queue, task, None, where)
                 iteration_end = False
                 if init_error is None:
                     try:
@@ -230,7 +254,7 @@ def worker_loop(
                         iteration_end = True
                 except Exception:  # noqa: BLE001
                     data = ExceptionWrapper(where=where)
-            data_queue.put((number, data))
+            send(data_queue, number, data, where)
             del data
     except KeyboardInterrupt:
         pass  # the main process handles Ctrl-C and shuts the workers down

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
 import time
 
@@ -247,3 +248,15 @@ def test_multiprocessing_context_by_name():
     loader = DataLoader(Squares(4), batch_size=2, num_workers=2, multiprocessing_context="fork")
     assert loader.multiprocessing_context is multiprocessing.get_context("fork")
     assert [b[0].tolist() for b in loader] == [[0.0, 1.0], [2.0, 3.0]]
+
+
+def test_unpicklable_batches_and_exceptions_are_errors_not_hangs():
+    class Local(Exception):  # defined in a function: cannot be pickled back to the main process
+        pass
+
+    with pytest.raises(RuntimeError, match=r"(?s)Local, which cannot be pickled.*lost sample"):
+        list(DataLoader(Broken(Local("lost sample")), batch_size=2, num_workers=2, timeout=20))
+    unpicklable = DataLoader(Squares(4), batch_size=2, num_workers=1, collate_fn=lambda batch: lambda: batch)
+    with pytest.raises((AttributeError, TypeError, pickle.PicklingError), match="sending the batch back"):
+        list(unpicklable)
+    assert no_workers_left()
