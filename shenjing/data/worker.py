@@ -1,4 +1,4 @@
-"""DataLoader worker processes: what runs inside a worker, and how its batches and errors travel back.
+"""DataLoader worker processes: what runs inside a worker, and the main process's side that feeds them.
 
 A worker (``num_workers > 0``) is a process that receives tasks ``(task_number, indices)`` on its own index
 queue, turns each into a batch (read the samples, collate them) and puts ``(task_number, batch)`` on the
@@ -8,13 +8,17 @@ result queue that all workers share; the main process puts batches back in task 
 
 from __future__ import annotations
 
+import itertools
+import multiprocessing
 import os
 import pickle
 import queue
 import random
 import sys
+import time
 import traceback
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy  # seeding NumPy's legacy global generator in each worker, as PyTorch does
 
@@ -22,7 +26,10 @@ from ..backend import NUMPY
 from ..tensor import Tensor
 from .dataset import tensor_source
 
-__all__ = ["WorkerInfo", "get_worker_info", "ExceptionWrapper", "worker_loop"]
+if TYPE_CHECKING:
+    from .loader import DataLoader
+
+__all__ = ["WorkerInfo", "get_worker_info", "ExceptionWrapper", "worker_loop", "MultiProcessIter"]
 
 STATUS_CHECK_INTERVAL = 0.5  # seconds between checks that the other side is still alive
 
@@ -262,3 +269,191 @@ def worker_loop(
         if done_event.is_set():
             data_queue.cancel_join_thread()  # do not block exit on results nobody will read
         data_queue.close()
+
+
+# ---- the main process's side: start the workers, hand out tasks, collect batches in order -------------------
+class MultiProcessIter:
+    """One epoch (or, with persistent workers, every epoch) of batches from ``num_workers`` worker processes.
+
+    Task k goes to the next active worker in round-robin order; at most ``prefetch_factor × num_workers``
+    tasks are outstanding. Results arrive in any order and are handed out in task order (early ones wait in
+    ``_task_info``). Workers stop when told (``None`` on their index queue), when the epoch ends (unless
+    persistent), on an error, or when this iterator is garbage-collected.
+    """
+
+    def __init__(self, loader: DataLoader) -> None:
+        # NOTE: no reference to the loader is kept (it holds this iterator when its workers persist, and the
+        # cycle would keep the workers alive until a garbage collection): later epochs get it from reset()
+        self.num_workers = loader.num_workers
+        self.iterable = loader._iterable_kind
+        self.persistent = loader.persistent_workers
+        self.prefetch = loader.prefetch_factor * loader.num_workers
+        self.timeout = loader.timeout
+        try:
+            self.length = len(loader)
+        except TypeError:  # an IterableDataset without a length
+            self.length = None
+        context = loader.multiprocessing_context or multiprocessing.get_context()
+        self.closed = False
+        self.result_queue = context.Queue()
+        self.done_event = context.Event()
+        self.index_queues = []
+        self.workers = []
+        tasks = loader._tasks()  # NOTE: before the base seed, so a shuffle draws what it draws in-process
+        base_seed = loader._base_seed()
+        try:
+            for worker_id in range(self.num_workers):
+                index_queue = context.Queue()
+                index_queue.cancel_join_thread()
+                process = context.Process(
+                    target=worker_loop,
+                    args=(self.iterable, loader.dataset, index_queue, self.result_queue, self.done_event,
+                          loader._auto_collation, loader.collate_fn, loader.drop_last, base_seed,
+                          loader.worker_init_fn, worker_id, self.num_workers, os.getpid()),
+                    daemon=True,  # NOTE: daemonic, so an interpreter that exits never waits on (or leaks) a worker
+                )
+                process.start()
+                self.index_queues.append(index_queue)
+                self.workers.append(process)
+        except BaseException:
+            self.shutdown()
+            raise
+        self._start(tasks, first=True)
+
+    def reset(self, loader: DataLoader) -> None:
+        """A new epoch on the same (persistent) workers: they restart, unfinished work is dropped."""
+        self._start(loader._tasks(), first=False)
+
+    def _start(self, tasks: Iterator[Any], first: bool) -> None:
+        """Start an epoch: the task sequence, all workers active, the first tasks sent out."""
+        self.tasks = tasks
+        self.send_idx = 0  # the number of the next task to send
+        self.rcvd_idx = 0  # the number of the next batch to hand out
+        self.task_info: dict[int, tuple] = {}  # task number → (worker,) while pending, (worker, data) once in
+        self.active = [True] * self.num_workers
+        self.cycle = itertools.cycle(range(self.num_workers))
+        if not first:  # persistent workers: restart their iterators, drop results of an unfinished epoch
+            for index_queue in self.index_queues:
+                index_queue.put(ResumeIteration())
+            acks = self.num_workers
+            while acks > 0:
+                number, _ = self._get()
+                if isinstance(number, ResumeIteration):
+                    acks -= 1
+        for _ in range(self.prefetch):
+            self._put_task()
+
+    def _put_task(self) -> None:
+        try:
+            task = next(self.tasks)
+        except StopIteration:
+            return
+        for _ in range(self.num_workers):
+            worker_id = next(self.cycle)
+            if self.active[worker_id]:
+                break
+        else:
+            return  # every worker's iterable data set is exhausted
+        self.index_queues[worker_id].put((self.send_idx, task))
+        self.task_info[self.send_idx] = (worker_id,)
+        self.send_idx += 1
+
+    def __iter__(self) -> MultiProcessIter:
+        return self
+
+    def __len__(self) -> int:
+        if self.length is None:
+            raise TypeError("this DataLoader's IterableDataset has no __len__")
+        return self.length
+
+    def __next__(self) -> Any:
+        if self.closed:
+            raise StopIteration
+        while True:
+            while self.rcvd_idx < self.send_idx:  # skip tasks sent to workers whose data ran out
+                info = self.task_info[self.rcvd_idx]
+                if len(info) == 2 or self.active[info[0]]:
+                    break
+                del self.task_info[self.rcvd_idx]
+                self.rcvd_idx += 1
+            else:
+                if not self.persistent:
+                    self.shutdown()
+                raise StopIteration
+            if len(self.task_info[self.rcvd_idx]) == 2:  # arrived earlier, out of order
+                data = self.task_info.pop(self.rcvd_idx)[1]
+                self.rcvd_idx += 1
+                return self._process(data)
+            number, data = self._get()
+            if isinstance(data, IterableDatasetStopIteration):
+                self.active[data.worker_id] = False
+                if not self.persistent:
+                    self.index_queues[data.worker_id].put(None)
+                self._put_task()
+                continue
+            if number != self.rcvd_idx:
+                self.task_info[number] += (data,)
+                continue
+            del self.task_info[number]
+            self.rcvd_idx += 1
+            return self._process(data)
+
+    def _process(self, data: Any) -> Any:
+        if isinstance(data, ExceptionWrapper):
+            self.shutdown()
+            data.reraise()
+        self._put_task()
+        return data
+
+    def _get(self) -> tuple:
+        """The next ``(task number, data)`` from any worker; RuntimeError on a timeout or a dead worker."""
+        start = time.monotonic()
+        while True:
+            wait = STATUS_CHECK_INTERVAL
+            if self.timeout > 0:
+                wait = min(wait, max(self.timeout - (time.monotonic() - start), 0.0))
+            try:
+                return receive(self.result_queue.get(timeout=wait))
+            except queue.Empty:
+                dead = [w for w, active in zip(self.workers, self.active, strict=True) if active and not w.is_alive()]
+                if dead:
+                    codes = ", ".join(f"pid {w.pid} (exit code {w.exitcode})" for w in dead)
+                    self.shutdown()
+                    raise RuntimeError(
+                        f"DataLoader worker ({codes}) exited unexpectedly. A worker killed by the system (out of "
+                        "memory, a crash in native code) gives no traceback; try num_workers=0 to see the error."
+                    ) from None
+                if self.timeout > 0 and time.monotonic() - start >= self.timeout:
+                    self.shutdown()
+                    raise RuntimeError(f"DataLoader timed out after {self.timeout} seconds") from None
+
+    def shutdown(self) -> None:
+        """Stop and reap every worker (no zombies); safe to call more than once."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.done_event.set()
+            for index_queue in self.index_queues:
+                try:
+                    index_queue.put(None)
+                except (OSError, ValueError):  # the queue is already closed
+                    pass
+            for process in self.workers:
+                process.join(timeout=STATUS_CHECK_INTERVAL * 4)
+                if process.is_alive():
+                    process.terminate()
+                    process.join()
+            for index_queue in self.index_queues:
+                index_queue.cancel_join_thread()
+                index_queue.close()
+            self.result_queue.cancel_join_thread()
+            self.result_queue.close()
+        finally:
+            for process in self.workers:
+                if process.exitcode is not None:
+                    process.close()  # releases its resources; is_alive() is no longer needed
+
+    def __del__(self) -> None:
+        if hasattr(self, "workers"):
+            self.shutdown()
