@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from .. import datasets  # the ready-made data sets, also reachable as shenjing.data.datasets
-from .dataset import ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset
+from .dataset import ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset, TensorDataset
 from .loader import DataLoader, default_collate, default_convert
 from .sampler import (
     BatchSampler,
@@ -27,6 +27,7 @@ __all__ = [
     "Dataset",
     "IterableDataset",
     "TensorDataset",
+    "StackDataset",
     "Subset",
     "ConcatDataset",
     "ChainDataset",

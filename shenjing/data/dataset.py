@@ -10,7 +10,7 @@ import numpy  # host-side index bookkeeping only: indices always live on the hos
 from ..backend import backend_of
 from ..tensor import Tensor, tensor
 
-__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Subset", "ConcatDataset", "ChainDataset"]
 
 
 class Dataset:
@@ -168,6 +168,39 @@ class TensorDataset(Dataset):
     def __repr__(self) -> str:
         shapes = ", ".join(f"{tuple(t.shape)} {t.dtype}" for t in self.tensors)
         return f"{type(self).__name__}({shapes})"
+
+
+class StackDataset(Dataset):
+    """Several data sets of one length side by side: sample i is ``(a[i], b[i], …)``, or a dict with keywords.
+
+    Example:
+        >>> from shenjing.utils.data import StackDataset
+        >>> StackDataset(["x0", "x1"], [10, 11])[1], StackDataset(image=["x0", "x1"], label=[10, 11])[0]
+        (('x1', 11), {'image': 'x0', 'label': 10})
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args and kwargs:
+            raise ValueError(
+                "StackDataset: expected data sets either as positional arguments (samples are tuples) or as "
+                "keywords (samples are dicts), got both"
+            )
+        if not args and not kwargs:
+            raise ValueError("StackDataset: expected at least one data set, got none")
+        self.datasets = args or kwargs
+        parts = args or tuple(kwargs.values())
+        lengths = [len(part) for part in parts]
+        if len(set(lengths)) != 1:
+            raise ValueError(f"StackDataset: expected data sets of one length, got lengths {lengths}")
+        self._length = lengths[0]
+
+    def __getitem__(self, index: int) -> tuple | dict:
+        if isinstance(self.datasets, dict):
+            return {key: part[index] for key, part in self.datasets.items()}
+        return tuple(part[index] for part in self.datasets)
+
+    def __len__(self) -> int:
+        return self._length
 
 
 class Subset(Dataset):

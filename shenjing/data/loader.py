@@ -180,6 +180,8 @@ class DataLoader:
         prefetch_factor: batches each worker loads ahead (default 2 with workers; only with workers).
         persistent_workers: keep the worker processes between epochs (only with workers).
         pin_memory_device: accepted and unused, as ``pin_memory``.
+        in_order: hand out the workers' batches in sampler order (default True); False gives each batch as
+            soon as it is ready (a slow sample then does not hold the others back).
 
     Each worker w is seeded with ``base_seed + w`` (shenjing's, Python's ``random`` and NumPy's global
     generators), where ``base_seed`` is drawn from ``generator`` at the start of each epoch; inside it,
@@ -220,6 +222,7 @@ class DataLoader:
         prefetch_factor: int | None = None,
         persistent_workers: bool = False,
         pin_memory_device: str = "",
+        in_order: bool = True,
     ) -> None:
         iterable = isinstance(dataset, IterableDataset)
         if not iterable and not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
@@ -294,6 +297,7 @@ class DataLoader:
         self.worker_init_fn = worker_init_fn
         self.generator = generator
         self.persistent_workers = persistent_workers
+        self.in_order = in_order
         self.multiprocessing_context = multiprocessing_context
         if collate_fn is None:
             collate_fn = default_collate if self._auto_collation else default_convert

@@ -277,7 +277,7 @@ class MultiProcessIter:
 
     Task k goes to the next active worker in round-robin order; at most ``prefetch_factor × num_workers``
     tasks are outstanding. Results arrive in any order and are handed out in task order (early ones wait in
-    ``_task_info``). Workers stop when told (``None`` on their index queue), when the epoch ends (unless
+    ``task_info``), or as they come with ``in_order=False``. Workers stop when told (``None`` on their index queue), when the epoch ends (unless
     persistent), on an error, or when this iterator is garbage-collected.
     """
 
@@ -289,6 +289,7 @@ class MultiProcessIter:
         self.persistent = loader.persistent_workers
         self.prefetch = loader.prefetch_factor * loader.num_workers
         self.timeout = loader.timeout
+        self.in_order = loader.in_order
         try:
             self.length = len(loader)
         except TypeError:  # an IterableDataset without a length
@@ -370,11 +371,11 @@ class MultiProcessIter:
         if self.closed:
             raise StopIteration
         while True:
-            while self.rcvd_idx < self.send_idx:  # skip tasks sent to workers whose data ran out
-                info = self.task_info[self.rcvd_idx]
-                if len(info) == 2 or self.active[info[0]]:
+            while self.rcvd_idx < self.send_idx:  # skip tasks handed out already or whose worker's data ran out
+                info = self.task_info.get(self.rcvd_idx)
+                if info is not None and (len(info) == 2 or self.active[info[0]]):
                     break
-                del self.task_info[self.rcvd_idx]
+                self.task_info.pop(self.rcvd_idx, None)
                 self.rcvd_idx += 1
             else:
                 if not self.persistent:
@@ -392,6 +393,9 @@ class MultiProcessIter:
                 self._put_task()
                 continue
             if number != self.rcvd_idx:
+                if not self.in_order:  # in_order=False: whichever batch is ready first
+                    del self.task_info[number]
+                    return self._process(data)
                 self.task_info[number] += (data,)
                 continue
             del self.task_info[number]

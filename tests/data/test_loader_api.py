@@ -144,6 +144,7 @@ def test_utils_data_is_shenjing_data():
     assert TensorDataset is shenjing.data.TensorDataset and random_split is shenjing.data.random_split
     assert BatchSampler is shenjing.data.BatchSampler and WeightedRandomSampler is shenjing.data.WeightedRandomSampler
     for name in ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset",
+                 "StackDataset",
                  "DataLoader", "default_collate", "default_convert", "get_worker_info", "random_split", "Sampler",
                  "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
                  "BatchSampler"]:
@@ -179,3 +180,17 @@ def test_a_ported_training_loop():
             opt.step()
     assert len(loader) == 3 and np.isfinite(loss.item())
     assert len(list(sud.DataLoader(val, batch_size=4))) == 2
+
+
+def test_stack_dataset_as_torch():
+    images, labels = [np.float32(0.5), np.float32(1.5)], [3, 4]
+    for ours, theirs in [(sud.StackDataset(images, labels), tud.StackDataset(images, labels)),
+                         (sud.StackDataset(x=images, y=labels), tud.StackDataset(x=images, y=labels))]:
+        assert len(ours) == len(theirs) == 2 and ours[1] == theirs[1]
+    batch = next(iter(sud.DataLoader(sud.StackDataset(x=images, y=labels), batch_size=2)))
+    assert batch["x"].tolist() == [0.5, 1.5] and batch["y"].tolist() == [3, 4]
+    for args, kwargs in [((images, [1]), {}), ((images,), {"y": labels}), ((), {})]:
+        with pytest.raises(ValueError):
+            tud.StackDataset(*args, **kwargs)
+        with pytest.raises(ValueError, match="StackDataset: expected"):
+            sud.StackDataset(*args, **kwargs)

@@ -260,3 +260,10 @@ def test_unpicklable_batches_and_exceptions_are_errors_not_hangs():
     with pytest.raises((AttributeError, TypeError, pickle.PicklingError), match="sending the batch back"):
         list(unpicklable)
     assert no_workers_left()
+
+
+def test_in_order_false_hands_out_batches_as_they_come():
+    ds = Squares(8, delay={0: 0.5})  # the first batch is the slowest
+    batches = [b[0].tolist() for b in DataLoader(ds, batch_size=2, num_workers=2, in_order=False, timeout=20)]
+    assert batches[0] != [0.0, 1.0]  # another worker's batch came first
+    assert sorted(batches) == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0], [6.0, 7.0]]  # every batch once
