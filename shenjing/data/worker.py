@@ -277,8 +277,8 @@ class MultiProcessIter:
 
     Task k goes to the next active worker in round-robin order; at most ``prefetch_factor × num_workers``
     tasks are outstanding. Results arrive in any order and are handed out in task order (early ones wait in
-    ``task_info``), or as they come with ``in_order=False``. Workers stop when told (``None`` on their index queue), when the epoch ends (unless
-    persistent), on an error, or when this iterator is garbage-collected.
+    ``task_info``), or as they come with ``in_order=False``. Workers stop when told (``None`` on their index
+    queue), when the epoch ends (unless persistent), on an error, or when this iterator is garbage-collected.
     """
 
     def __init__(self, loader: DataLoader) -> None:
