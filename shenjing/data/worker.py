@@ -209,11 +209,13 @@ def worker_loop(
     init_fn: Any,
     worker_id: int,
     num_workers: int,
-    parent_pid: int,
 ) -> None:
     """The body of worker ``worker_id``: fetch the batch of each task until told to stop (``None``)."""
     global _worker_info
     where = f"in DataLoader worker process {worker_id}"
+    # NOTE: the parent as seen at the start: the main process (fork, spawn) or the forkserver (which exits with
+    # the main process); either way a change means nobody is left to read the results
+    parent_pid = os.getppid()
     try:
         seed = base_seed + worker_id
         seed_worker(seed, worker_id)
@@ -231,7 +233,7 @@ def worker_loop(
             try:
                 task = index_queue.get(timeout=STATUS_CHECK_INTERVAL)
             except queue.Empty:
-                if os.getppid() != parent_pid:  # the main process died: nobody is listening any more
+                if os.getppid() != parent_pid:  # orphaned: the main process is gone
                     break
                 continue
             if isinstance(task, ResumeIteration):
@@ -310,7 +312,7 @@ class MultiProcessIter:
                     target=worker_loop,
                     args=(self.iterable, loader.dataset, index_queue, self.result_queue, self.done_event,
                           loader._auto_collation, loader.collate_fn, loader.drop_last, base_seed,
-                          loader.worker_init_fn, worker_id, self.num_workers, os.getpid()),
+                          loader.worker_init_fn, worker_id, self.num_workers),
                     daemon=True,  # NOTE: daemonic, so an interpreter that exits never waits on (or leaks) a worker
                 )
                 process.start()

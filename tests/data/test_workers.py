@@ -267,3 +267,15 @@ def test_in_order_false_hands_out_batches_as_they_come():
     batches = [b[0].tolist() for b in DataLoader(ds, batch_size=2, num_workers=2, in_order=False, timeout=20)]
     assert batches[0] != [0.0, 1.0]  # another worker's batch came first
     assert sorted(batches) == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0], [6.0, 7.0]]  # every batch once
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_spawn_and_forkserver_start_methods(method):
+    """Workers that import shenjing afresh (the data set travels pickled) and idle before the first batch."""
+    loader = DataLoader(TensorDataset(np.arange(6.0)), batch_size=4, num_workers=2, multiprocessing_context=method,
+                        persistent_workers=True, timeout=60)
+    assert [b[0].tolist() for b in loader] == [[0.0, 1.0, 2.0, 3.0], [4.0, 5.0]]
+    time.sleep(1.0)  # idle workers keep waiting (their parent is alive) ...
+    assert [b[0].tolist() for b in loader] == [[0.0, 1.0, 2.0, 3.0], [4.0, 5.0]]  # ... for the next epoch
+    del loader
+    assert no_workers_left()
