@@ -462,4 +462,7 @@ class MultiProcessIter:
 
     def __del__(self) -> None:
         if hasattr(self, "workers"):
-            self.shutdown()
+            try:
+                self.shutdown()
+            except Exception:  # noqa: BLE001 - at interpreter exit the queues may be half torn down already
+                pass
