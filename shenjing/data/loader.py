@@ -359,6 +359,7 @@ class DataLoader:
     def __iter__(self) -> Iterator[Any]:
         if self.num_workers == 0:
             return self._single_process_iter()
+        self._check_no_gpu_data()
         if self.persistent_workers:
             if self._iterator is None or self._iterator.closed:
                 self._iterator = _worker.MultiProcessIter(self)
@@ -366,6 +367,18 @@ class DataLoader:
                 self._iterator.reset(self)
             return self._iterator
         return _worker.MultiProcessIter(self)
+
+    def _check_no_gpu_data(self) -> None:
+        """Workers cannot read a TensorDataset held by CuPy: a CUDA context does not survive ``fork``."""
+        source = None if self._iterable_kind else tensor_source(self.dataset)
+        if source is None or getattr(backend_of(source[0][0]).xp, "__name__", "") != "cupy":
+            return
+        raise RuntimeError(
+            f"DataLoader: expected the {type(self.dataset).__name__}'s tensors on the CPU for num_workers="
+            f"{self.num_workers}, got tensors on the GPU. Worker processes cannot use the parent's CUDA context; "
+            "use num_workers=0 (batches of GPU tensors are cut on the GPU, with no copy) or keep the data on the "
+            "CPU and move each batch with .to('cuda')."
+        )
 
     def _tasks(self) -> Iterator[Any]:
         """One epoch of work units: index arrays (batches), single indices, or batch sizes (IterableDataset)."""

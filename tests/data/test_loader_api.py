@@ -194,3 +194,30 @@ def test_stack_dataset_as_torch():
             tud.StackDataset(*args, **kwargs)
         with pytest.raises(ValueError, match="StackDataset: expected"):
             sud.StackDataset(*args, **kwargs)
+
+
+class SeededLike:
+    """What shenjing.Generator offers the data code: a NumPy Generator in ``.rng``."""
+
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+
+
+def test_loader_and_random_split_take_a_generator_object():
+    ds = sud.TensorDataset(np.arange(12))
+    orders = [[int(i) for b in sud.DataLoader(ds, batch_size=5, shuffle=True, generator=SeededLike(2)) for i in b[0]]
+              for _ in range(2)]
+    assert orders[0] == orders[1] and sorted(orders[0]) == list(range(12)) and orders[0] != list(range(12))
+    splits = [[p.indices.tolist() for p in sud.random_split(ds, [0.5, 0.5], generator=SeededLike(1))]
+              for _ in range(2)]
+    assert splits[0] == splits[1]
+    workers = [int(i) for b in sud.DataLoader(ds, batch_size=5, shuffle=True, generator=SeededLike(2),
+                                              num_workers=2) for i in b[0]]
+    assert workers == orders[0]  # the first epoch shuffles the same way with workers
+
+
+def test_gpu_tensor_dataset_with_workers_is_refused(monkeypatch):
+    fake = sud.TensorDataset(np.arange(4))
+    monkeypatch.setattr(np, "__name__", "cupy")  # the data's array module now claims to be CuPy
+    with pytest.raises(RuntimeError, match="expected the TensorDataset's tensors on the CPU for num_workers=2"):
+        iter(sud.DataLoader(fake, num_workers=2))
