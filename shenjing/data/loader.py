@@ -244,8 +244,14 @@ class DataLoader:
             )
         if num_workers > 0 and prefetch_factor is None:
             prefetch_factor = 2
-        if prefetch_factor is not None and (not isinstance(prefetch_factor, int) or prefetch_factor < 0):
-            raise ValueError(f"prefetch_factor option should be non-negative, got prefetch_factor={prefetch_factor}")
+        if prefetch_factor is not None and (
+            isinstance(prefetch_factor, bool) or not isinstance(prefetch_factor, int) or prefetch_factor < 1
+        ):
+            # NOTE: PyTorch asserts prefetch_factor > 0 only when the workers start; checked here at once
+            raise ValueError(
+                f"DataLoader: expected prefetch_factor to be a positive integer (batches loaded ahead per worker), "
+                f"got prefetch_factor={prefetch_factor!r}"
+            )
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
         if iterable:

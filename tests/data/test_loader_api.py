@@ -80,6 +80,13 @@ def test_full_signature_accepted_and_stored():
     assert [b.tolist() for b in loader] == [[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0]]  # pin_memory: a no-op
 
 
+def test_prefetch_factor_must_be_positive():
+    with pytest.raises(ValueError, match="prefetch_factor to be a positive integer"):
+        sud.DataLoader(Ten(), num_workers=1, prefetch_factor=0)
+    assert [b.tolist() for b in sud.DataLoader(Ten(), batch_size=5, num_workers=1, prefetch_factor=1)] == [
+        [0.0, 1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0, 9.0]]
+
+
 def test_attributes_frozen_after_init_as_torch():
     loader = sud.DataLoader(Ten(), batch_size=2)
     with pytest.raises(ValueError, match="batch_size attribute should not be set after DataLoader is initialized"):
