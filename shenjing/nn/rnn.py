@@ -38,14 +38,13 @@ __all__ = [
 ]
 
 
-def _sigmoid(xp: Any, a: Any) -> Any:
-    # NOTE: the two-sided form never overflows exp() (σ(−1000) = 0, not a warning and NaN).
-    out = xp.empty_like(a)
-    pos = a >= 0
-    out[pos] = 1.0 / (1.0 + xp.exp(-a[pos]))
-    e = xp.exp(a[~pos])
-    out[~pos] = e / (1.0 + e)
-    return out
+def _sigmoid_(xp: Any, a: Any) -> Any:
+    """σ(a) = ½ (1 + tanh(a / 2)) in place: one ufunc pass, and it never overflows exp() (σ(−1000) = 0)."""
+    a *= 0.5
+    xp.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+    return a
 
 
 class _Recurrence(Function):
@@ -136,9 +135,10 @@ class LSTMFunction(_Recurrence):
             if b_hh is not None:
                 a += b_hh
             gi = gates[t]
-            gi[:, : 2 * H] = _sigmoid(xp, a[:, : 2 * H])
-            gi[:, 2 * H : 3 * H] = xp.tanh(a[:, 2 * H : 3 * H])
-            gi[:, 3 * H :] = _sigmoid(xp, a[:, 3 * H :])
+            gi[...] = a
+            _sigmoid_(xp, gi[:, : 2 * H])
+            xp.tanh(gi[:, 2 * H : 3 * H], out=gi[:, 2 * H : 3 * H])
+            _sigmoid_(xp, gi[:, 3 * H :])
             c = gi[:, H : 2 * H] * cs[t] + gi[:, :H] * gi[:, 2 * H : 3 * H]
             tanh_c[t] = xp.tanh(c)
             h = gi[:, 3 * H :] * tanh_c[t]
@@ -220,7 +220,8 @@ class GRUFunction(_Recurrence):
             if b_hh is not None:
                 u += b_hh
             g = rzn[t]
-            g[:, : 2 * H] = _sigmoid(xp, xw[t, :, : 2 * H] + u[:, : 2 * H])
+            xp.add(xw[t, :, : 2 * H], u[:, : 2 * H], out=g[:, : 2 * H])
+            _sigmoid_(xp, g[:, : 2 * H])
             un[t] = u[:, 2 * H :]
             g[:, 2 * H :] = xp.tanh(xw[t, :, 2 * H :] + g[:, :H] * un[t])
             z, n = g[:, H : 2 * H], g[:, 2 * H :]
