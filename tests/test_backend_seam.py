@@ -152,6 +152,11 @@ def _sequence_models() -> list:
         ("rnn_relu", lambda x: nn.RNN(5, 6, nonlinearity="relu", dtype=shenjing.float64).to(x.device)(x)[1]),
         ("lstm_proj", lambda x: nn.LSTM(5, 6, proj_size=2, dtype=shenjing.float64).to(x.device)(x)[1][1]),
         ("packed_lstm", packed_lstm),
+        ("mha", lambda x: nn.MultiheadAttention(5, 1, dtype=shenjing.float64).to(x.device)(
+            x, x, x, key_padding_mask=shenjing.tensor([[False] * 3 + [True]] * 3, device=x.device))[0]),
+        ("encoder", lambda x: nn.TransformerEncoder(nn.TransformerEncoderLayer(
+            5, 1, 8, dropout=0.0, norm_first=True, dtype=shenjing.float64), 2).to(x.device)(
+            x, mask=nn.Transformer.generate_square_subsequent_mask(4, device=x.device, dtype=shenjing.float64))),
         ("embedding_bag", lambda x: nn.EmbeddingBag(10, 3, mode="max", dtype=shenjing.float64).to(x.device)(
             shenjing.tensor([[1, 2], [3, 3]], device=x.device)) * x.sum()),
     ]
