@@ -254,3 +254,33 @@ def test_encoder_model_file_round_trip(tmp_path):
     back.eval()
     x = shenjing.randn(2, 5, 8)
     np.testing.assert_array_equal(back(x).array, enc(x).array)
+
+
+@pytest.mark.parametrize("shape,eps,affine", [(8, None, True), ((4, 8), 1e-5, True), (8, 1e-6, False)])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_rms_norm_matches_torch(shape, eps, affine, dtype):
+    t = torch.nn.RMSNorm(shape, eps=eps, elementwise_affine=affine).to(getattr(torch, dtype))
+    s = nn.RMSNorm(shape, eps=eps, elementwise_affine=affine, dtype=getattr(shenjing, dtype))
+    rng = np.random.default_rng(8)
+    if affine:
+        w = rng.standard_normal(t.weight.shape)
+        t.weight.data = torch.tensor(w, dtype=getattr(torch, dtype))
+        s.weight.array[...] = w
+    x = rng.standard_normal((3, 4, 8)).astype(dtype)
+    xt, xs = both(x)
+    ot, os_ = t(xt), s(xs)
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(os_.array, ot.detach().numpy(), **tol)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    (ot * torch.tensor(g)).sum().backward()
+    (os_ * shenjing.tensor(g)).sum().backward()
+    np.testing.assert_allclose(xs.grad.array, xt.grad.numpy(), **tol)
+    if affine:
+        np.testing.assert_allclose(s.weight.grad.array, t.weight.grad.numpy(), **tol)
+
+
+def test_rms_norm_finite_differences():
+    from shenjing.nn.norm import rms_norm
+
+    rng = np.random.default_rng(9)
+    check_gradients(lambda x, w: rms_norm(x, (5,), w, 1e-5), [rng.standard_normal((3, 5)), rng.standard_normal(5)])
