@@ -25,7 +25,9 @@ from . import init
 from .linear import Linear, linear
 from .module import Module, Parameter
 
-__all__ = ["scaled_dot_product_attention", "ScaledDotProductAttentionFunction", "MultiheadAttention",
+BLOCKED_AT = 256 * 256  # L·S above which attention runs block by block (BlockedAttentionFunction)
+
+__all__ = ["BlockedAttentionFunction", "scaled_dot_product_attention", "ScaledDotProductAttentionFunction", "MultiheadAttention",
            "multi_head_attention_forward"]
 
 
@@ -40,17 +42,20 @@ class ScaledDotProductAttentionFunction(Function):
     def forward(self, q: Any, k: Any, v: Any, bias: Any = None, causal: bool = False, scale: float = 1.0,
                 dropout_p: float = 0.0, rng: Any = None, with_weights: bool = False) -> Any:
         xp = self.xp
-        s = (q @ k.swapaxes(-1, -2)) * scale  # (…, L, S)
+        s = q @ k.swapaxes(-1, -2)  # (…, L, S); NOTE: in place from here on, one (…, L, S) buffer for S and P
+        s *= scale
         if bias is not None:
-            s = s + bias
+            s = s + bias if s.shape != xp.broadcast_shapes(s.shape, bias.shape) else xp.add(s, bias, out=s)
         if causal:
             L, S = s.shape[-2], s.shape[-1]
-            s = xp.where(xp.tril(xp.ones((L, S), dtype=bool)), s, -xp.inf)
+            s += xp.triu(xp.full((L, S), -xp.inf, dtype=s.dtype), 1)
         peak = s.max(-1, keepdims=True)
-        peak = xp.where(xp.isfinite(peak), peak, 0)  # NOTE: a fully masked row stays −∞ − 0, not NaN
-        p = xp.exp(s - peak)
+        peak[~xp.isfinite(peak)] = 0  # NOTE: a fully masked row stays −∞ − 0, not NaN
+        s -= peak
+        p = xp.exp(s, out=s)
         total = p.sum(-1, keepdims=True)
-        p /= xp.where(total > 0, total, 1)
+        total[total == 0] = 1
+        p /= total
         self.dropped = None
         pd = p
         if dropout_p > 0:
@@ -74,10 +79,91 @@ class ScaledDotProductAttentionFunction(Function):
             dp = dp + grad[..., self.Ev :]
         if self.dropped is not None:
             dp = dp * self.dropped
-        ds = p * (dp - (dp * p).sum(-1, keepdims=True))  # the softmax Jacobian, row by row
+        dp -= (dp * p).sum(-1, keepdims=True)
+        ds = dp
+        ds *= p  # ∂L/∂S = P ⊙ (∂L/∂P − rowsum(∂L/∂P ⊙ P)): the softmax Jacobian, row by row
         dq = (ds @ k) * scale if need_q else None
         dk = (ds.swapaxes(-1, -2) @ q) * scale if need_k else None
         return _unbroadcast(dq, q.shape), _unbroadcast(dk, k.shape), _unbroadcast(dv, v.shape), None
+
+
+class BlockedAttentionFunction(Function):
+    """The same O = softmax(q kᵀ · scale + M) v, computed ``block`` queries at a time (FlashAttention's order).
+
+    Only O and each row's log-sum-exp ℓ = log Σ_j exp(S_ij) are kept, not the (L, S) matrix P: memory stays
+    O(block · S) instead of O(L · S). The backward pass recomputes P = exp(S − ℓ) block by block and uses
+    rowsum(∂L/∂P ⊙ P) = rowsum(∂L/∂O ⊙ O) (both are Σ_j P_ij ∂L/∂P_ij), so for each query block:
+        ∂L/∂v += Pᵀ ∂L/∂O,   ∂L/∂S = P ⊙ (∂L/∂O vᵀ − rowsum(∂L/∂O ⊙ O)),
+        ∂L/∂q  = ∂L/∂S k · scale,   ∂L/∂k += ∂L/∂Sᵀ q · scale.
+    Used by :func:`scaled_dot_product_attention` for long sequences without dropout.
+    """
+
+    def forward(self, q: Any, k: Any, v: Any, bias: Any = None, causal: bool = False, scale: float = 1.0,
+                block: int = 128) -> Any:
+        xp = self.xp
+        L, S = q.shape[-2], k.shape[-2]
+        batch = xp.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+        out = xp.empty(batch + (L, v.shape[-1]), dtype=q.dtype)
+        lse = xp.empty(batch + (L, 1), dtype=q.dtype)
+        kt = k.swapaxes(-1, -2)
+        for i0 in range(0, L, block):
+            i1 = min(L, i0 + block)
+            c = min(S, i1) if causal else S  # NOTE: causal: keys after the block's last query are all masked
+            s = self._scores(q[..., i0:i1, :], kt[..., :c], bias, causal, scale, i0, i1, c)
+            peak = s.max(-1, keepdims=True)
+            peak[~xp.isfinite(peak)] = 0
+            s -= peak
+            xp.exp(s, out=s)
+            total = s.sum(-1, keepdims=True)
+            empty = total == 0
+            total[empty] = 1
+            s /= total
+            out[..., i0:i1, :] = s @ v[..., :c, :]
+            ell = peak + xp.log(total)
+            ell[empty] = xp.inf  # a fully masked row: exp(−∞ − ∞) = 0 when P is recomputed
+            lse[..., i0:i1, :] = ell
+        self.q, self.k, self.v, self.out, self.lse = q, k, v, out, lse
+        self.bias, self.causal, self.scale, self.block = bias, causal, scale, block
+        return out
+
+    def _scores(self, q_blk: Any, kt: Any, bias: Any, causal: bool, scale: float, i0: int, i1: int, S: int) -> Any:
+        xp = self.xp
+        s = q_blk @ kt
+        s *= scale
+        if bias is not None:
+            rows = bias[..., i0:i1, :] if bias.ndim >= 2 and bias.shape[-2] != 1 else bias
+            rows = rows[..., :S] if rows.shape[-1] != 1 else rows
+            s = s + rows if s.shape != xp.broadcast_shapes(s.shape, rows.shape) else xp.add(s, rows, out=s)
+        if causal:
+            s += xp.triu(xp.full((i1 - i0, S), -xp.inf, dtype=s.dtype), 1 + i0)
+        return s
+
+    def backward(self, grad: Any) -> tuple:
+        xp = self.xp
+        q, k, v, out, lse, scale = self.q, self.k, self.v, self.out, self.lse, self.scale
+        L, S = q.shape[-2], k.shape[-2]
+        batch = out.shape[:-2]
+        dq = xp.empty(batch + q.shape[-2:], dtype=q.dtype)
+        dk = xp.zeros(batch + k.shape[-2:], dtype=q.dtype)
+        dv = xp.zeros(batch + v.shape[-2:], dtype=q.dtype)
+        rowdot = (grad * out).sum(-1, keepdims=True)  # rowsum(∂L/∂O ⊙ O) = rowsum(∂L/∂P ⊙ P)
+        kt, vt = k.swapaxes(-1, -2), v.swapaxes(-1, -2)
+        for i0 in range(0, L, self.block):
+            i1 = min(L, i0 + self.block)
+            c = min(S, i1) if self.causal else S
+            q_blk, g_blk = q[..., i0:i1, :], grad[..., i0:i1, :]
+            p = self._scores(q_blk, kt[..., :c], self.bias, self.causal, scale, i0, i1, c)
+            p -= lse[..., i0:i1, :]
+            xp.exp(p, out=p)  # P recomputed for this block of queries
+            dv[..., :c, :] += p.swapaxes(-1, -2) @ g_blk
+            ds = g_blk @ vt[..., :c]
+            ds -= rowdot[..., i0:i1, :]
+            ds *= p
+            dq[..., i0:i1, :] = (ds @ k[..., :c, :]) * scale
+            dk[..., :c, :] += (ds.swapaxes(-1, -2) @ q_blk) * scale
+        need = self.needs_input_grad
+        return (_unbroadcast(dq, q.shape) if need[0] else None, _unbroadcast(dk, k.shape) if need[1] else None,
+                _unbroadcast(dv, v.shape) if need[2] else None)
 
 
 def _unbroadcast(grad: Any, shape: tuple) -> Any:
@@ -139,6 +225,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     if not 0 <= dropout_p < 1:
         raise ValueError(f"scaled_dot_product_attention: dropout_p must be in [0, 1), got {dropout_p}")
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    if dropout_p == 0 and L * S > BLOCKED_AT:  # long sequences: O(block · S) memory instead of O(L · S)
+        return BlockedAttentionFunction.apply(query, key, value, bias=bias, causal=bool(is_causal), scale=scale)
     rng = get_backend(query.device).generator if dropout_p > 0 else None
     return ScaledDotProductAttentionFunction.apply(query, key, value, bias=bias, causal=bool(is_causal), scale=scale,
                                                   dropout_p=float(dropout_p), rng=rng)

@@ -284,3 +284,43 @@ def test_rms_norm_finite_differences():
 
     rng = np.random.default_rng(9)
     check_gradients(lambda x, w: rms_norm(x, (5,), w, 1e-5), [rng.standard_normal((3, 5)), rng.standard_normal(5)])
+
+
+@pytest.mark.parametrize("mask", ["none", "causal", "bool", "float_rows", "fully_masked_row"])
+def test_blocked_attention_equals_the_direct_form(mask):
+    """The long-sequence path (query blocks, P recomputed in backward) against the one-shot Function and torch."""
+    from shenjing.nn.attention import BlockedAttentionFunction, ScaledDotProductAttentionFunction, _mask_to_bias
+
+    rng = np.random.default_rng(10)
+    q, k, v = rng.standard_normal((2, 300, 4)), rng.standard_normal((2, 260, 4)), rng.standard_normal((2, 260, 3))
+    kw = {"causal": mask == "causal", "scale": 0.5}
+    m = None
+    if mask in ("bool", "fully_masked_row"):
+        m = rng.random((300, 260)) > 0.5
+        if mask == "fully_masked_row":
+            m[7] = False
+    elif mask == "float_rows":
+        m = rng.standard_normal((2, 300, 260))
+    bias = None if m is None else _mask_to_bias(m, np.float64, "test", allow_when_true=True)
+    grads = []
+    for fn, extra in ((BlockedAttentionFunction, {"block": 64}), (ScaledDotProductAttentionFunction, {})):
+        ts = [shenjing.tensor(a, requires_grad=True) for a in (q, k, v)]
+        out = fn.apply(*ts, bias=bias, **kw, **extra)
+        (out * shenjing.tensor(np.cos(np.arange(out.numel())).reshape(out.shape))).sum().backward()
+        grads.append([out.array] + [t.grad.array for t in ts])
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    if mask == "fully_masked_row":
+        assert not grads[0][0][:, 7].any()
+    if mask in ("none", "causal"):
+        qt, kt, vt = (torch.tensor(a) for a in (q, k, v))
+        ref = TF.scaled_dot_product_attention(qt, kt, vt, is_causal=mask == "causal", scale=0.5)
+        np.testing.assert_allclose(grads[0][0], ref.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_long_sequences_take_the_blocked_path():
+    from shenjing.nn.attention import BlockedAttentionFunction
+
+    q = shenjing.randn(1, 300, 8, requires_grad=True)
+    out = sdpa(q, q, q, is_causal=True)
+    assert isinstance(out._ctx, BlockedAttentionFunction)
