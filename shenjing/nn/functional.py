@@ -40,5 +40,6 @@ __all__ += [
 # -- sequences and attention (nn/embedding.py, nn/attention.py) ---------------------------------------------------
 from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
 from .embedding import embedding, embedding_bag  # noqa: E402
+from .conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: E402
 
-__all__ += ["embedding", "embedding_bag", "multi_head_attention_forward", "scaled_dot_product_attention"]
+__all__ += ["conv_transpose1d", "conv_transpose2d", "embedding", "embedding_bag", "multi_head_attention_forward", "scaled_dot_product_attention"]
