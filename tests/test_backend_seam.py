@@ -157,7 +157,7 @@ def _sequence_models() -> list:
         ("encoder", lambda x: nn.TransformerEncoder(nn.TransformerEncoderLayer(
             5, 1, 8, dropout=0.0, norm_first=True, dtype=shenjing.float64), 2).to(x.device)(
             x, mask=nn.Transformer.generate_square_subsequent_mask(4, device=x.device, dtype=shenjing.float64))),
-        ("conv_transpose", lambda x: nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1,
+        ("conv_transpose", lambda x: nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1,
                                                         dtype=shenjing.float64).to(x.device)(x[None])),
         ("embedding_bag", lambda x: nn.EmbeddingBag(10, 3, mode="max", dtype=shenjing.float64).to(x.device)(
             shenjing.tensor([[1, 2], [3, 3]], device=x.device)) * x.sum()),
