@@ -36,3 +36,10 @@ __all__ += [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "conv1d", "conv2d", "dropout2d", "layer_norm", "max_pool1d",
     "max_pool2d",
 ]
+
+# -- sequences and attention (nn/embedding.py, nn/attention.py) ---------------------------------------------------
+from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
+from .embedding import embedding, embedding_bag  # noqa: E402
+from .conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: E402
+
+__all__ += ["conv_transpose1d", "conv_transpose2d", "embedding", "embedding_bag", "multi_head_attention_forward", "scaled_dot_product_attention"]
