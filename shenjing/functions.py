@@ -14,6 +14,11 @@ __all__ = [
     "argmax", "argmin", "reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "sigmoid", "tanh",
     "relu", "softmax", "log_softmax", "allclose", "equal", "isnan", "isinf", "isfinite", "numel", "square",
     "pad_constant",
+    # issue 9: indexing, sorting, cumulative ops, einsum
+    "gather", "take_along_dim", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
+    "masked_fill", "masked_select", "sort", "argsort", "msort", "topk", "cumsum", "cumprod", "tril", "triu",
+    "diagonal", "diag", "outer", "ger", "roll", "repeat_interleave", "nonzero", "argwhere", "unique", "bincount",
+    "einsum", "bmm", "baddbmm", "addmm", "multinomial", "one_hot",
 ]
 
 
@@ -103,3 +108,62 @@ def isfinite(input: Tensor) -> Tensor:  # noqa: A002
     from .backend import backend_of
 
     return Tensor._wrap(backend_of(input.array).xp.isfinite(input.array))
+
+
+# ---- issue 9: indexing, sorting, cumulative ops, einsum (the methods are in tensor.py, the Functions in ops/) ------
+gather, take_along_dim, index_select, masked_select = (
+    _method(n) for n in ("gather", "take_along_dim", "index_select", "masked_select"))
+scatter, scatter_add, scatter_reduce, index_add = (
+    _method(n) for n in ("scatter", "scatter_add", "scatter_reduce", "index_add"))
+masked_fill, sort, argsort, msort, topk = (_method(n) for n in ("masked_fill", "sort", "argsort", "msort", "topk"))
+cumsum, cumprod, tril, triu = (_method(n) for n in ("cumsum", "cumprod", "tril", "triu"))
+diagonal, diag, outer, ger, roll = (_method(n) for n in ("diagonal", "diag", "outer", "ger", "roll"))
+nonzero, argwhere, unique, bincount = (_method(n) for n in ("nonzero", "argwhere", "unique", "bincount"))
+baddbmm, addmm, multinomial = _method("baddbmm"), _method("addmm"), _method("multinomial")
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
+    """Batched matrix product of (b, n, m) and (b, m, p) tensors."""
+    if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(f"bmm: expected (b, n, m) and (b, m, p) tensors, got {tuple(input.shape)} and "
+                           f"{tuple(mat2.shape)}")
+    return input.matmul(mat2)
+
+
+def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *,  # noqa: A002
+                      output_size: int | None = None) -> Tensor:
+    """``input`` with each element repeated; ``repeat_interleave(counts)`` alone repeats 0, 1, … counts times."""
+    if repeats is None:
+        from .backend import backend_of
+
+        xp = backend_of(input.array).xp
+        return Tensor._wrap(xp.arange(input.shape[0]).astype("int64")).repeat_interleave(input)
+    return input.repeat_interleave(repeats, dim, output_size=output_size)
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation as ``torch.einsum``: "ij,jk->ik", "...", implicit outputs; operands or one list of them."""
+    if len(operands) == 1 and isinstance(operands[0], list | tuple):
+        operands = tuple(operands[0])
+    if not operands:
+        raise RuntimeError("einsum(): must provide at least one operand")
+    return operands[0].einsum(equation, *operands[1:])
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """An int64 tensor with one more last axis of size ``num_classes``: 1 at each index of ``tensor``, else 0."""
+    from .backend import backend_of
+
+    data = tensor.array
+    if data.dtype.kind not in "iu":
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    xp = backend_of(data).xp
+    if data.size and bool((data < 0).any()):
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        if data.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(data.max()) + 1
+    elif data.size and int(data.max()) >= num_classes:
+        raise RuntimeError(f"Class values must be smaller than num_classes ({num_classes}), got {int(data.max())}.")
+    return Tensor._wrap((data[..., None] == xp.arange(num_classes)).astype("int64"))
