@@ -443,7 +443,20 @@ class Tensor:
         return E.Where.apply(_data(condition), self, other)
 
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
-        return E.Where.apply(_data(mask), value, self)
+        """self with ``value`` where the bool ``mask`` (broadcast with self) is True; the value takes self's dtype."""
+        mask = _data(mask)
+        if getattr(mask, "dtype", None) is None or mask.dtype.kind != "b":
+            raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                               f"{getattr(mask, 'dtype', type(mask).__name__)}")
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                                   f"{value.ndim} dimension(s)")
+            if value.dtype != self.dtype:
+                value = value.to(self.dtype)
+        elif self.array.dtype.kind != "f":
+            value = backend_of(self.array).xp.asarray(value).astype(self.array.dtype)
+        return E.Where.apply(mask, value, self)
 
     def lerp(self, end: Any, weight: Any) -> Tensor:
         return self + (end - self) * weight
@@ -799,10 +812,10 @@ class Tensor:
         if reduce is not None:
             if reduce not in ("add", "multiply"):
                 raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce!r}")
-            if reduce == "multiply":
-                raise NotImplementedError("scatter(reduce='multiply') is not supported; use scatter_reduce('prod')")
             if not isinstance(src, Tensor):
                 src = Tensor._wrap(backend_of(self.array).xp.full(_data(index).shape, src, dtype=self.dtype))
+            if reduce == "multiply":
+                return self.scatter_reduce(dim, index, src, "prod")
             return self.scatter_add(dim, index, src)
         dim, index = self._scatter_args(dim, index, src, "scatter")
         if isinstance(src, Tensor):
@@ -815,12 +828,12 @@ class Tensor:
         return IX.ScatterAdd.apply(self, src, index=index, dim=dim)
 
     def scatter_reduce(self, dim: int, index: Any, src: Any, reduce: str, *, include_self: bool = True) -> Tensor:
-        """Scatter ``src`` into a copy of self, combining with ``reduce``: "sum" or "mean" (others not yet)."""
+        """Scatter ``src`` into a copy of self, combining by "sum", "prod", "mean", "amax" or "amin"."""
         if reduce not in ("sum", "prod", "mean", "amax", "amin"):
             raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
-        if reduce not in ("sum", "mean"):
-            raise NotImplementedError(f"scatter_reduce(reduce={reduce!r}) is not supported yet; 'sum' and 'mean' are")
         dim, index = self._scatter_args(dim, index, src, "scatter_reduce")
+        if reduce in ("prod", "amax", "amin"):
+            return IX.ScatterReduce.apply(self, src, index=index, dim=dim, reduce=reduce, include_self=include_self)
         return IX.ScatterAdd.apply(self, src, index=index, dim=dim, include_self=include_self, mean=reduce == "mean")
 
     def index_select(self, dim: int, index: Any) -> Tensor:

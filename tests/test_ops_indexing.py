@@ -71,6 +71,17 @@ OPS = [
        lambda: [randn(4, 3), randn(5, 3), ints(4, 5, 3)]),
     Op("scatter_reduce_mean_noself", *same(lambda a, s, i: a.scatter_reduce(0, i, s, "mean", include_self=False)),
        lambda: [randn(4, 3), randn(5, 3), ints(4, 5, 3)]),
+    Op("scatter_reduce_amax", *same(lambda a, s, i: a.scatter_reduce(0, i, s, "amax")),
+       lambda: [distinct(4, 3), distinct(5, 3), ints(4, 5, 3)]),
+    Op("scatter_reduce_amin_noself", *same(lambda a, s, i: a.scatter_reduce(1, i, s, "amin", include_self=False)),
+       lambda: [distinct(3, 4), distinct(3, 6), ints(4, 3, 6)]),
+    Op("scatter_reduce_prod", *same(lambda a, s, i: a.scatter_reduce(0, i, s, "prod")),
+       lambda: [randn(4, 3), randn(6, 3), ints(4, 6, 3)]),
+    Op("scatter_reduce_prod_noself", *same(lambda a, s, i: a.scatter_reduce(0, i, s, "prod", include_self=False)),
+       lambda: [randn(4, 3), randn(6, 3), ints(4, 6, 3)]),
+    Op("scatter_reduce_prod_zeros", *same(lambda a, s, i: a.scatter_reduce(0, i, s, "prod")),
+       lambda: [np.array([[0.0, 1.5], [2.0, -1.0], [0.5, 0.0]]), np.array([[0.0, 2.0], [1.5, 0.0], [-0.5, 3.0],
+                [0.7, 1.1]]), np.array([[0, 2], [0, 2], [1, 1], [2, 0]])], fd=False),
     Op("index_select", *same(lambda a, i: a.index_select(1, i)), lambda: [randn(3, 4, 2), ints(4, 6)]),
     Op("torch_index_select", lambda a, i: shenjing.index_select(a, 0, i), lambda a, i: torch.index_select(a, 0, i),
        lambda: [randn(5, 2), ints(5, 7)]),
@@ -234,6 +245,15 @@ def test_stable_sort_with_ties_and_nan_matches_torch(descending: bool) -> None:
     np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy())
 
 
+def test_masked_fill_dtypes_and_broadcasting_follow_torch() -> None:
+    for lib in (shenjing, torch):
+        assert lib.tensor([[1, 2], [3, 4]]).masked_fill(lib.tensor([True, False]), 2.7).tolist() == [[2, 2], [2, 4]]
+        assert lib.tensor([1, 2]).masked_fill(lib.tensor([True, False]), 2.7).dtype == lib.int64
+        wide = lib.tensor([1.0, 2.0]).masked_fill(lib.tensor([[True, False], [False, True]]), 0.0)
+        assert tuple(wide.shape) == (2, 2) and wide.tolist() == [[0.0, 2.0], [1.0, 0.0]]
+        assert lib.tensor([1.0]).masked_fill(lib.tensor([True]), lib.tensor(3.0, dtype=lib.float64)).dtype == lib.float32
+
+
 def test_cumsum_dtypes_follow_torch() -> None:
     for data in ([1, 2, 3], [True, False, True]):
         got, want = shenjing.tensor(data).cumsum(0), torch.tensor(data).cumsum(0)
@@ -355,6 +375,8 @@ def _same_error(sj_call: Callable, torch_call: Callable) -> None:
     lambda lib: lib.tensor([1.0, 2.0]).tril(),
     lambda lib: lib.randn(2, 2, 2).diag(),
     lambda lib: lib.tensor([1.0]).masked_select(lib.tensor([1.0])),
+    lambda lib: lib.tensor([1.0, 2.0]).masked_fill(lib.tensor([1.0, 0.0]), 0.0),
+    lambda lib: lib.tensor([1.0, 2.0]).masked_fill(lib.tensor([True, False]), lib.tensor([1.0, 2.0])),
     lambda lib: lib.einsum("ij,jk->ik", lib.randn(2, 3), lib.randn(4, 2)),
     lambda lib: lib.einsum("ij->ik", lib.randn(2, 3)),
     lambda lib: lib.bmm(lib.randn(2, 3), lib.randn(3, 2)),

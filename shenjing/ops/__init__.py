@@ -6,7 +6,7 @@ from .reduce import Amax, LogSumExp, MaxAlong, Mean, Sum, Var, normalize_axis
 from .cumulative import Cumprod, Cumsum
 from .einsum import Einsum
 from .indexing import (
-    Diagonal, DiagEmbed, Gather, IndexAdd, IndexSelect, MaskedSelect, Roll, Scatter, ScatterAdd, Triangle,
+    Diagonal, DiagEmbed, Gather, IndexAdd, IndexSelect, MaskedSelect, Roll, Scatter, ScatterAdd, ScatterReduce, Triangle,
 )
 from .shape import Cat, Expand, Flip, Index, Pad, Permute, Reshape, Stack, Tile
 
@@ -15,5 +15,5 @@ __all__ = [
     "MatMul", "MaxAlong", "Maximum", "Mean", "Minimum", "Mul", "Neg", "Pad", "Permute", "Pow", "Reshape", "Sin",
     "Sqrt", "Stack", "Sub", "Sum", "Tile", "Var", "Where", "normalize_axis",
     "Cumprod", "Cumsum", "Einsum", "Diagonal", "DiagEmbed", "Gather", "IndexAdd", "IndexSelect", "MaskedSelect", "Roll",
-    "Scatter", "ScatterAdd", "Triangle",
+    "Scatter", "ScatterAdd", "ScatterReduce", "Triangle",
 ]

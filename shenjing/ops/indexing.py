@@ -233,3 +233,91 @@ class Triangle(Function):
 
     def backward(self, grad: Any) -> Any:
         return (self.xp.triu if self.upper else self.xp.tril)(grad, self.diagonal)
+
+
+def flat_positions(xp: Any, where: tuple, shape: tuple, like: tuple) -> Any:
+    """The C-order flat positions in an array of ``shape`` that the index tuple ``where`` names (1-D)."""
+    flat = xp.zeros(like, dtype="int64")
+    for item, size in zip(where, shape):
+        flat = flat * size + item
+    return flat.reshape(-1)
+
+
+def ranks_in_group(xp: Any, keys: Any) -> Any:
+    """For each element, how many earlier elements share its key (0 for the first of each key)."""
+    order = xp.argsort(keys, kind="stable")
+    ordered = keys[order]
+    ranks = xp.empty_like(keys)
+    ranks[order] = xp.arange(keys.shape[0]) - xp.searchsorted(ordered, ordered, side="left")
+    return ranks
+
+
+class ScatterReduce(Function):
+    """out = a with src[i][j] combined into out[index[i][j]][j] (dim=0) by "prod", "amax" or "amin"; with
+    include_self=False the old value of a place that receives something is left out of the combination.
+
+    amax/amin: ∂L/∂(each input equal to its place's result) = ∂L/∂out / (number of such ties), else 0.
+    prod: ∂L/∂x = ∂L/∂out · Π(the other factors of its place), computed from the product of the non-zero
+    factors P and the count of zeros Z: P / x when Z = 0, P for the one zero when Z = 1, else 0.
+    Places that receive nothing pass ∂L/∂out to a unchanged.
+    """
+
+    def forward(self, a: Any, src: Any = None, index: Any = None, dim: int = 0, reduce: str = "prod",
+                include_self: bool = True) -> Any:
+        xp = self.xp
+        self.index, self.dim, self.src_shape, self.reduce, self.include_self = index, dim, src.shape, reduce, include_self
+        self.a_flat = a.reshape(-1)
+        self.positions = flat_positions(xp, along(xp, index, dim), a.shape, index.shape)
+        self.values = src[leading(src.shape, index.shape)].reshape(-1)
+        self.hit = xp.zeros(a.size, dtype=bool)
+        self.hit[self.positions] = True
+        self.ranks = ranks_in_group(xp, self.positions)
+        combine = {"prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}[reduce]
+        out = self._fold(a.copy().reshape(-1), self.values, combine)
+        self.out = out
+        if reduce == "prod":
+            nonzero = xp.where(self.a_flat == 0, 1, self.a_flat)
+            start = xp.where(self.hit & include_self, nonzero, 1).astype(a.dtype)
+            self.product = self._fold(start, xp.where(self.values == 0, 1, self.values), xp.multiply, keep=True)
+            zeros = xp.zeros(a.size, dtype=a.dtype)
+            backend_of(zeros).scatter_add(zeros, self.positions, (self.values == 0).astype(a.dtype))
+            self.zeros = zeros + (self.hit & (self.a_flat == 0) & include_self)
+        return out.reshape(a.shape)
+
+    def _fold(self, out: Any, values: Any, combine: Any, keep: bool = False) -> Any:
+        """Combine ``values`` into ``out`` at ``self.positions``, one round per rank (no place twice a round)."""
+        for r in range(int(self.ranks.max()) + 1 if self.ranks.size else 0):
+            chosen = self.ranks == r
+            places = self.positions[chosen]
+            fresh = r == 0 and not self.include_self and not keep
+            out[places] = values[chosen] if fresh else combine(out[places], values[chosen])
+        return out
+
+    def _share(self, x: Any, places: Any, grad: Any) -> Any:
+        """∂L/∂x for factors or candidates ``x`` that went into ``places``."""
+        xp = self.xp
+        if self.reduce == "prod":
+            product, zeros = self.product[places], self.zeros[places]
+            safe = xp.where(x == 0, 1, x)
+            return grad[places] * xp.where(x == 0, (zeros == 1) * product, (zeros == 0) * product / safe)
+        return grad[places] * (x == self.out[places]) / self.ties[places]
+
+    def backward(self, grad: Any) -> tuple:
+        xp = self.xp
+        g = grad.reshape(-1)
+        if self.reduce != "prod":
+            ties = xp.zeros(g.shape, dtype=g.dtype)
+            backend_of(ties).scatter_add(ties, self.positions, (self.values == self.out[self.positions]).astype(g.dtype))
+            if self.include_self:
+                ties = ties + (self.hit & (self.a_flat == self.out))
+            self.ties = xp.where(ties == 0, 1, ties)
+        grad_a = grad_src = None
+        if self.needs_input_grad[0]:
+            everywhere = xp.arange(g.shape[0])
+            own = self._share(self.a_flat, everywhere, g) if self.include_self else 0
+            grad_a = xp.where(self.hit, own, g).astype(g.dtype).reshape(grad.shape)
+        if self.needs_input_grad[1]:
+            grad_src = xp.zeros(self.src_shape, dtype=g.dtype)
+            grad_src[leading(self.src_shape, self.index.shape)] = self._share(
+                self.values, self.positions, g).reshape(self.index.shape)
+        return grad_a, grad_src
