@@ -904,7 +904,7 @@ class Tensor:
         indices = self._sort_indices(dim, descending)
         if self.ndim == 0:
             return values_indices(self.clone(), Tensor._wrap(indices.reshape(())))
-        return values_indices(IX.Gather.apply(self, index=indices, dim=dim), Tensor._wrap(indices))
+        return values_indices(IX.Gather.apply(self, index=indices, dim=dim, unique=True), Tensor._wrap(indices))
 
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
         dim = self._dim(dim)
@@ -923,7 +923,7 @@ class Tensor:
         indices = indices[(slice(None),) * dim + (slice(0, k),)]
         if self.ndim == 0:
             return values_indices(self.clone() if k else self.reshape(1)[:0], Tensor._wrap(indices.reshape(()) if k else indices))
-        return values_indices(IX.Gather.apply(self, index=indices, dim=dim), Tensor._wrap(indices))
+        return values_indices(IX.Gather.apply(self, index=indices, dim=dim, unique=True), Tensor._wrap(indices))
 
     def _cumulative(self, function: Any, dim: int, dtype: Any) -> Tensor:
         dim = self._dim(dim)

@@ -38,13 +38,18 @@ class Gather(Function):
     ∂L/∂a = zeros with ∂L/∂out scatter-added at ``index`` (indices that repeat accumulate).
     """
 
-    def forward(self, a: Any, index: Any = None, dim: int = 0) -> Any:
+    def forward(self, a: Any, index: Any = None, dim: int = 0, unique: bool = False) -> Any:
         self.shape, self.index, self.dim = a.shape, index, dim
+        self.unique = unique or index.shape[dim] <= 1  # no place read twice: a plain write suffices
         return a[along(self.xp, index, dim)]
 
     def backward(self, grad: Any) -> Any:
         grad_a = self.xp.zeros(self.shape, dtype=grad.dtype)
-        backend_of(grad_a).scatter_add(grad_a, along(self.xp, self.index, self.dim), grad)
+        where = along(self.xp, self.index, self.dim)
+        if self.unique:  # NOTE: a plain write is ~30x faster than numpy.add.at
+            grad_a[where] = grad
+        else:
+            backend_of(grad_a).scatter_add(grad_a, where, grad)
         return grad_a
 
 
