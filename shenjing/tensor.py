@@ -877,7 +877,8 @@ class Tensor:
     def masked_fill_(self, mask: Any, value: Any) -> Tensor:
         return self._become(self.masked_fill(mask, value))
 
-    def scatter_(self, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: str | None = None) -> Tensor:
+    def scatter_(self, dim: int, index: Any, src: Any = None, *, value: Any = None,
+                 reduce: str | None = None) -> Tensor:
         return self._become(self.scatter(dim, index, src, value=value, reduce=reduce))
 
     def scatter_add_(self, dim: int, index: Any, src: Any) -> Tensor:
@@ -922,7 +923,8 @@ class Tensor:
         indices = self._sort_indices(dim, largest)
         indices = indices[(slice(None),) * dim + (slice(0, k),)]
         if self.ndim == 0:
-            return values_indices(self.clone() if k else self.reshape(1)[:0], Tensor._wrap(indices.reshape(()) if k else indices))
+            values = self.clone() if k else self.reshape(1)[:0]
+            return values_indices(values, Tensor._wrap(indices.reshape(()) if k else indices))
         return values_indices(IX.Gather.apply(self, index=indices, dim=dim, unique=True), Tensor._wrap(indices))
 
     def _cumulative(self, function: Any, dim: int, dtype: Any) -> Tensor:
@@ -992,7 +994,8 @@ class Tensor:
             raise RuntimeError(f"roll(): shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
         return IX.Roll.apply(self, shifts=shifts, dims=tuple(self._dim(d) for d in dims))
 
-    def repeat_interleave(self, repeats: Any = None, dim: int | None = None, *, output_size: int | None = None) -> Tensor:
+    def repeat_interleave(self, repeats: Any = None, dim: int | None = None, *,
+                          output_size: int | None = None) -> Tensor:
         """Each element (or slice along ``dim``) repeated ``repeats`` times (an int or one count per slice)."""
         xp = backend_of(self.array).xp
         source = self.reshape(-1) if dim is None else self
@@ -1058,7 +1061,8 @@ class Tensor:
     def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
         """beta · self + alpha · (batch1 @ batch2) for (b, n, m) and (b, m, p) batches."""
         if batch1.ndim != 3 or batch2.ndim != 3:
-            raise RuntimeError(f"batch1 must be a 3D tensor, got shapes {tuple(batch1.shape)} and {tuple(batch2.shape)}")
+            raise RuntimeError(f"batch1 must be a 3D tensor, got shapes {tuple(batch1.shape)} and "
+                               f"{tuple(batch2.shape)}")
         product = batch1.matmul(batch2)
         product = product if alpha == 1 else product * alpha
         return product if beta == 0 else (self if beta == 1 else self * beta) + product

@@ -53,6 +53,10 @@ def same(fn: Callable) -> tuple:
     return fn, fn
 
 
+def einsum_pair(equation: str) -> tuple:
+    return (lambda *xs: shenjing.einsum(equation, *xs)), (lambda *xs: torch.einsum(equation, *xs))
+
+
 OPS = [
     Op("gather_dim0", *same(lambda a, i: a.gather(0, i)), lambda: [randn(4, 3), ints(4, 6, 3)]),
     Op("gather_dim1_smaller", *same(lambda a, i: a.gather(1, i)), lambda: [randn(4, 5), ints(5, 3, 7)]),
@@ -61,10 +65,12 @@ OPS = [
        lambda: [randn(3, 4), ints(4, 3, 4)]),
     Op("take_along_dim", *same(lambda a, i: a.take_along_dim(i, 1)), lambda: [randn(3, 4), ints(4, 1, 2)]),
     Op("take_along_dim_flat", *same(lambda a, i: a.take_along_dim(i)), lambda: [randn(3, 4), ints(12, 5)]),
-    Op("scatter_src", *same(lambda a, s, i: a.scatter(0, i, s)), lambda: [randn(5, 3), randn(2, 3), perm_rows(5, 2, 3)]),
+    Op("scatter_src", *same(lambda a, s, i: a.scatter(0, i, s)),
+       lambda: [randn(5, 3), randn(2, 3), perm_rows(5, 2, 3)]),
     Op("scatter_value", *same(lambda a, i: a.scatter(1, i.T, 2.5)), lambda: [randn(3, 5), perm_rows(5, 2, 3)]),
     Op("scatter_add", *same(lambda a, s, i: a.scatter_add(0, i, s)), lambda: [randn(3, 4), randn(5, 4), ints(3, 5, 4)]),
-    Op("scatter_add_dim1", *same(lambda a, s, i: a.scatter_add(1, i, s)), lambda: [randn(2, 3), randn(2, 6), ints(3, 2, 6)]),
+    Op("scatter_add_dim1", *same(lambda a, s, i: a.scatter_add(1, i, s)),
+       lambda: [randn(2, 3), randn(2, 6), ints(3, 2, 6)]),
     Op("scatter_reduce_sum_noself", *same(lambda a, s, i: a.scatter_reduce(0, i, s, "sum", include_self=False)),
        lambda: [randn(4, 3), randn(5, 3), ints(4, 5, 3)]),
     Op("scatter_reduce_mean", *same(lambda a, s, i: a.scatter_reduce(0, i, s, "mean")),
@@ -85,20 +91,24 @@ OPS = [
     Op("index_select", *same(lambda a, i: a.index_select(1, i)), lambda: [randn(3, 4, 2), ints(4, 6)]),
     Op("torch_index_select", lambda a, i: shenjing.index_select(a, 0, i), lambda a, i: torch.index_select(a, 0, i),
        lambda: [randn(5, 2), ints(5, 7)]),
-    Op("index_add", *same(lambda a, s, i: a.index_add(0, i, s, alpha=0.5)), lambda: [randn(4, 3), randn(6, 3), ints(4, 6)]),
+    Op("index_add", *same(lambda a, s, i: a.index_add(0, i, s, alpha=0.5)),
+       lambda: [randn(4, 3), randn(6, 3), ints(4, 6)]),
     Op("masked_select", *same(lambda a, m: a.masked_select(m > 0)), lambda: [randn(3, 4), randn(4)]),
     Op("masked_select_broadcast_input", *same(lambda a, m: a.masked_select(m > 0)), lambda: [randn(4), randn(3, 4)]),
     Op("masked_fill_broadcast_mask", *same(lambda a, m: a.masked_fill(m > 0, 3.0)), lambda: [randn(3, 4), randn(4)]),
-    Op("masked_fill_tensor_value", *same(lambda a, m, v: a.masked_fill(m > 0, v)), lambda: [randn(3, 4), randn(3, 1), randn()]),
+    Op("masked_fill_tensor_value", *same(lambda a, m, v: a.masked_fill(m > 0, v)),
+       lambda: [randn(3, 4), randn(3, 1), randn()]),
     Op("sort", *same(lambda a: a.sort()), lambda: [distinct(3, 5)]),
     Op("sort_desc_dim0", *same(lambda a: a.sort(dim=0, descending=True)), lambda: [distinct(4, 3)]),
-    Op("torch_sort", lambda a: shenjing.sort(a, 1, True), lambda a: torch.sort(a, 1, True), lambda: [distinct(2, 3, 4)]),
+    Op("torch_sort", lambda a: shenjing.sort(a, 1, True), lambda a: torch.sort(a, 1, True),
+       lambda: [distinct(2, 3, 4)]),
     Op("msort", lambda a: shenjing.msort(a), lambda a: torch.msort(a), lambda: [distinct(4, 3)]),
     Op("topk", *same(lambda a: a.topk(3)), lambda: [distinct(4, 6)]),
     Op("topk_smallest_dim0", *same(lambda a: a.topk(2, dim=0, largest=False)), lambda: [distinct(5, 3)]),
     Op("torch_topk", lambda a: shenjing.topk(a, 2, 1), lambda a: torch.topk(a, 2, 1), lambda: [distinct(3, 4, 2)]),
     Op("cumsum", *same(lambda a: a.cumsum(1)), lambda: [randn(3, 5)]),
-    Op("torch_cumsum_dim0", lambda a: shenjing.cumsum(a, dim=0), lambda a: torch.cumsum(a, dim=0), lambda: [randn(4, 2, 3)]),
+    Op("torch_cumsum_dim0", lambda a: shenjing.cumsum(a, dim=0), lambda a: torch.cumsum(a, dim=0),
+       lambda: [randn(4, 2, 3)]),
     Op("cumprod", *same(lambda a: a.cumprod(1)), lambda: [randn(3, 5)]),
     Op("cumprod_with_zeros", *same(lambda a: (a * (a.detach().abs() > 0.5)).cumprod(-1)),
        lambda: [np.array([[0.2, 1.3, -0.9, 0.7], [1.1, 0.8, -1.2, 0.1], [0.9, 1.5, 0.6, -0.7]])]),
@@ -128,17 +138,18 @@ OPS = [
        lambda a, b: torch.einsum("...ij,...jk", a, b), lambda: [randn(2, 1, 3, 4), randn(3, 4, 2)]),
     Op("einsum_trace", lambda a: shenjing.einsum("ii", a), lambda a: torch.einsum("ii", a), lambda: [randn(4, 4)]),
     Op("einsum_diag", lambda a: shenjing.einsum("ii->i", a), lambda a: torch.einsum("ii->i", a), lambda: [randn(3, 3)]),
-    Op("einsum_sum_only_in_one", lambda a, b: shenjing.einsum("ij,k->k", a, b), lambda a, b: torch.einsum("ij,k->k", a, b),
-       lambda: [randn(2, 3), randn(4)]),
+    Op("einsum_sum_only_in_one", *einsum_pair("ij,k->k"), lambda: [randn(2, 3), randn(4)]),
     Op("einsum_three_list", lambda a, b, c: shenjing.einsum("bi,bj,bk->bijk", [a, b, c]),
        lambda a, b, c: torch.einsum("bi,bj,bk->bijk", [a, b, c]), lambda: [randn(2, 3), randn(2, 2), randn(2, 4)]),
     Op("einsum_attention", lambda q, k: shenjing.einsum("b h i d, b h j d -> b h i j", q, k),
        lambda q, k: torch.einsum("b h i d, b h j d -> b h i j", q, k), lambda: [randn(2, 2, 3, 4), randn(2, 2, 5, 4)]),
-    Op("einsum_transpose_outer", lambda a, b: shenjing.einsum("i,j->ji", a, b), lambda a, b: torch.einsum("i,j->ji", a, b),
-       lambda: [randn(3), randn(2)]),
+    Op("einsum_transpose_outer", *einsum_pair("i,j->ji"), lambda: [randn(3), randn(2)]),
+    Op("einsum_repeated_in_two", *einsum_pair("iij,jk->ik"), lambda: [randn(3, 3, 2), randn(2, 4)]),
+    Op("einsum_uppercase_no_output", *einsum_pair("Ab,bA->"), lambda: [randn(3, 2), randn(2, 3)]),
     Op("bmm", lambda a, b: shenjing.bmm(a, b), lambda a, b: torch.bmm(a, b), lambda: [randn(2, 3, 4), randn(2, 4, 5)]),
     Op("baddbmm", lambda c, a, b: shenjing.baddbmm(c, a, b, beta=0.5, alpha=2.0),
-       lambda c, a, b: torch.baddbmm(c, a, b, beta=0.5, alpha=2.0), lambda: [randn(2, 3, 5), randn(2, 3, 4), randn(2, 4, 5)]),
+       lambda c, a, b: torch.baddbmm(c, a, b, beta=0.5, alpha=2.0),
+       lambda: [randn(2, 3, 5), randn(2, 3, 4), randn(2, 4, 5)]),
     Op("addmm", lambda c, a, b: shenjing.addmm(c, a, b, alpha=0.3), lambda c, a, b: torch.addmm(c, a, b, alpha=0.3),
        lambda: [randn(5), randn(3, 4), randn(4, 5)]),
 ]
@@ -251,7 +262,8 @@ def test_masked_fill_dtypes_and_broadcasting_follow_torch() -> None:
         assert lib.tensor([1, 2]).masked_fill(lib.tensor([True, False]), 2.7).dtype == lib.int64
         wide = lib.tensor([1.0, 2.0]).masked_fill(lib.tensor([[True, False], [False, True]]), 0.0)
         assert tuple(wide.shape) == (2, 2) and wide.tolist() == [[0.0, 2.0], [1.0, 0.0]]
-        assert lib.tensor([1.0]).masked_fill(lib.tensor([True]), lib.tensor(3.0, dtype=lib.float64)).dtype == lib.float32
+        value = lib.tensor(3.0, dtype=lib.float64)
+        assert lib.tensor([1.0]).masked_fill(lib.tensor([True]), value).dtype == lib.float32
 
 
 def test_cumsum_dtypes_follow_torch() -> None:
@@ -281,13 +293,15 @@ def test_nonzero_argwhere_unique_bincount_match_torch() -> None:
     s, t = shenjing.tensor(data), torch.tensor(data)
     assert s.nonzero().tolist() == t.nonzero().tolist() and shenjing.argwhere(s).tolist() == torch.argwhere(t).tolist()
     assert [i.tolist() for i in s.nonzero(as_tuple=True)] == [i.tolist() for i in t.nonzero(as_tuple=True)]
-    for kwargs in ({}, {"return_inverse": True}, {"return_counts": True}, {"return_inverse": True, "return_counts": True},
+    for kwargs in ({}, {"return_inverse": True}, {"return_counts": True},
+                   {"return_inverse": True, "return_counts": True},
                    {"dim": 0, "return_inverse": True}, {"dim": 1, "return_counts": True}):
         got, want = shenjing.unique(s, **kwargs), torch.unique(t, **kwargs)
         got, want = (got, want) if isinstance(want, tuple) else ((got,), (want,))
         assert [g.tolist() for g in got] == [w.tolist() for w in want], kwargs
     flat = np.array([1, 4, 1, 0, 4, 4])
-    assert shenjing.bincount(shenjing.tensor(flat), minlength=7).tolist() == torch.bincount(torch.tensor(flat), minlength=7).tolist()
+    want = torch.bincount(torch.tensor(flat), minlength=7).tolist()
+    assert shenjing.bincount(shenjing.tensor(flat), minlength=7).tolist() == want
     weights = np.linspace(0, 1, 6).astype(np.float32)
     got = shenjing.tensor(flat).bincount(shenjing.tensor(weights))
     want = torch.tensor(flat).bincount(torch.tensor(weights))
@@ -296,7 +310,8 @@ def test_nonzero_argwhere_unique_bincount_match_torch() -> None:
 
 
 def test_repeat_interleave_of_counts_and_in_place_forms_match_torch() -> None:
-    assert shenjing.repeat_interleave(shenjing.tensor([2, 0, 1])).tolist() == torch.repeat_interleave(torch.tensor([2, 0, 1])).tolist()
+    want = torch.repeat_interleave(torch.tensor([2, 0, 1])).tolist()
+    assert shenjing.repeat_interleave(shenjing.tensor([2, 0, 1])).tolist() == want
     index = np.array([[1, 0], [2, 1]])
     got = shenjing.zeros(2, 3).scatter_(1, shenjing.tensor(index), 1.0)
     want = torch.zeros(2, 3).scatter_(1, torch.tensor(index), 1.0)

@@ -6,7 +6,8 @@ from .reduce import Amax, LogSumExp, MaxAlong, Mean, Sum, Var, normalize_axis
 from .cumulative import Cumprod, Cumsum
 from .einsum import Einsum
 from .indexing import (
-    Diagonal, DiagEmbed, Gather, IndexAdd, IndexSelect, MaskedSelect, Roll, Scatter, ScatterAdd, ScatterReduce, Triangle,
+    DiagEmbed, Diagonal, Gather, IndexAdd, IndexSelect, MaskedSelect, Roll, Scatter, ScatterAdd, ScatterReduce,
+    Triangle,
 )
 from .shape import Cat, Expand, Flip, Index, Pad, Permute, Reshape, Stack, Tile
 

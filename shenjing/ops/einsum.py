@@ -97,8 +97,7 @@ class Einsum(Function):
             if len(unique) != len(term):  # repeated letters: write g back on the diagonal
                 full = xp.zeros(tuple(self.sizes[c] for c in term), dtype=grad.dtype)
                 index = tuple(
-                    xp.arange(self.sizes[c]).reshape(tuple(-1 if k == unique.index(c) else 1 for k in range(len(unique))))
-                    for c in term
+                    xp.arange(self.sizes[c]).reshape(tuple(-1 if u == c else 1 for u in unique)) for c in term
                 )
                 full[index] = g
                 g = full

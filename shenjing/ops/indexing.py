@@ -270,7 +270,8 @@ class ScatterReduce(Function):
     def forward(self, a: Any, src: Any = None, index: Any = None, dim: int = 0, reduce: str = "prod",
                 include_self: bool = True) -> Any:
         xp = self.xp
-        self.index, self.dim, self.src_shape, self.reduce, self.include_self = index, dim, src.shape, reduce, include_self
+        self.index, self.dim, self.src_shape = index, dim, src.shape
+        self.reduce, self.include_self = reduce, include_self
         self.a_flat = a.reshape(-1)
         self.positions = flat_positions(xp, along(xp, index, dim), a.shape, index.shape)
         self.values = src[leading(src.shape, index.shape)].reshape(-1)
@@ -312,7 +313,8 @@ class ScatterReduce(Function):
         g = grad.reshape(-1)
         if self.reduce != "prod":
             ties = xp.zeros(g.shape, dtype=g.dtype)
-            backend_of(ties).scatter_add(ties, self.positions, (self.values == self.out[self.positions]).astype(g.dtype))
+            winners = (self.values == self.out[self.positions]).astype(g.dtype)
+            backend_of(ties).scatter_add(ties, self.positions, winners)
             if self.include_self:
                 ties = ties + (self.hit & (self.a_flat == self.out))
             self.ties = xp.where(ties == 0, 1, ties)
