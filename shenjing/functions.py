@@ -18,7 +18,8 @@ __all__ = [
     "gather", "take_along_dim", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
     "masked_fill", "masked_select", "sort", "argsort", "msort", "topk", "cumsum", "cumprod", "tril", "triu",
     "diagonal", "diag", "outer", "ger", "roll", "repeat_interleave", "nonzero", "argwhere", "unique", "bincount",
-    "einsum", "bmm", "baddbmm", "addmm", "multinomial", "one_hot",
+    "einsum", "bmm", "baddbmm", "addmm", "multinomial", "one_hot", "take", "trace", "index_fill", "kthvalue",
+    "median", "searchsorted", "bucketize",
 ]
 
 
@@ -120,6 +121,37 @@ cumsum, cumprod, tril, triu = (_method(n) for n in ("cumsum", "cumprod", "tril",
 diagonal, diag, outer, ger, roll = (_method(n) for n in ("diagonal", "diag", "outer", "ger", "roll"))
 nonzero, argwhere, unique, bincount = (_method(n) for n in ("nonzero", "argwhere", "unique", "bincount"))
 baddbmm, addmm, multinomial = _method("baddbmm"), _method("addmm"), _method("multinomial")
+take, trace, index_fill, kthvalue, median = (_method(n) for n in ("take", "trace", "index_fill", "kthvalue", "median"))
+
+
+def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False, right: bool = False,  # noqa: A002
+                 side: str | None = None, sorter: Any = None) -> Tensor:
+    """Where each value of ``input`` would be inserted to keep the last axis of ``sorted_sequence`` sorted."""
+    from .backend import backend_of
+
+    seq = sorted_sequence.array
+    xp = backend_of(seq).xp
+    if sorter is not None:
+        seq = xp.take_along_axis(seq, _data(sorter), axis=-1)
+    side = side or ("right" if right else "left")
+    values = _data(input) if isinstance(input, Tensor) else xp.asarray(input)
+    if seq.ndim == 1:
+        out = xp.searchsorted(seq, values, side=side)
+    else:
+        if seq.shape[:-1] != values.shape[:-1]:
+            raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+                               f"dimensions of boundaries tensor and input value tensor must match, but we got "
+                               f"boundaries tensor {tuple(seq.shape)} and input value tensor {tuple(values.shape)}")
+        rows_seq, rows_val = seq.reshape(-1, seq.shape[-1]), values.reshape(-1, values.shape[-1])
+        out = xp.stack([xp.searchsorted(a, v, side=side) for a, v in zip(rows_seq, rows_val)]).reshape(values.shape)
+    return Tensor._wrap(xp.asarray(out).astype("int32" if out_int32 else "int64"))
+
+
+def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:  # noqa: A002
+    """The bucket of each value of ``input`` among the sorted 1-D ``boundaries`` (``right`` as torch)."""
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"bucketize: boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002

@@ -1111,6 +1111,61 @@ class Tensor:
             out = xp.argsort(arrival, axis=1, kind="stable")[:, :num_samples]
         out = out.astype("int64")
         return Tensor._wrap(out.reshape(-1) if self.ndim == 1 else out)
+    def take(self, index: Any) -> Tensor:
+        """The elements of self at flat (C-order) positions ``index``, in ``index``'s shape."""
+        index = self._index(index, "take", ndim=False)
+        flat = self.reshape(-1)
+        if index.size and (bool((index >= flat.shape[0]).any()) or bool((index < -flat.shape[0]).any())):
+            raise IndexError(f"take(): index out of range for tensor of {flat.shape[0]} elements")
+        positions = index.reshape(-1) % max(flat.shape[0], 1)
+        return IX.IndexSelect.apply(flat, index=positions, dim=0).reshape(index.shape)
+
+    def trace(self) -> Tensor:
+        if self.ndim != 2:
+            raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")
+        return self.diagonal().sum()
+
+    def index_fill(self, dim: int, index: Any, value: Any) -> Tensor:
+        """A copy of self with the slices at the 1-D ``index`` along ``dim`` set to ``value``."""
+        dim = self._dim(dim)
+        index = self._index(index, "index_fill", ndim=False).reshape(-1)
+        self._check_bounds(index, dim, "index_fill", IndexError)
+        xp = backend_of(self.array).xp
+        mask = xp.zeros(self.shape[dim] if self.ndim else 1, dtype=bool)
+        mask[index] = True
+        return self.masked_fill(mask.reshape((-1,) + (1,) * (self.ndim - dim - 1)), value)
+
+    def index_fill_(self, dim: int, index: Any, value: Any) -> Tensor:
+        return self._become(self.index_fill(dim, index, value))
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        """``(values, indices)`` of the k-th smallest element (k from 1) along ``dim``."""
+        dim = self._dim(dim)
+        size = self.shape[dim] if self.ndim else 1
+        if not 1 <= k <= size:
+            raise RuntimeError(f"kthvalue(): selected number k={k} out of range for dimension {dim} of size {size}")
+        return self._order_statistic(k - 1, dim, keepdim)
+
+    def _order_statistic(self, rank: int, dim: int, keepdim: bool) -> Any:
+        source = self if self.ndim else self.reshape(1)
+        indices = source._sort_indices(dim, False)[(slice(None),) * dim + (slice(rank, rank + 1),)]
+        values = IX.Gather.apply(source, index=indices, dim=dim, unique=True)
+        if not keepdim or self.ndim == 0:
+            shape = self.shape[:dim] + self.shape[dim + 1:]
+            values, indices = values.reshape(shape), indices.reshape(shape)
+        return values_indices(values, Tensor._wrap(indices))
+
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """The lower median of all elements, or ``(values, indices)`` of the lower medians along ``dim``."""
+        if dim is None:
+            flat = self.reshape(-1)
+            if flat.shape[0] == 0:
+                return Tensor._wrap(backend_of(self.array).xp.asarray(float("nan"), dtype=self.dtype))
+            return flat._order_statistic((flat.shape[0] - 1) // 2, 0, False).values
+        dim = self._dim(dim)
+        size = self.shape[dim] if self.ndim else 1
+        return self._order_statistic((size - 1) // 2, dim, keepdim)
+
     # ---- end of issue-9 ops ----------------------------------------------------------------------------------
 
 

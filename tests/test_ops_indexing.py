@@ -106,6 +106,16 @@ OPS = [
     Op("topk", *same(lambda a: a.topk(3)), lambda: [distinct(4, 6)]),
     Op("topk_smallest_dim0", *same(lambda a: a.topk(2, dim=0, largest=False)), lambda: [distinct(5, 3)]),
     Op("torch_topk", lambda a: shenjing.topk(a, 2, 1), lambda a: torch.topk(a, 2, 1), lambda: [distinct(3, 4, 2)]),
+    Op("kthvalue", *same(lambda a: a.kthvalue(2, 1)), lambda: [distinct(3, 5)]),
+    Op("kthvalue_keepdim", lambda a: shenjing.kthvalue(a, 3, 0, True), lambda a: torch.kthvalue(a, 3, 0, True),
+       lambda: [distinct(4, 2)]),
+    Op("median_all_even", *same(lambda a: a.median()), lambda: [distinct(2, 3)]),
+    Op("median_dim", *same(lambda a: a.median(-1)), lambda: [distinct(3, 5)]),
+    Op("median_dim_even_keepdim", lambda a: shenjing.median(a, 0, keepdim=True),
+       lambda a: torch.median(a, 0, keepdim=True), lambda: [distinct(4, 3)]),
+    Op("take", lambda a, i: shenjing.take(a, i), lambda a, i: torch.take(a, i), lambda: [randn(3, 4), ints(12, 2, 5)]),
+    Op("trace", lambda a: shenjing.trace(a), lambda a: torch.trace(a), lambda: [randn(4, 3)]),
+    Op("index_fill", *same(lambda a, i: a.index_fill(1, i, -2.0)), lambda: [randn(3, 4, 2), np.array([0, 2])]),
     Op("cumsum", *same(lambda a: a.cumsum(1)), lambda: [randn(3, 5)]),
     Op("torch_cumsum_dim0", lambda a: shenjing.cumsum(a, dim=0), lambda a: torch.cumsum(a, dim=0),
        lambda: [randn(4, 2, 3)]),
@@ -343,6 +353,21 @@ def test_in_place_ops_on_a_graph_tensor_record_the_gradient() -> None:
         b.scatter_(0, shenjing.tensor([[0, 0, 0, 0]]), 1.0)
 
 
+def test_searchsorted_and_bucketize_match_torch() -> None:
+    seq = np.array([1.0, 2.0, 2.0, 4.0])
+    rows = np.array([[1.0, 3.0, 5.0], [0.0, 2.0, 2.0]])
+    values = np.array([[0.5, 2.0], [2.0, 6.0]])
+    for right in (False, True):
+        for lib in (torch,):
+            want = lib.searchsorted(lib.tensor(seq), lib.tensor(values), right=right).tolist()
+            assert shenjing.searchsorted(shenjing.tensor(seq), shenjing.tensor(values), right=right).tolist() == want
+            want = lib.searchsorted(lib.tensor(rows), lib.tensor(values), right=right).tolist()
+            assert shenjing.searchsorted(shenjing.tensor(rows), shenjing.tensor(values), right=right).tolist() == want
+            want = lib.bucketize(lib.tensor(values), lib.tensor(seq), right=right, out_int32=True)
+            got = shenjing.bucketize(shenjing.tensor(values), shenjing.tensor(seq), right=right, out_int32=True)
+            assert got.tolist() == want.tolist() and got.dtype == shenjing.int32
+
+
 def test_multinomial_frequencies() -> None:
     shenjing.manual_seed(0)
     weights = shenjing.tensor([[1.0, 0.0, 2.0, 5.0], [4.0, 4.0, 0.0, 0.0]])
@@ -387,6 +412,9 @@ def _same_error(sj_call: Callable, torch_call: Callable) -> None:
     lambda lib: lib.tensor([[1.0, 2.0]]).gather(2, lib.tensor([[0]])),
     lambda lib: lib.tensor([1.0, 2.0]).index_select(0, lib.tensor([5])),
     lambda lib: lib.tensor([1.0, 2.0]).topk(3),
+    lambda lib: lib.tensor([1.0, 2.0]).kthvalue(3),
+    lambda lib: lib.tensor([1.0, 2.0]).take(lib.tensor([2])),
+    lambda lib: lib.randn(2, 2, 2).trace(),
     lambda lib: lib.tensor([1.0, 2.0]).tril(),
     lambda lib: lib.randn(2, 2, 2).diag(),
     lambda lib: lib.tensor([1.0]).masked_select(lib.tensor([1.0])),
