@@ -1101,7 +1101,10 @@ class Tensor:
             cdf = xp.cumsum(weights, axis=1)
             cdf = cdf / cdf[:, -1:]
             u = rng.random((weights.shape[0], num_samples))
-            out = (u[:, :, None] >= cdf[:, None, :]).sum(axis=2)
+            if u.size * categories <= 1 << 22:  # one comparison of every draw with every bound
+                out = (u[:, :, None] >= cdf[:, None, :]).sum(axis=2)
+            else:  # the same count of bounds ≤ u, by binary search row by row
+                out = xp.stack([xp.searchsorted(c, d, side="right") for c, d in zip(cdf, u)])
         else:
             if bool(((weights > 0).sum(axis=1) < num_samples).any()):
                 raise RuntimeError("invalid multinomial distribution (with replacement=False, not enough non-negative "

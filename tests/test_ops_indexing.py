@@ -156,6 +156,12 @@ OPS = [
     Op("einsum_transpose_outer", *einsum_pair("i,j->ji"), lambda: [randn(3), randn(2)]),
     Op("einsum_repeated_in_two", *einsum_pair("iij,jk->ik"), lambda: [randn(3, 3, 2), randn(2, 4)]),
     Op("einsum_uppercase_no_output", *einsum_pair("Ab,bA->"), lambda: [randn(3, 2), randn(2, 3)]),
+    # a composite as in GPT programs: causal mask from tril, masked_fill with -inf, softmax, attention product
+    Op("causal_attention", lambda q, k, v: (q @ k.transpose(-2, -1)).masked_fill(
+        shenjing.tril(shenjing.ones(4, 4)) == 0, float("-inf")).softmax(-1) @ v,
+       lambda q, k, v: (q @ k.transpose(-2, -1)).masked_fill(
+        torch.tril(torch.ones(4, 4)) == 0, float("-inf")).softmax(-1) @ v,
+       lambda: [randn(2, 4, 3), randn(2, 4, 3), randn(2, 4, 3)]),
     Op("bmm", lambda a, b: shenjing.bmm(a, b), lambda a, b: torch.bmm(a, b), lambda: [randn(2, 3, 4), randn(2, 4, 5)]),
     Op("baddbmm", lambda c, a, b: shenjing.baddbmm(c, a, b, beta=0.5, alpha=2.0),
        lambda c, a, b: torch.baddbmm(c, a, b, beta=0.5, alpha=2.0),
@@ -383,6 +389,13 @@ def test_multinomial_frequencies() -> None:
         assert len(set(row.tolist())) == 3 and 1 not in row
         first.append(row[0])
     np.testing.assert_allclose(np.bincount(first, minlength=4) / 4000, [1 / 8, 0, 2 / 8, 5 / 8], atol=0.035)
+
+
+def test_multinomial_many_categories_and_draws() -> None:
+    shenjing.manual_seed(1)
+    weights = shenjing.tensor(np.r_[np.zeros(3000), np.ones(2)])
+    draws = shenjing.multinomial(weights, 2000, replacement=True).numpy()  # the row-by-row search path
+    assert set(np.unique(draws).tolist()) == {3000, 3001} and abs((draws == 3000).mean() - 0.5) < 0.06
 
 
 def test_multinomial_uses_a_generator_object() -> None:
