@@ -801,6 +801,8 @@ class Tensor:
                 f"{name}(): Index tensor must have the same number of dimensions as src tensor: index of shape "
                 f"{tuple(index.shape)}, src of shape {tuple(src.shape)}"
             )
+        if isinstance(src, Tensor) and src.dtype != self.dtype:
+            raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype, got {self.dtype} and {src.dtype}")
         return dim, index
 
     def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: str | None = None) -> Tensor:
@@ -852,6 +854,9 @@ class Tensor:
         dim = self._dim(dim)
         index = self._index(index, "index_add", ndim=False).reshape(-1)
         self._check_bounds(index, dim, "index_add", IndexError)
+        if isinstance(source, Tensor) and source.dtype != self.dtype:
+            raise RuntimeError(f"index_add_(): self ({self.dtype}) and source ({source.dtype}) must have the same "
+                               "scalar type")
         return IX.IndexAdd.apply(self, source, index=index, dim=dim, alpha=alpha)
 
     def masked_select(self, mask: Any) -> Tensor:
@@ -861,34 +866,49 @@ class Tensor:
             raise RuntimeError(f"masked_select: expected BoolTensor for mask, got {mask.dtype}")
         return IX.MaskedSelect.apply(self, mask=mask)
 
-    def _become(self, out: Tensor) -> Tensor:
-        """In-place result: self takes ``out``'s values and graph node (the old self stays in the graph)."""
+    def _inplace_op(self, compute: Any, *others: Any) -> Tensor:
+        """``x.f_(...)``: ``compute(x)`` (an out-of-place op) becomes x's value; inside a graph x moves onto
+        the new node and the old value stays in the graph under a new name, as PyTorch records in-place ops.
+
+        NOTE (merge): the autograd branch's version-counted ``_inplace_graph(self, compute)`` is the general
+        form of this; once both are merged the tracked case should call it instead.
+        """
         self._check_inplace()
-        if out._ctx is None:
+        tracked = autograd.is_grad_enabled() and (
+            self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others))
+        if not tracked:
+            out = compute(self)
+            self._check_inplace_result(out)
             self.array[...] = out.array
             return self
         old = Tensor._wrap(self.array, self.requires_grad)
         old._ctx = self._ctx
-        inputs = out._ctx.inputs
-        out._ctx.inputs = tuple(old if x is self else x for x in inputs)
-        self.array, self._ctx, self.requires_grad = out.array, out._ctx, True
+        out = compute(old)
+        self._check_inplace_result(out)
+        self.array, self._ctx, self.requires_grad = out.array, out._ctx, out.requires_grad
         return self
 
+    def _check_inplace_result(self, out: Tensor) -> None:
+        if out.shape != self.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(out.shape)}")
+        if out.array.dtype != self.array.dtype:
+            raise RuntimeError(f"result type {out.dtype} can't be cast to the desired output type {self.dtype}")
+
     def masked_fill_(self, mask: Any, value: Any) -> Tensor:
-        return self._become(self.masked_fill(mask, value))
+        return self._inplace_op(lambda t: t.masked_fill(mask, value), value)
 
     def scatter_(self, dim: int, index: Any, src: Any = None, *, value: Any = None,
                  reduce: str | None = None) -> Tensor:
-        return self._become(self.scatter(dim, index, src, value=value, reduce=reduce))
+        return self._inplace_op(lambda t: t.scatter(dim, index, src, value=value, reduce=reduce), src)
 
     def scatter_add_(self, dim: int, index: Any, src: Any) -> Tensor:
-        return self._become(self.scatter_add(dim, index, src))
+        return self._inplace_op(lambda t: t.scatter_add(dim, index, src), src)
 
     def scatter_reduce_(self, dim: int, index: Any, src: Any, reduce: str, *, include_self: bool = True) -> Tensor:
-        return self._become(self.scatter_reduce(dim, index, src, reduce, include_self=include_self))
+        return self._inplace_op(lambda t: t.scatter_reduce(dim, index, src, reduce, include_self=include_self), src)
 
     def index_add_(self, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
-        return self._become(self.index_add(dim, index, source, alpha=alpha))
+        return self._inplace_op(lambda t: t.index_add(dim, index, source, alpha=alpha), source)
 
     def _sort_indices(self, dim: int, descending: bool) -> Any:
         """Indices that sort self along ``dim`` stably (NaN last ascending, first descending, as PyTorch)."""
@@ -955,10 +975,10 @@ class Tensor:
         return IX.Triangle.apply(self, diagonal=diagonal, upper=True)
 
     def tril_(self, diagonal: int = 0) -> Tensor:
-        return self._become(self.tril(diagonal))
+        return self._inplace_op(lambda t: t.tril(diagonal))
 
     def triu_(self, diagonal: int = 0) -> Tensor:
-        return self._become(self.triu(diagonal))
+        return self._inplace_op(lambda t: t.triu(diagonal))
 
     def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
         dim1, dim2 = self._dim(dim1), self._dim(dim2)
@@ -1139,7 +1159,7 @@ class Tensor:
         return self.masked_fill(mask.reshape((-1,) + (1,) * (self.ndim - dim - 1)), value)
 
     def index_fill_(self, dim: int, index: Any, value: Any) -> Tensor:
-        return self._become(self.index_fill(dim, index, value))
+        return self._inplace_op(lambda t: t.index_fill(dim, index, value), value)
 
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
         """``(values, indices)`` of the k-th smallest element (k from 1) along ``dim``."""
