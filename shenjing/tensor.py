@@ -924,8 +924,8 @@ class Tensor:
         dim = self._dim(dim)
         indices = self._sort_indices(dim, descending)
         if self.ndim == 0:
-            return values_indices(self.clone(), Tensor._wrap(indices.reshape(())))
-        return values_indices(IX.Gather.apply(self, index=indices, dim=dim, unique=True), Tensor._wrap(indices))
+            return _result("sort", self.clone(), Tensor._wrap(indices.reshape(())))
+        return _result("sort", IX.Gather.apply(self, index=indices, dim=dim, unique=True), Tensor._wrap(indices))
 
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
         dim = self._dim(dim)
@@ -944,8 +944,8 @@ class Tensor:
         indices = indices[(slice(None),) * dim + (slice(0, k),)]
         if self.ndim == 0:
             values = self.clone() if k else self.reshape(1)[:0]
-            return values_indices(values, Tensor._wrap(indices.reshape(()) if k else indices))
-        return values_indices(IX.Gather.apply(self, index=indices, dim=dim, unique=True), Tensor._wrap(indices))
+            return _result("topk", values, Tensor._wrap(indices.reshape(()) if k else indices))
+        return _result("topk", IX.Gather.apply(self, index=indices, dim=dim, unique=True), Tensor._wrap(indices))
 
     def _cumulative(self, function: Any, dim: int, dtype: Any) -> Tensor:
         dim = self._dim(dim)
@@ -1167,16 +1167,16 @@ class Tensor:
         size = self.shape[dim] if self.ndim else 1
         if not 1 <= k <= size:
             raise RuntimeError(f"kthvalue(): selected number k={k} out of range for dimension {dim} of size {size}")
-        return self._order_statistic(k - 1, dim, keepdim)
+        return self._order_statistic(k - 1, dim, keepdim, "kthvalue")
 
-    def _order_statistic(self, rank: int, dim: int, keepdim: bool) -> Any:
+    def _order_statistic(self, rank: int, dim: int, keepdim: bool, name: str = "median") -> Any:
         source = self if self.ndim else self.reshape(1)
         indices = source._sort_indices(dim, False)[(slice(None),) * dim + (slice(rank, rank + 1),)]
         values = IX.Gather.apply(source, index=indices, dim=dim, unique=True)
         if not keepdim or self.ndim == 0:
             shape = self.shape[:dim] + self.shape[dim + 1:]
             values, indices = values.reshape(shape), indices.reshape(shape)
-        return values_indices(values, Tensor._wrap(indices))
+        return _result(name, values, Tensor._wrap(indices))
 
     def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
         """The lower median of all elements, or ``(values, indices)`` of the lower medians along ``dim``."""
@@ -1288,3 +1288,19 @@ def _unwrap_nested(data: Any) -> Any:
 
 def is_tensor(obj: Any) -> bool:
     return isinstance(obj, Tensor)
+
+
+_return_type: Any = None
+
+
+def _result(name: str, values: Tensor, indices: Tensor) -> Any:
+    """``(values, indices)`` of sort/topk/kthvalue/median as ``shenjing.return_types.<name>`` where that module
+    exists (it comes with the tensor-API work), else as the generic ``values_indices`` named tuple."""
+    global _return_type
+    if _return_type is None:
+        try:
+            from .return_types import return_type
+        except ImportError:
+            return_type = lambda name: values_indices  # noqa: E731
+        _return_type = return_type
+    return _return_type(name)(values, indices)
