@@ -802,7 +802,8 @@ class Tensor:
                 f"{tuple(index.shape)}, src of shape {tuple(src.shape)}"
             )
         if isinstance(src, Tensor) and src.dtype != self.dtype:
-            raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype, got {self.dtype} and {src.dtype}")
+            raise RuntimeError(
+                f"{name}(): Expected self.dtype to be equal to src.dtype, got {self.dtype} and {src.dtype}")
         return dim, index
 
     def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: str | None = None) -> Tensor:
@@ -890,7 +891,8 @@ class Tensor:
 
     def _check_inplace_result(self, out: Tensor) -> None:
         if out.shape != self.shape:
-            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(out.shape)}")
+            raise RuntimeError(
+                f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(out.shape)}")
         if out.array.dtype != self.array.dtype:
             raise RuntimeError(f"result type {out.dtype} can't be cast to the desired output type {self.dtype}")
 
