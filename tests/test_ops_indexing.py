@@ -105,6 +105,8 @@ OPS = [
     Op("msort", lambda a: shenjing.msort(a), lambda a: torch.msort(a), lambda: [distinct(4, 3)]),
     Op("topk", *same(lambda a: a.topk(3)), lambda: [distinct(4, 6)]),
     Op("topk_smallest_dim0", *same(lambda a: a.topk(2, dim=0, largest=False)), lambda: [distinct(5, 3)]),
+    Op("topk_partition_path", *same(lambda a: a.topk(3, dim=0)), lambda: [distinct(20, 3)]),
+    Op("topk_partition_path_smallest", *same(lambda a: a.topk(2, largest=False)), lambda: [distinct(3, 17)]),
     Op("torch_topk", lambda a: shenjing.topk(a, 2, 1), lambda a: torch.topk(a, 2, 1), lambda: [distinct(3, 4, 2)]),
     Op("kthvalue", *same(lambda a: a.kthvalue(2, 1)), lambda: [distinct(3, 5)]),
     Op("kthvalue_keepdim", lambda a: shenjing.kthvalue(a, 3, 0, True), lambda a: torch.kthvalue(a, 3, 0, True),
@@ -261,6 +263,17 @@ def test_sort_and_topk_return_named_tuples() -> None:
     data = np.random.default_rng(3).permutation(15).reshape(5, 3)
     for kwargs in ({}, {"dim": 0}, {"dim": 0, "descending": True}):
         assert shenjing.tensor(data).argsort(**kwargs).tolist() == torch.tensor(data).argsort(**kwargs).tolist()
+
+
+def test_topk_of_ints_and_with_nan_matches_torch() -> None:
+    data = np.random.default_rng(2).permutation(40).reshape(2, 20)
+    for kwargs in ({"k": 3}, {"k": 4, "largest": False}):
+        want = torch.tensor(data).topk(**kwargs).indices.tolist()
+        assert shenjing.tensor(data).topk(**kwargs).indices.tolist() == want
+    with_nan = np.array([1.0, np.nan, 3.0, 0.5, 2.0, 7.0, -1.0, 4.0, 0.0])
+    got, want = shenjing.tensor(with_nan).topk(2), torch.tensor(with_nan).topk(2)
+    np.testing.assert_array_equal(got.values.numpy(), want.values.numpy())
+    assert got.indices.tolist() == want.indices.tolist()
 
 
 @pytest.mark.parametrize("descending", [False, True])
