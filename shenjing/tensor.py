@@ -1040,7 +1040,9 @@ class Tensor:
         if hasattr(counts, "dtype") and counts.ndim == 1 and counts.shape[0] != size:
             raise RuntimeError(f"repeat_interleave: repeats must have the same size as input along dim, "
                                f"got {counts.shape[0]} repeats for size {size}")
-        if bool((xp.asarray(counts) < 0).any()):
+        if hasattr(counts, "dtype"):  # NOTE: CuPy's repeat takes counts as an int or a host list, not an array
+            counts = backend_of(counts).to_host(counts).tolist()
+        if min(counts if isinstance(counts, list) else [counts], default=0) < 0:
             raise RuntimeError("repeat_interleave: repeats can not be negative")
         index = xp.repeat(xp.arange(size), counts)
         if source.ndim == 0:
