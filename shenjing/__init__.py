@@ -90,6 +90,7 @@ from .functions import (  # issue 9: indexing, sorting, cumulative ops, einsum
     cumprod,
     cumsum,
     diag,
+    diag_embed,
     diagonal,
     einsum,
     gather,
@@ -117,7 +118,9 @@ from .functions import (  # issue 9: indexing, sorting, cumulative ops, einsum
     topk,
     trace,
     tril,
+    tril_indices,
     triu,
+    triu_indices,
     unique,
 )
 from .tensor import Tensor, is_tensor, tensor

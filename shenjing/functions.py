@@ -19,7 +19,7 @@ __all__ = [
     "masked_fill", "masked_select", "sort", "argsort", "msort", "topk", "cumsum", "cumprod", "tril", "triu",
     "diagonal", "diag", "outer", "ger", "roll", "repeat_interleave", "nonzero", "argwhere", "unique", "bincount",
     "einsum", "bmm", "baddbmm", "addmm", "multinomial", "one_hot", "take", "trace", "index_fill", "kthvalue",
-    "median", "searchsorted", "bucketize",
+    "median", "searchsorted", "bucketize", "diag_embed", "tril_indices", "triu_indices",
 ]
 
 
@@ -121,6 +121,7 @@ cumsum, cumprod, tril, triu = (_method(n) for n in ("cumsum", "cumprod", "tril",
 diagonal, diag, outer, ger, roll = (_method(n) for n in ("diagonal", "diag", "outer", "ger", "roll"))
 nonzero, argwhere, unique, bincount = (_method(n) for n in ("nonzero", "argwhere", "unique", "bincount"))
 baddbmm, addmm, multinomial = _method("baddbmm"), _method("addmm"), _method("multinomial")
+diag_embed = _method("diag_embed")
 take, trace, index_fill, kthvalue, median = (_method(n) for n in ("take", "trace", "index_fill", "kthvalue", "median"))
 
 
@@ -199,3 +200,23 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     elif data.size and int(data.max()) >= num_classes:
         raise RuntimeError(f"Class values must be smaller than num_classes ({num_classes}), got {int(data.max())}.")
     return Tensor._wrap((data[..., None] == xp.arange(num_classes)).astype("int64"))
+
+
+def _triangle_indices(row: int, col: int, offset: int, dtype: Any, device: Any, upper: bool) -> Tensor:
+    from .backend import as_dtype, get_backend
+
+    xp = get_backend(device).xp
+    rows, cols = (xp.triu_indices if upper else xp.tril_indices)(row, offset, col)
+    return Tensor._wrap(xp.stack([rows, cols]).astype(as_dtype(dtype or "int64")))
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None,
+                 layout: Any = None) -> Tensor:
+    """The (2, N) row and column indices of the lower triangle of a row × col matrix, row by row."""
+    return _triangle_indices(row, col, offset, dtype, device, upper=False)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None,
+                 layout: Any = None) -> Tensor:
+    """The (2, N) row and column indices of the upper triangle of a row × col matrix, row by row."""
+    return _triangle_indices(row, col, offset, dtype, device, upper=True)

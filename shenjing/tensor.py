@@ -1009,6 +1009,18 @@ class Tensor:
             return self.diagonal(diagonal)
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D (shape {tuple(self.shape)})")
 
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+        """A tensor whose (dim1, dim2) matrices hold self's last axis on their ``offset`` diagonal."""
+        n = self.ndim + 1
+        d1, d2 = dim1 % n, dim2 % n
+        if not (-n <= dim1 < n and -n <= dim2 < n):
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got "
+                             f"{dim1 if not -n <= dim1 < n else dim2})")
+        if d1 == d2:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        dims = (-2, -1) if (d1, d2) == (n - 2, n - 1) else (d1, d2)
+        return IX.DiagEmbed.apply(self if self.ndim else self.reshape(1), offset=offset, dims=dims)
+
     def outer(self, vec2: Tensor) -> Tensor:
         if self.ndim != 1 or vec2.ndim != 1:
             raise RuntimeError(f"outer: expected 1-D vectors, got shapes {tuple(self.shape)} and {tuple(vec2.shape)}")

@@ -132,6 +132,9 @@ OPS = [
     Op("diagonal_negative", *same(lambda a: a.diagonal(-1, -2, -1)), lambda: [randn(2, 4, 4)]),
     Op("diag_vector", lambda a: shenjing.diag(a, 1), lambda a: torch.diag(a, 1), lambda: [randn(3)]),
     Op("diag_matrix", lambda a: shenjing.diag(a), lambda a: torch.diag(a), lambda: [randn(3, 4)]),
+    Op("diag_embed", lambda a: shenjing.diag_embed(a), lambda a: torch.diag_embed(a), lambda: [randn(2, 3)]),
+    Op("diag_embed_offset_dims", *same(lambda a: a.diag_embed(-1, 0, 2)), lambda: [randn(2, 3)]),
+    Op("diag_embed_dims_swapped", *same(lambda a: a.diag_embed(1, -1, -2)), lambda: [randn(3)]),
     Op("outer", lambda a, b: shenjing.outer(a, b), lambda a, b: torch.outer(a, b), lambda: [randn(3), randn(4)]),
     Op("roll", *same(lambda a: a.roll(2, 1)), lambda: [randn(3, 5)]),
     Op("roll_flat", *same(lambda a: a.roll(-3)), lambda: [randn(3, 4)]),
@@ -370,6 +373,13 @@ def test_in_place_ops_on_a_graph_tensor_record_the_gradient() -> None:
     np.testing.assert_allclose(b.grad.numpy(), a.grad.numpy())
     with pytest.raises(RuntimeError, match="leaf Variable"):
         b.scatter_(0, shenjing.tensor([[0, 0, 0, 0]]), 1.0)
+
+
+def test_tril_and_triu_indices_match_torch() -> None:
+    for args in ((3, 3), (4, 3, 1), (3, 5, -1)):
+        assert shenjing.tril_indices(*args).tolist() == torch.tril_indices(*args).tolist()
+        assert shenjing.triu_indices(*args).tolist() == torch.triu_indices(*args).tolist()
+    assert shenjing.tril_indices(3, 3).dtype == shenjing.int64
 
 
 def test_searchsorted_and_bucketize_match_torch() -> None:

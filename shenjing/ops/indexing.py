@@ -199,18 +199,23 @@ class Diagonal(Function):
 
 
 class DiagEmbed(Function):
-    """out = a square matrix, zero but for the 1-D ``a`` on its ``offset`` diagonal.   ∂L/∂a = that diagonal."""
+    """out = matrices zero but for the last axis of ``a`` on their ``offset`` diagonal, over the output axes
+    (dim1, dim2) (the last two by default; a 1-D ``a`` gives one square matrix).   ∂L/∂a = that diagonal of ∂L/∂out.
+    """
 
-    def forward(self, a: Any, offset: int = 0) -> Any:
-        n = a.shape[0] + abs(offset)
-        i = self.xp.arange(a.shape[0])
-        self.rows, self.cols = i + max(-offset, 0), i + max(offset, 0)
-        out = self.xp.zeros((n, n), dtype=a.dtype)
-        out[self.rows, self.cols] = a
-        return out
+    def forward(self, a: Any, offset: int = 0, dims: tuple = (-2, -1)) -> Any:
+        xp = self.xp
+        n = a.shape[-1] + abs(offset)
+        i = xp.arange(a.shape[-1])
+        self.rows, self.cols, self.dims = i + max(-offset, 0), i + max(offset, 0), dims
+        out = xp.zeros(a.shape[:-1] + (n, n), dtype=a.dtype)
+        out[..., self.rows, self.cols] = a
+        return out if dims == (-2, -1) else xp.moveaxis(out, (-2, -1), dims)
 
     def backward(self, grad: Any) -> Any:
-        return grad[self.rows, self.cols]
+        if self.dims != (-2, -1):
+            grad = self.xp.moveaxis(grad, self.dims, (-2, -1))
+        return grad[..., self.rows, self.cols]
 
 
 class Roll(Function):
