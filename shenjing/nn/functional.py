@@ -13,6 +13,7 @@ from .activation import (
     tanh,
 )
 from .conv import conv1d, conv2d
+from ..functions import one_hot  # noqa: F401 - issue 9 (ops helper): F.one_hot, defined with the other index ops
 from .dropout import dropout, dropout2d
 from .linear import linear
 from .loss import (
