@@ -1,0 +1,139 @@
+"""In-place writes into tensors that are part of a graph, recorded as PyTorch records them.
+
+An in-place op on a tensor ``h`` that is in a graph (``h += 1``, ``h[0] = y``, ``h.mul_(3)``, ``h.relu_()``)
+computes the new values out of place from ``h``'s old history, writes them into ``h``'s array (so views of it
+see them), bumps the version counter, and moves ``h`` onto the new node: nodes recorded earlier keep pointing
+at ``h``'s old node, because graph edges point at nodes, not at tensors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import Function, _alias, _is_array, _root, bump_version
+
+__all__ = ["rebase", "SetItem", "Fill", "Copy"]
+
+
+def _sum_to_shape(grad: Any, shape: tuple) -> Any:
+    """``grad`` summed over the axes that broadcasting ``shape`` up to ``grad.shape`` added or stretched."""
+    if tuple(grad.shape) == tuple(shape):
+        return grad
+    lead = grad.ndim - len(shape)
+    if lead < 0:  # a value with extra leading 1s (numpy assignment drops them)
+        return grad.reshape(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+class SetItem(Function):
+    """out = a with out[index] = v (v broadcast to the picked places and cast to a's dtype).
+
+    ∂L/∂a = ∂L/∂out with the overwritten places set to 0;  ∂L/∂v = ∂L/∂out[index] summed back to v's shape.
+    NOTE: with an integer-array index that picks a place twice, which write wins is unspecified (as in PyTorch).
+    """
+
+    def forward(self, a: Any, v: Any, index: Any = None) -> Any:
+        self.index = index
+        self.v_shape, self.v_dtype = getattr(v, "shape", ()), getattr(v, "dtype", None)
+        out = a.copy()
+        out[index] = v
+        return out
+
+    def backward(self, grad: Any) -> tuple:
+        need_a, need_v = self.needs_input_grad
+        grad_a = grad_v = None
+        if need_v:
+            picked = grad[self.index]
+            grad_v = _sum_to_shape(picked, self.v_shape)
+            if self.v_dtype is not None and grad_v.dtype != self.v_dtype:
+                grad_v = grad_v.astype(self.v_dtype)
+        if need_a:
+            grad_a = grad.copy()
+            grad_a[self.index] = 0
+        return grad_a, grad_v
+
+
+class Fill(Function):
+    """out = v everywhere (v a number, an array or a 0-d tensor; ``zero_``, ``fill_``, random fills).
+
+    ∂L/∂a = 0;  ∂L/∂v = Σ ∂L/∂out (summed back to v's shape).
+    """
+
+    def forward(self, a: Any, v: Any) -> Any:
+        self.v_shape, self.v_dtype = getattr(v, "shape", ()), getattr(v, "dtype", None)
+        out = self.xp.empty_like(a)
+        out[...] = v
+        return out
+
+    def backward(self, grad: Any) -> tuple:
+        need_a, need_v = self.needs_input_grad
+        grad_v = _sum_to_shape(grad, self.v_shape) if need_v else None
+        if need_v and self.v_dtype is not None and grad_v.dtype != self.v_dtype:
+            grad_v = grad_v.astype(self.v_dtype)
+        return (self.xp.zeros_like(grad) if need_a else None), grad_v
+
+
+class Copy(Function):
+    """out = src broadcast to a's shape and cast to a's dtype (``a.copy_(src)``).
+
+    ∂L/∂a = 0;  ∂L/∂src = ∂L/∂out summed back to src's shape, in src's dtype.
+    """
+
+    def forward(self, a: Any, src: Any) -> Any:
+        self.src_shape, self.src_dtype = getattr(src, "shape", ()), getattr(src, "dtype", None)
+        out = self.xp.empty_like(a)
+        out[...] = src
+        return out
+
+    def backward(self, grad: Any) -> tuple:
+        need_a, need_src = self.needs_input_grad
+        grad_src = None
+        if need_src:
+            grad_src = _sum_to_shape(grad, self.src_shape)
+            if self.src_dtype is not None and grad_src.dtype != self.src_dtype:
+                grad_src = grad_src.astype(self.src_dtype)
+        return (self.xp.zeros_like(grad) if need_a else None), grad_src
+
+
+def rebase(self: Any, compute: Any) -> Any:
+    """Run ``compute(old)`` (an out-of-place, recorded op on ``self``'s current value and history), write its
+    result into ``self``'s array and move ``self`` onto the new node. Returns ``self``."""
+    if self.requires_grad and self._ctx is None:
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation. Wrap the update in "
+            "`with shenjing.no_grad():`, or work on a copy (x = x.clone())."
+        )
+    array = self.array
+    old = _alias(self, array)
+    new = compute(old)
+    if tuple(new.shape) != tuple(array.shape):
+        raise RuntimeError(
+            f"output with shape {list(array.shape)} doesn't match the broadcast shape {list(new.shape)}"
+        )
+    if new.array.dtype.kind in "fc" and array.dtype.kind not in "fc":
+        raise RuntimeError(f"result type {new.array.dtype} can't be cast to the desired output type {array.dtype}")
+    node = new._ctx
+    if node is not None and node is not old._ctx and hasattr(node, "__dict__"):
+        _protect_saved(node, array)
+    array[...] = new.array
+    bump_version(array)
+    if node is None or array.dtype.kind not in "fc":
+        self._ctx, self.requires_grad = None, False
+    else:
+        self._ctx, self.requires_grad = node, True
+    return self
+
+
+def _protect_saved(node: Any, array: Any) -> None:
+    """The new node saved the old values by reference: give it copies before they are overwritten."""
+    root = _root(array)
+    saved = node.__dict__
+    for key, value in list(saved.items()):
+        if isinstance(value, tuple | list):
+            if any(_is_array(v) and _root(v) is root for v in value):
+                saved[key] = type(value)(v.copy() if _is_array(v) and _root(v) is root else v for v in value)
+        elif _is_array(value) and _root(value) is root:
+            saved[key] = value.copy()
