@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import Function, _alias, _is_array, _root, bump_version
+import sys
+
 
 __all__ = ["rebase", "SetItem", "Fill", "Copy"]
 
@@ -122,8 +124,16 @@ def rebase(self: Any, compute: Any) -> Any:
     bump_version(array)
     if node is None or array.dtype.kind not in "fc":
         self._ctx, self.requires_grad = None, False
-    else:
-        self._ctx, self.requires_grad = node, True
+        return self
+    if hasattr(node, "__dict__") and node is not old._ctx:
+        # A node that saved its output (exp, sigmoid, relu...) now refers to self's array, which holds the same
+        # values: a later in-place write is then caught at backward, as PyTorch, and the result is not kept twice.
+        saved = node.__dict__
+        for key, value in list(saved.items()):
+            if value is new.array:
+                saved[key] = array
+        node._clock = sys.modules[__package__]._clock
+    self._ctx, self.requires_grad = node, True
     return self
 
 
