@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as _numpy
 
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (
+    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled,
+)
 from .backend import Device as device
 from .backend import get_default_dtype, get_rng_state, manual_seed, set_default_dtype, set_rng_state
 from .creation import (

@@ -165,9 +165,10 @@ class Tensor:
         """Also keep ``.grad`` on this non-leaf tensor after backward."""
         autograd.retain_grad(self)
 
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs: Any = None) -> None:
         """Compute ∂self/∂x for every leaf x that requires grad, accumulating into ``x.grad``."""
-        autograd.backward(self, gradient, retain_graph=retain_graph)
+        autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``, as PyTorch."""

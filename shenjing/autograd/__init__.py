@@ -479,7 +479,7 @@ def _apply_ctx_style(cls: type, args: tuple, kwargs: dict) -> Any:
     inputs_by_id = {id(t): t for t in tensors}
     dirty = set(ctx._dirty)
     if not record:
-        for i, o in enumerate(outputs):
+        for o in outputs:
             if isinstance(o, Tensor) and id(o) in dirty:
                 bump_version(o.array)
         return tuple(outputs) if is_tuple else outputs[0]
@@ -498,7 +498,7 @@ def _apply_ctx_style(cls: type, args: tuple, kwargs: dict) -> Any:
             if id(o) in dirty:
                 if o.requires_grad and o._ctx is None:
                     raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
-                bump_version(o.array)
+                bump_version(o.array)  # as PyTorch: mark_dirty counts as one more write
             else:  # an input returned as is: a new tensor on the same data (PyTorch returns a view)
                 o = outputs[i] = Tensor._wrap(o.array)
         if id(o) in non_differentiable or o.array.dtype.kind not in "fc":
@@ -768,11 +768,11 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     root_grads = _root_grads(outs, grads, "grad")
     found = _run_engine(list(outs), root_grads, bool(retain_graph), capture=list(ins))
     result = []
-    for t, g in zip(ins, found):
+    for i, (t, g) in enumerate(zip(ins, found)):
         if g is None:
             if not allow_unused:
                 raise RuntimeError(
-                    "One of the differentiated Tensors appears to not have been used in the graph. Set "
+                    f"The differentiated Tensor at index {i} appears to not have been used in the graph. Set "
                     "allow_unused=True if this is the desired behavior."
                 )
             result.append(_Tensor._wrap(backend_of(t.array).xp.zeros_like(t.array)) if materialize_grads else None)
