@@ -287,8 +287,22 @@ class Function:
         out.array = data
         out.grad = None
         if requires_grad and _grad_mode.enabled:
-            ctx.next = tuple(_edge(x) if isinstance(x, Tensor) else None for x in inputs)
-            ctx.needs_input_grad = tuple(e is not None for e in ctx.next)
+            edges = []
+            for x in inputs:
+                if x.__class__ is Tensor or isinstance(x, Tensor):
+                    if not x.requires_grad:
+                        edges.append(None)
+                        continue
+                    node = x._ctx
+                    if node is None:
+                        edges.append((x, -1))
+                    else:
+                        outputs = node._outputs
+                        edges.append((node, 0 if outputs is None else outputs.get(id(x), 0)))
+                else:
+                    edges.append(None)
+            ctx.next = edges
+            ctx.needs_input_grad = tuple([e is not None for e in edges])
             ctx.freed = False
             ctx._clock = _clock
             out.requires_grad = True
@@ -644,7 +658,7 @@ def _run_engine(roots: list, root_grads: list, retain_graph: bool, capture: list
         if buffer is None:
             continue
         grads = buffer if node._n_outputs > 1 else [buffer]
-        hooks = node.__dict__.get("_hooks") if hasattr(node, "__dict__") else None
+        hooks = node.__dict__.get("_hooks")
         if hooks:
             for nr, hook in list(hooks):
                 if grads[nr] is not None:
@@ -665,6 +679,10 @@ def _run_engine(roots: list, root_grads: list, retain_graph: bool, capture: list
             if nr < 0:
                 slot = leaves.setdefault(id(target), [target, None])
                 slot[1] = g if slot[1] is None else slot[1] + g
+            elif target._n_outputs == 1:
+                key = id(target)
+                previous = buffers.get(key)
+                buffers[key] = g if previous is None else previous + g
             else:
                 _add_to(buffers, target, nr, g)
         if not retain_graph:
