@@ -294,3 +294,45 @@ def test_optimizer_steps_keep_working(tmp_path) -> None:
         model(x).pow(2).mean().backward()
         opt.step()
     assert all(p.is_leaf and p.requires_grad for p in model.parameters())
+
+
+def _through(h, write):
+    write(h)
+    return h
+
+
+VIEW_VARIANTS = {
+    "row_view_mul_": lambda lib, x, y: _through(x * 2, lambda h: h[1].mul_(y)),
+    "column_view_add_": lambda lib, x, y: _through(x * 2, lambda h: h[:, 2].add_(y[:4])),
+    "flat_view_add_": lambda lib, x, y: _through(x * 1.5, lambda h: h.view(-1)[3:8].add_(y)),
+    "reshape_view_relu_": lambda lib, x, y: _through(x * y, lambda h: h.reshape(20).relu_()),
+    "transposed_view_add_": lambda lib, x, y: _through(x * y, lambda h: h.t()[1].add_(y[:4])),
+    "strided_view_copy_": lambda lib, x, y: _through(x * 1, lambda h: h[::2, 1:].copy_(y[:4])),
+    "view_of_view": lambda lib, x, y: _through(x * 3, lambda h: h[1:][:, 1:3][0].mul_(y[:2])),
+    "view_used_after_write": lambda lib, x, y: _view_then_use(x, y),
+}
+
+
+def _view_then_use(x, y):
+    h = x * 2
+    v = h[2]
+    v.mul_(y)
+    return h.sum(dim=0) + v * 3
+
+
+@pytest.mark.parametrize("name", sorted(VIEW_VARIANTS))
+def test_inplace_through_views_matches_torch(name: str) -> None:
+    fn = VIEW_VARIANTS[name]
+    check_torch(lambda *t: fn(shenjing, *t), lambda *t: fn(torch, *t), [X, Y5])
+    check_gradients(lambda *t: fn(shenjing, *t), [np.where(np.abs(X) < 1e-3, 0.1, X), Y5])
+
+
+def test_inplace_on_view_of_leaf_raises_as_torch() -> None:
+    for lib in LIBS_BOTH:
+        x = lib.ones(3, 2, requires_grad=True)
+        with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad is being used in an "
+                                               "in-place operation"):
+            x[0].mul_(2)
+
+
+LIBS_BOTH = [shenjing, torch]

@@ -250,7 +250,7 @@ class Function:
     :class:`FunctionCtx` for ``ctx``. ``forward`` runs under ``no_grad``, as in PyTorch.
     """
 
-    __slots__ = ("needs_input_grad", "xp", "freed", "next", "_clock", "__dict__")
+    __slots__ = ("needs_input_grad", "xp", "freed", "next", "_clock", "_base", "__dict__")
     _outputs = None  # array-style nodes have one output
     _n_outputs = 1
     _ctx_style = False
@@ -303,6 +303,8 @@ class Function:
                     edges.append(None)
             ctx.next = edges
             ctx.needs_input_grad = tuple([e is not None for e in edges])
+            if getattr(data, "base", None) is not None and arrays and _root(data) is _root(arrays[0]):
+                ctx._base = inputs[0]  # a view of input 0 (kept, as PyTorch's view._base): in-place writes reach it
             ctx.freed = False
             ctx._clock = _clock
             out.requires_grad = True

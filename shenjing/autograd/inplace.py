@@ -100,14 +100,95 @@ class Copy(Function):
         return (self.xp.zeros_like(grad) if need_a else None), grad_src
 
 
+class WriteThroughView(Function):
+    """out = base with the places a view covers (flat ``positions``) replaced by v (PyTorch's CopySlices).
+
+    ∂L/∂base = ∂L/∂out with those places set to 0;  ∂L/∂v = ∂L/∂out at those places.
+    """
+
+    def forward(self, base: Any, v: Any, positions: Any = None) -> Any:
+        self.positions = positions
+        out = base.copy()
+        out.reshape(-1)[positions] = v
+        return out
+
+    def backward(self, grad: Any) -> tuple:
+        need_base, need_v = self.needs_input_grad
+        grad_v = grad.reshape(-1)[self.positions] if need_v else None
+        grad_base = None
+        if need_base:
+            grad_base = grad.copy()
+            grad_base.reshape(-1)[self.positions] = 0
+        return grad_base, grad_v
+
+
+class ViewOf(Function):
+    """out = the existing view array ``view`` of base (after a write through it).   ∂L/∂base = ∂L/∂out scattered
+    back to the view's flat ``positions`` in base, 0 elsewhere."""
+
+    def forward(self, base: Any, view: Any = None, positions: Any = None) -> Any:
+        self.positions, self.shape = positions, base.shape
+        return view
+
+    def backward(self, grad: Any) -> Any:
+        out = self.xp.zeros(self.shape, dtype=grad.dtype)
+        out.reshape(-1)[self.positions] = grad
+        return out
+
+
+def _address(array: Any) -> int:
+    interface = getattr(array, "__array_interface__", None)
+    if interface is None:
+        interface = array.__cuda_array_interface__
+    return interface["data"][0]
+
+
+def _offsets(array: Any, origin: int, xp: Any) -> Any:
+    """The offset (in elements, from address ``origin``) of each element of a strided ``array``."""
+    item = array.itemsize
+    offsets = xp.asarray((_address(array) - origin) // item)
+    for axis, (size, stride) in enumerate(zip(array.shape, array.strides)):
+        shape = [1] * array.ndim
+        shape[axis] = size
+        offsets = offsets + (xp.arange(size) * (stride // item)).reshape(shape)
+    return offsets.reshape(array.shape) if array.ndim else offsets
+
+
+def _positions_in(view: Any, base: Any, xp: Any) -> Any:
+    """The flat (C-order) index in ``base`` of each element of ``view`` (a strided view into base's memory)."""
+    origin = _address(base)
+    positions = _offsets(view, origin, xp)
+    if base.flags["C_CONTIGUOUS"]:
+        return positions
+    where = _offsets(base, origin, xp).reshape(-1)  # base is strided too: invert its offsets
+    order = xp.argsort(where)
+    return order[xp.searchsorted(where[order], positions)]
+
+
+def _live_base(self: Any) -> Any:
+    """The tensor ``self`` is a view of (made by a recorded view op: reshape, index, permute...), if alive."""
+    base = getattr(self._ctx, "_base", None) if self._ctx is not None else None
+    if base is None or _root(base.array) is not _root(self.array):
+        return None
+    return base
+
+
 def rebase(self: Any, compute: Any) -> Any:
     """Run ``compute(old)`` (an out-of-place, recorded op on ``self``'s current value and history), write its
-    result into ``self``'s array and move ``self`` onto the new node. Returns ``self``."""
+    result into ``self``'s array and move ``self`` onto the new node. Returns ``self``.
+
+    When ``self`` is a view of another tensor in the graph (``h[0].mul_(2)``, ``h.view(-1).add_(1)``), the base
+    is rebased too, onto a node that writes the new values through the view, and ``self`` becomes a view of the
+    new base, as PyTorch.
+    """
     if self.requires_grad and self._ctx is None:
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation. Wrap the update in "
             "`with shenjing.no_grad():`, or work on a copy (x = x.clone())."
         )
+    base = _live_base(self)
+    if base is not None:
+        return _rebase_view(self, base, compute)
     array = self.array
     old = _alias(self, array)
     new = compute(old)
@@ -147,3 +228,29 @@ def _protect_saved(node: Any, array: Any) -> None:
                 saved[key] = type(value)(v.copy() if _is_array(v) and _root(v) is root else v for v in value)
         elif _is_array(value) and _root(value) is root:
             saved[key] = value.copy()
+
+
+def _rebase_view(self: Any, base: Any, compute: Any) -> Any:
+    if base.requires_grad and base._ctx is None:
+        raise RuntimeError(
+            "a view of a leaf Variable that requires grad is being used in an in-place operation. Wrap the update "
+            "in `with shenjing.no_grad():`, or work on a copy."
+        )
+    from ..backend import backend_of
+
+    view = self.array
+    old = _alias(self, view)
+    new = compute(old)
+    if tuple(new.shape) != tuple(view.shape):
+        raise RuntimeError(
+            f"output with shape {list(view.shape)} doesn't match the broadcast shape {list(new.shape)}"
+        )
+    node = new._ctx
+    if node is not None and node is not old._ctx and hasattr(node, "__dict__"):
+        _protect_saved(node, view)
+    positions = _positions_in(view, base.array, backend_of(view).xp)
+    rebase(base, lambda base_old: WriteThroughView.apply(base_old, new, positions=positions))
+    if base.requires_grad:
+        moved = ViewOf.apply(base, view=view, positions=positions)
+        self._ctx, self.requires_grad = moved._ctx, True
+    return self
