@@ -448,3 +448,24 @@ def test_retain_grad_on_output_of_multi_output_function() -> None:
         total.retain_grad()
         (prod + total * 5).sum().backward()
         assert total.grad.numpy().tolist() == [5.0, 5.0]
+
+
+def test_next_functions_walk_like_torch() -> None:
+    names = []
+    for lib in LIBS:
+        w = lib.ones(2, requires_grad=True)
+        loss = ((w * 2) + lib.ones(2)).sum()
+        first = loss.grad_fn.next_functions[0][0]
+        second = first.next_functions[0][0]
+        leaf = second.next_functions[0][0]
+        assert leaf.variable is w and first.next_functions[1] == (None, 0)
+        names.append([type(n).__name__ if lib is torch else n.name for n in (first, second)] + [repr(leaf)[:15]])
+    assert names[0][2] == "<AccumulateGrad"
+    assert [n.removesuffix("0") for n in names[1][:2]] == names[0][:2] == ["AddBackward", "MulBackward"]
+
+
+def test_detect_anomaly_is_accepted() -> None:
+    with shenjing.autograd.detect_anomaly():
+        pass
+    with shenjing.autograd.set_detect_anomaly(True):
+        pass

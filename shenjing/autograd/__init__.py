@@ -27,7 +27,7 @@ from ..backend import SCALAR_TYPES, backend_of
 
 __all__ = [
     "Function", "FunctionCtx", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
-    "is_inference_mode_enabled", "backward", "grad", "Variable",
+    "is_inference_mode_enabled", "backward", "grad", "Variable", "detect_anomaly", "set_detect_anomaly",
 ]
 
 _Tensor: Any = None  # set by tensor.py: autograd sits below tensor in the import order
@@ -339,8 +339,40 @@ class Function:
     def name(self) -> str:
         return type(self).__name__.removesuffix("Function") + "Backward"
 
+    @property
+    def next_functions(self) -> tuple:
+        return _next_functions(self)
+
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+
+class AccumulateGrad:
+    """What ``grad_fn.next_functions`` shows for a leaf that requires grad (``.variable`` is the leaf)."""
+
+    next_functions = ()
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
+def _next_functions(node: Any) -> tuple:
+    """``((node, output number), ...)`` per input, as PyTorch: ``(None, 0)`` for inputs without grad."""
+    out = []
+    for edge in node.next:
+        if edge is None:
+            out.append((None, 0))
+        elif edge[1] < 0:
+            out.append((AccumulateGrad(edge[0]), 0))
+        else:
+            out.append(edge)
+    return tuple(out)
 
 
 def _raise_freed() -> None:
@@ -420,6 +452,10 @@ class FunctionCtx:
     @property
     def name(self) -> str:
         return self._fn.__name__ + "Backward"
+
+    @property
+    def next_functions(self) -> tuple:
+        return _next_functions(self)
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
@@ -818,6 +854,28 @@ def _accumulate_leaf(tensor: Any, grad: Any, stolen: set) -> None:
         tensor.grad = _Tensor._wrap(grad)
     else:
         tensor.grad.array = tensor.grad.array + grad
+
+
+# ---- anomaly detection (accepted) ---------------------------------------------------------------------------
+class detect_anomaly:
+    """Accepted as PyTorch's (context manager or decorator); NOTE: it checks nothing extra here."""
+
+    def __init__(self, check_nan: bool = True) -> None:
+        self.check_nan = check_nan
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def __call__(self, fn: Any) -> Any:
+        return fn
+
+
+class set_detect_anomaly(detect_anomaly):
+    def __init__(self, mode: bool, check_nan: bool = True) -> None:
+        self.mode, self.check_nan = bool(mode), check_nan
 
 
 # ---- legacy -------------------------------------------------------------------------------------------------
