@@ -336,3 +336,24 @@ def test_inplace_on_view_of_leaf_raises_as_torch() -> None:
 
 
 LIBS_BOTH = [shenjing, torch]
+
+
+def _view_taken_before_write(x, y):
+    h = x * 2
+    v = h[1]  # a view of h ...
+    w = h.t()[2]
+    h.mul_(y)  # ... then h is written: v and w now read the new values, with the new history
+    return v * 3 + w[:5].sum() + h.sum()
+
+
+def _view_of_view_taken_before_write(x, y):
+    h = x * 1
+    v = h.view(20)[2:7]
+    h[0] = y
+    return v * v
+
+
+@pytest.mark.parametrize("fn", [_view_taken_before_write, _view_of_view_taken_before_write])
+def test_views_taken_before_a_write_see_it_as_torch(fn) -> None:
+    check_torch(fn, fn, [X, Y5])
+    check_gradients(fn, [X, Y5])

@@ -217,8 +217,43 @@ def _edge(x: Any) -> Any:
     node = x._ctx
     if node is None:
         return (x, -1)
+    if node._base is not None and _is_stale(node):
+        node = _refresh_view(x)
     outputs = node._outputs
     return (node, 0 if outputs is None else outputs.get(id(x), 0))
+
+
+def _is_stale(node: Any) -> bool:
+    """Whether the base of a view node (or of a view it was taken from) was written in place since."""
+    while True:
+        base = node._base
+        if base is None:
+            return False
+        if base._ctx is not node._base_ctx:
+            return True
+        node = base._ctx
+        if node is None:
+            return False
+
+
+def _refresh_view(view: Any) -> Any:
+    """``view``'s base was written in place after the view was taken: make the view's history the new base's
+    (a node that reads the view's places out of the base), as PyTorch regenerates a view's grad_fn. Returns it."""
+    node = view._ctx
+    base = node._base
+    if _root(base.array) is not _root(view.array):  # the base's array was replaced (x.data = ...): leave it
+        node._base_ctx = base._ctx
+        return node
+    from .inplace import ViewOf, _positions_in
+
+    with enable_grad():
+        moved = ViewOf.apply(base, view=view.array, positions=_positions_in(view.array, base.array,
+                                                                           backend_of(view.array).xp))
+    if moved._ctx is None:  # the base left the graph (detach_ or a no-grad write)
+        node._base_ctx = base._ctx
+        return node
+    view._ctx = moved._ctx
+    return moved._ctx
 
 
 def _alias(x: Any, array: Any) -> Any:
@@ -250,7 +285,7 @@ class Function:
     :class:`FunctionCtx` for ``ctx``. ``forward`` runs under ``no_grad``, as in PyTorch.
     """
 
-    __slots__ = ("needs_input_grad", "xp", "freed", "next", "_clock", "_base", "__dict__")
+    __slots__ = ("needs_input_grad", "xp", "freed", "next", "_clock", "_base", "_base_ctx", "__dict__")
     _outputs = None  # array-style nodes have one output
     _n_outputs = 1
     _ctx_style = False
@@ -297,14 +332,19 @@ class Function:
                     if node is None:
                         edges.append((x, -1))
                     else:
+                        if node._base is not None and _is_stale(node):
+                            node = _refresh_view(x)
                         outputs = node._outputs
                         edges.append((node, 0 if outputs is None else outputs.get(id(x), 0)))
                 else:
                     edges.append(None)
             ctx.next = edges
             ctx.needs_input_grad = tuple([e is not None for e in edges])
+            ctx._base = None
             if getattr(data, "base", None) is not None and arrays and _root(data) is _root(arrays[0]):
-                ctx._base = inputs[0]  # a view of input 0 (kept, as PyTorch's view._base): in-place writes reach it
+                # a view of input 0 (kept, as PyTorch's view._base): in-place writes into it reach the base, and
+                # an in-place write into the base reaches it (see _refresh_view)
+                ctx._base, ctx._base_ctx = inputs[0], inputs[0]._ctx
             ctx.freed = False
             ctx._clock = _clock
             out.requires_grad = True
@@ -403,6 +443,7 @@ class FunctionCtx:
     """
 
     _ctx_style = True
+    _base = None
 
     def __init__(self, fn: type) -> None:
         self._fn = fn

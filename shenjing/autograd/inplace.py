@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import Function, _alias, _is_array, _root, bump_version
+from . import Function, _alias, _edge, _is_array, _root, bump_version
 import sys
 
 
@@ -186,6 +186,8 @@ def rebase(self: Any, compute: Any) -> Any:
             "a leaf Variable that requires grad is being used in an in-place operation. Wrap the update in "
             "`with shenjing.no_grad():`, or work on a copy (x = x.clone())."
         )
+    if self._ctx is not None:
+        _edge(self)  # refresh a view whose base was written since
     base = _live_base(self)
     if base is not None:
         return _rebase_view(self, base, compute)
