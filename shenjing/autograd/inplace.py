@@ -208,16 +208,23 @@ def rebase(self: Any, compute: Any) -> Any:
     if node is None or array.dtype.kind not in "fc":
         self._ctx, self.requires_grad = None, False
         return self
-    if hasattr(node, "__dict__") and node is not old._ctx:
-        # A node that saved its output (exp, sigmoid, relu...) now refers to self's array, which holds the same
-        # values: a later in-place write is then caught at backward, as PyTorch, and the result is not kept twice.
-        saved = node.__dict__
-        for key, value in list(saved.items()):
-            if value is new.array:
-                saved[key] = array
-        node._clock = sys.modules[__package__]._clock
+    if node is not old._ctx:
+        _refer_to_target(node, new.array, array)
     self._ctx, self.requires_grad = node, True
     return self
+
+
+def _refer_to_target(node: Any, result: Any, target: Any) -> None:
+    """A node that saved its output (exp, sigmoid, tanh...) now refers to the written tensor's array, which holds
+    the same values: a later in-place write is then caught at backward, as PyTorch, and the result is not kept
+    twice."""
+    if not hasattr(node, "__dict__"):
+        return
+    saved = node.__dict__
+    for key, value in list(saved.items()):
+        if value is result:
+            saved[key] = target
+    node._clock = sys.modules[__package__]._clock
 
 
 def _protect_saved(node: Any, array: Any) -> None:
@@ -252,6 +259,8 @@ def _rebase_view(self: Any, base: Any, compute: Any) -> Any:
         _protect_saved(node, view)
     positions = _positions_in(view, base.array, backend_of(view).xp)
     rebase(base, lambda base_old: WriteThroughView.apply(base_old, new, positions=positions))
+    if node is not None and node is not old._ctx:
+        _refer_to_target(node, new.array, view)
     if base.requires_grad:
         moved = ViewOf.apply(base, view=view, positions=positions)
         self._ctx, self.requires_grad = moved._ctx, True
