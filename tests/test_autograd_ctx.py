@@ -469,3 +469,29 @@ def test_detect_anomaly_is_accepted() -> None:
         pass
     with shenjing.autograd.set_detect_anomaly(True):
         pass
+
+
+def test_setup_context_style_as_torch() -> None:
+    grads = []
+    for lib in LIBS:
+
+        class Cube(lib.autograd.Function):
+            @staticmethod
+            def forward(x, k):
+                return x ** 3 * k
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                x, k = inputs
+                ctx.save_for_backward(x)
+                ctx.k = k
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return g * 3 * x ** 2 * ctx.k, None
+
+        x = lib.tensor([1.0, -2.0], dtype=lib.float64, requires_grad=True)
+        Cube.apply(x, 2.0).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])

@@ -270,6 +270,11 @@ def _is_ctx_style(cls: type) -> bool:
     return isinstance(inspect.getattr_static(cls, "forward", None), staticmethod)
 
 
+def _has_setup_context(cls: type) -> bool:
+    """PyTorch 2's other spelling: ``forward(*args)`` without ctx, plus ``setup_context(ctx, inputs, output)``."""
+    return isinstance(inspect.getattr_static(cls, "setup_context", None), staticmethod)
+
+
 # ---- Function -----------------------------------------------------------------------------------------------
 class Function:
     """One differentiable op, in either of two styles (detected by whether ``forward`` is a staticmethod).
@@ -289,10 +294,12 @@ class Function:
     _outputs = None  # array-style nodes have one output
     _n_outputs = 1
     _ctx_style = False
+    _setup_context_style = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._ctx_style = _is_ctx_style(cls)
+        cls._setup_context_style = cls._ctx_style and _has_setup_context(cls)
 
     @classmethod
     def apply(cls, *inputs: Any, **options: Any) -> Any:
@@ -566,7 +573,11 @@ def _apply_ctx_style(cls: type, args: tuple, kwargs: dict) -> Any:
     record = _grad_mode.enabled and any(t.requires_grad for t in tensors)
     ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
     with no_grad():
-        result = cls.forward(ctx, *args, **kwargs)
+        if cls._setup_context_style:
+            result = cls.forward(*args, **kwargs)
+            cls.setup_context(ctx, args, result)
+        else:
+            result = cls.forward(ctx, *args, **kwargs)
     is_tuple = isinstance(result, tuple)
     outputs = list(result) if is_tuple else [result]
     inputs_by_id = {id(t): t for t in tensors}
