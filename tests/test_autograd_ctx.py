@@ -386,7 +386,7 @@ def test_autograd_grad_errors_and_allow_unused() -> None:
         x = lib.ones(2, requires_grad=True)
         unused = lib.ones(2, requires_grad=True)
         out = (x * 2).sum()
-        with pytest.raises(RuntimeError, match="The differentiated Tensor at index 1 appears to not have been used in the graph"):
+        with pytest.raises(RuntimeError, match="The differentiated Tensor at index 1 appears to not have been used"):
             lib.autograd.grad(out, [x, unused], retain_graph=True)
         gx, gu = lib.autograd.grad(out, [x, unused], allow_unused=True, retain_graph=True)
         assert gu is None and gx.numpy().tolist() == [2.0, 2.0]

@@ -33,7 +33,7 @@ def _sum_to_shape(grad: Any, shape: tuple) -> Any:
 class SetItem(Function):
     """out = a with out[index] = v (v broadcast to the picked places and cast to a's dtype).
 
-    ∂L/∂a = ∂L/∂out with the overwritten places set to 0;  ∂L/∂v = ∂L/∂out[index] summed back to v's shape.
+    ∂L/∂a = ∂L/∂out with the overwritten places set to 0;  ∂L/∂v = ∂L/∂out[index] summed to v's shape.
     NOTE: with an integer-array index that picks a place twice, which write wins is unspecified (as in PyTorch).
     """
 
