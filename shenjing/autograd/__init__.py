@@ -841,9 +841,11 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
         raise NotImplementedError("backward(create_graph=True): higher-order gradients are not supported; the "
                                   "engine's backward formulas run on arrays.")
     outputs = _as_tuple(tensors)
-    grads = _as_tuple(grad_tensors if grad_tensors is not None else grad_variables)
-    if isinstance(grad_tensors, _Tensor) or grad_tensors is None:
-        grads = (grad_tensors,) if len(outputs) == 1 else grads
+    given = grad_tensors if grad_tensors is not None else grad_variables
+    if isinstance(tensors, _Tensor) or isinstance(given, _Tensor) or given is None:
+        grads = (given,)  # one tensor: its gradient as given (a Tensor, an array, a list of numbers, or None)
+    else:
+        grads = tuple(given)
     root_grads = _root_grads(outputs, grads, "backward")
     if inputs is not None:
         only = _as_tuple(inputs)
@@ -872,7 +874,10 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     for t in ins:
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    grads = _as_tuple(grad_outputs) if not isinstance(grad_outputs, _Tensor) else (grad_outputs,)
+    if isinstance(outputs, _Tensor) or isinstance(grad_outputs, _Tensor) or grad_outputs is None:
+        grads = (grad_outputs,)
+    else:
+        grads = tuple(grad_outputs)
     root_grads = _root_grads(outs, grads, "grad")
     found = _run_engine(list(outs), root_grads, bool(retain_graph), capture=list(ins))
     result = []
