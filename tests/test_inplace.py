@@ -409,3 +409,43 @@ def test_random_inplace_programs_match_torch_values_gradients_and_errors(seed: i
     if ours is not None:
         for a, b in zip(ours, theirs):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.fixture
+def fake_gpu():
+    from fake_cupy import FakeGPUBackend
+
+    from shenjing import backend
+
+    saved_backends, saved_types = dict(backend._backends), dict(backend._by_array_type)
+    backend.register_backend(FakeGPUBackend())
+    yield
+    backend._backends.clear()
+    backend._backends.update(saved_backends)
+    backend._by_array_type.clear()
+    backend._by_array_type.update(saved_types)
+
+
+def _device_program(device: str) -> tuple:
+    x = shenjing.tensor(X, requires_grad=True)
+    y = shenjing.tensor(Y5, requires_grad=True)
+    xd, yd = x.to(device), y.to(device)
+    h = xd * 2
+    h[0] = yd * 3
+    h += 1
+    h[1].mul_(yd)
+    h.relu_()
+    v = h.t()[1]
+    h.mul_(2)
+    (h.sum() + (v * v).sum()).backward()
+    z = xd * 1
+    w = z * z
+    z.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        w.sum().backward()
+    return x.grad.numpy(), y.grad.numpy()
+
+
+def test_inplace_through_the_backend_seam(fake_gpu) -> None:
+    for ours, reference in zip(_device_program("cuda"), _device_program("cpu")):
+        np.testing.assert_allclose(ours, reference, rtol=1e-12)

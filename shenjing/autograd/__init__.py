@@ -145,7 +145,7 @@ class inference_mode(_NoParamManager):
 # recorded; at backward, a node recorded before the latest write checks whether any array it saved has been
 # written since.
 _clock = 0
-_writes: dict = {}  # id(root buffer) -> [version, clock of the last write, weakref to the buffer]
+_writes: dict = {}  # buffer key -> [version, clock of the last write, weakref to the host buffer or None]
 
 
 def _root(array: Any) -> Any:
@@ -155,18 +155,40 @@ def _root(array: Any) -> Any:
     return array
 
 
+def _address(array: Any) -> int:
+    interface = getattr(array, "__array_interface__", None)
+    if interface is None:
+        interface = array.__cuda_array_interface__
+    return interface["data"][0]
+
+
+def _buffer_key(array: Any) -> Any:
+    """What identifies the memory under ``array``: the id of its NumPy root array, or, for device arrays (whose
+    ``.base`` objects need not be persistent), the root's device address."""
+    root = _root(array)
+    if type(root).__module__ == "numpy":
+        return id(root), root
+    return ("device", _address(root)), None
+
+
+def same_buffer(a: Any, b: Any) -> bool:
+    """Whether two arrays are views of one buffer (so writes into one are seen by the other)."""
+    return _buffer_key(a)[0] == _buffer_key(b)[0]
+
+
 def bump_version(array: Any) -> None:
     """Record an in-place write into ``array`` (and every view of its buffer)."""
     global _clock
     _clock += 1
-    root = _root(array)
-    key = id(root)
+    key, root = _buffer_key(array)
     entry = _writes.get(key)
     if entry is None:
-        try:
-            ref = weakref.ref(root, lambda _, key=key: _writes.pop(key, None))
-        except TypeError:
-            ref = None
+        ref = None
+        if root is not None:  # a NumPy buffer: forget its entry when it is freed
+            try:
+                ref = weakref.ref(root, lambda _, key=key: _writes.pop(key, None))
+            except TypeError:
+                ref = None
         _writes[key] = [1, _clock, ref]
     else:
         entry[0] += 1
@@ -175,12 +197,12 @@ def bump_version(array: Any) -> None:
 
 def version_of(array: Any) -> int:
     """How many in-place writes the buffer under ``array`` has had (``Tensor._version``)."""
-    entry = _writes.get(id(_root(array)))
+    entry = _writes.get(_buffer_key(array)[0])
     return 0 if entry is None else entry[0]
 
 
 def _modified_since(array: Any, clock: int) -> Any:
-    entry = _writes.get(id(_root(array)))
+    entry = _writes.get(_buffer_key(array)[0])
     return entry is not None and entry[1] > clock
 
 
@@ -241,7 +263,7 @@ def _refresh_view(view: Any) -> Any:
     (a node that reads the view's places out of the base), as PyTorch regenerates a view's grad_fn. Returns it."""
     node = view._ctx
     base = node._base
-    if _root(base.array) is not _root(view.array):  # the base's array was replaced (x.data = ...): leave it
+    if not same_buffer(base.array, view.array):  # the base's array was replaced (x.data = ...): leave it
         node._base_ctx = base._ctx
         return node
     from .inplace import ViewOf, _positions_in
@@ -348,7 +370,7 @@ class Function:
             ctx.next = edges
             ctx.needs_input_grad = tuple([e is not None for e in edges])
             ctx._base = None
-            if getattr(data, "base", None) is not None and arrays and _root(data) is _root(arrays[0]):
+            if getattr(data, "base", None) is not None and arrays and same_buffer(data, arrays[0]):
                 # a view of input 0 (kept, as PyTorch's view._base): in-place writes into it reach the base, and
                 # an in-place write into the base reaches it (see _refresh_view)
                 ctx._base, ctx._base_ctx = inputs[0], inputs[0]._ctx

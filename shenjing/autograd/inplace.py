@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import Function, _alias, _edge, _is_array, _root, bump_version
+from . import Function, _address, _alias, _buffer_key, _edge, _is_array, bump_version, same_buffer
 import sys
 
 
@@ -136,13 +136,6 @@ class ViewOf(Function):
         return out
 
 
-def _address(array: Any) -> int:
-    interface = getattr(array, "__array_interface__", None)
-    if interface is None:
-        interface = array.__cuda_array_interface__
-    return interface["data"][0]
-
-
 def _offsets(array: Any, origin: int, xp: Any) -> Any:
     """The offset (in elements, from address ``origin``) of each element of a strided ``array``."""
     item = array.itemsize
@@ -168,7 +161,7 @@ def _positions_in(view: Any, base: Any, xp: Any) -> Any:
 def _live_base(self: Any) -> Any:
     """The tensor ``self`` is a view of (made by a recorded view op: reshape, index, permute...), if alive."""
     base = getattr(self._ctx, "_base", None) if self._ctx is not None else None
-    if base is None or _root(base.array) is not _root(self.array):
+    if base is None or not same_buffer(base.array, self.array):
         return None
     return base
 
@@ -229,13 +222,17 @@ def _refer_to_target(node: Any, result: Any, target: Any) -> None:
 
 def _protect_saved(node: Any, array: Any) -> None:
     """The new node saved the old values by reference: give it copies before they are overwritten."""
-    root = _root(array)
+    buffer = _buffer_key(array)[0]
+
+    def shares(v: Any) -> bool:
+        return _is_array(v) and _buffer_key(v)[0] == buffer
+
     saved = node.__dict__
     for key, value in list(saved.items()):
         if isinstance(value, tuple | list):
-            if any(_is_array(v) and _root(v) is root for v in value):
-                saved[key] = type(value)(v.copy() if _is_array(v) and _root(v) is root else v for v in value)
-        elif _is_array(value) and _root(value) is root:
+            if any(shares(v) for v in value):
+                saved[key] = type(value)(v.copy() if shares(v) else v for v in value)
+        elif shares(value):
             saved[key] = value.copy()
 
 
