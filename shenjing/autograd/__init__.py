@@ -217,18 +217,52 @@ def _raise_modified(node: Any, what: str, version: int, expected: int | None) ->
 
 
 def _is_array(value: Any) -> bool:
-    return hasattr(value, "shape") and hasattr(value, "dtype") and hasattr(value, "base")
+    return value.__class__ is not _StaleArray and hasattr(value, "shape") and hasattr(value, "dtype") and hasattr(
+        value, "base")
+
+
+class _StaleArray:
+    """Stands in, at backward, for an array a node saved that was written in place since: it keeps the array's
+    shape and dtype, and any use of its values raises PyTorch's error. So only a backward that really needs the
+    overwritten values fails (``h * 2`` saves h but needs it only when 2 were a tensor requiring grad), as
+    PyTorch, which saves only what the requested gradients need."""
+
+    def __init__(self, array: Any, node: Any) -> None:
+        self.shape, self.dtype, self.ndim, self.size = tuple(array.shape), array.dtype, array.ndim, array.size
+        self._node_name, self._version = repr(node), version_of(array)
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(
+            f"one of the variables needed for gradient computation has been modified by an inplace operation: "
+            f"[an array of shape {self.shape} and dtype {self.dtype}], which {self._node_name} saved for backward, "
+            f"is at version {self._version}, written after it was saved. Hint: use the out-of-place op "
+            "(x = x + 1 instead of x += 1, x.relu() instead of x.relu_()) before the value is used again, or "
+            "clone() it first."
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        self._fail()
+
+    __array__ = __array_ufunc__ = __array_function__ = __getitem__ = __iter__ = __len__ = __float__ = __bool__ = _fail
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _fail
+    __pow__ = __rpow__ = __matmul__ = __rmatmul__ = __neg__ = __abs__ = __lt__ = __le__ = __gt__ = __ge__ = _fail
+    __eq__ = __ne__ = _fail  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _check_saved_arrays(node: Any) -> None:
-    """Raise if an array that an array-style node saved has been written in place since it was recorded."""
+    """Replace each array an array-style node saved that was written in place since it was recorded by a
+    :class:`_StaleArray`, so that backward fails only if it uses those values."""
     clock = node._clock
-    for value in node.__dict__.values():
-        items = value if isinstance(value, tuple | list) else (value,)
-        for item in items:
-            if _is_array(item) and _modified_since(item, clock):
-                _raise_modified(node, f"an array of shape {tuple(item.shape)} and dtype {item.dtype}",
-                                version_of(item), None)
+    saved = node.__dict__
+    for key, value in list(saved.items()):
+        if isinstance(value, tuple | list):
+            if any(_is_array(v) and _modified_since(v, clock) for v in value):
+                saved[key] = type(value)(
+                    _StaleArray(v, node) if _is_array(v) and _modified_since(v, clock) else v for v in value
+                )
+        elif _is_array(value) and _modified_since(value, clock):
+            saved[key] = _StaleArray(value, node)
 
 
 # ---- graph edges --------------------------------------------------------------------------------------------
