@@ -438,8 +438,8 @@ class Function:
         if hooks is not None:
             self.__dict__["_hooks"] = hooks
 
-    @property
     def name(self) -> str:
+        """The node's name, as PyTorch's ``grad_fn.name()``."""
         return type(self).__name__.removesuffix("Function") + "Backward"
 
     @property
@@ -447,7 +447,7 @@ class Function:
         return _next_functions(self)
 
     def __repr__(self) -> str:
-        return f"<{self.name}>"
+        return f"<{self.name()}>"
 
 
 class AccumulateGrad:
@@ -553,8 +553,8 @@ class FunctionCtx:
         self._materialize = bool(value)
 
     # -- node protocol
-    @property
     def name(self) -> str:
+        """The node's name, as PyTorch's ``grad_fn.name()``."""
         return self._fn.__name__ + "Backward"
 
     @property
@@ -562,7 +562,7 @@ class FunctionCtx:
         return _next_functions(self)
 
     def __repr__(self) -> str:
-        return f"<{self.name}>"
+        return f"<{self.name()}>"
 
     def _node_backward(self, grads: list) -> tuple:
         if self.freed:
@@ -583,7 +583,7 @@ class FunctionCtx:
                 result = result[:expected]
             else:
                 raise RuntimeError(
-                    f"function {self.name} returned an incorrect number of gradients (expected {expected}, "
+                    f"function {self.name()} returned an incorrect number of gradients (expected {expected}, "
                     f"got {len(result)})"
                 )
         out = []
@@ -593,12 +593,12 @@ class FunctionCtx:
                 continue
             if meta is None:
                 raise RuntimeError(
-                    f"function {self.name} returned a gradient different than None at position {i + 1}, but the "
+                    f"function {self.name()} returned a gradient different than None at position {i + 1}, but the "
                     "corresponding forward input was not a Variable"
                 )
             array = g.array if isinstance(g, Tensor) else meta[2].asarray(g)
             if tuple(array.shape) != meta[0]:
-                array = _sum_to(array, meta[0], self.name, i)
+                array = _sum_to(array, meta[0], self.name(), i)
             if array.dtype != meta[1]:
                 array = array.astype(meta[1])
             out.append(array)
