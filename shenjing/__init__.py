@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import numpy as _numpy
 
-from .autograd import (
-    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled,
-)
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device as device
 from .backend import get_default_dtype, get_rng_state, manual_seed, set_default_dtype, set_rng_state
 from .creation import (
@@ -86,6 +84,7 @@ from . import nn, optim  # noqa: E402 - after the core they build on
 from . import data, datasets  # noqa: E402 - data sets and loaders, after nn
 from . import io, train  # noqa: E402 - model files and the training loop, after data
 from .io import load, save  # noqa: E402
+from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402 - issue 9, autograd
 
 __version__ = "0.1.0"
 
