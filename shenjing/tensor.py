@@ -812,22 +812,6 @@ class Tensor:
         return self._random_fill(lambda backend: backend.generator.normal(mean, std, size=self.array.shape))
 
 
-_inplace_module = None
-
-
-def _inplace_ops() -> Any:
-    global _inplace_module
-    if _inplace_module is None:
-        from .autograd import inplace
-
-        _inplace_module = inplace
-    return _inplace_module
-
-
-def _inplace_graph(self: Tensor, compute: Any) -> Tensor:
-    return _inplace_ops().rebase(self, compute)
-
-
 autograd._Tensor = Tensor
 
 _activation_module = None
@@ -841,6 +825,23 @@ def _activations() -> Any:
 
         _activation_module = activation
     return _activation_module
+
+
+_inplace_module = None
+
+
+def _inplace_ops() -> Any:
+    """``autograd.inplace`` (recording in-place writes in graphs), imported on first use."""
+    global _inplace_module
+    if _inplace_module is None:
+        from .autograd import inplace
+
+        _inplace_module = inplace
+    return _inplace_module
+
+
+def _inplace_graph(self: Tensor, compute: Any) -> Tensor:
+    return _inplace_ops().rebase(self, compute)
 
 
 class _Clone(autograd.Function):
