@@ -130,6 +130,7 @@ from . import io, train  # noqa: E402 - model files and the training loop, after
 from .io import load, save  # noqa: E402
 from . import utils  # noqa: E402 - torch.utils.data's spelling of shenjing.data
 from . import accelerator, backends, cuda  # noqa: E402 - device questions; none of them imports CuPy
+from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402 - issue 9, autograd
 
 __version__ = "0.1.0"
 

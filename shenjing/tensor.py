@@ -166,11 +166,12 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Also keep ``.grad`` on this non-leaf tensor after backward."""
-        self._retains_grad = True
+        autograd.retain_grad(self)
 
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs: Any = None) -> None:
         """Compute ∂self/∂x for every leaf x that requires grad, accumulating into ``x.grad``."""
-        autograd.backward(self, gradient, retain_graph=retain_graph)
+        autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``, as PyTorch."""
@@ -315,12 +316,11 @@ class Tensor:
         return Tensor._wrap(self.array % _data(other))
 
     def _inplace(self, op: Any, other: Any, method: str) -> Tensor:
-        # NOTE: outside a recorded graph `x += y` updates x's array in place; inside one it records
-        # out-of-place and rebinds the name, which gives the same gradients without version counters.
-        tracked = self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
-        if tracked and autograd.is_grad_enabled():
-            return op.apply(self, other)
+        """``x op= y``: in place, as PyTorch. Inside a graph the write is recorded (x moves onto a new node)."""
+        if autograd._grad_mode.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+            return _inplace_graph(self, lambda old: op.apply(old, old if other is self else other))
         getattr(self.array, method)(_data(other))
+        autograd.bump_version(self.array)
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -659,17 +659,30 @@ class Tensor:
         return S.Index.apply(self, index=index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError(
-                "item assignment into a tensor that requires grad is not recorded for backward; build the new "
-                "values with shenjing.where(mask, new, old) or torch-style masked_fill instead, or assign under "
-                "shenjing.no_grad()."
-            )
+        """``x[index] = value``. Inside a graph (x or value requires grad) it is recorded, as PyTorch's
+        ``index_put_``/``copy_`` on a slice: the gradient flows to ``value`` and to the untouched part of x."""
         if isinstance(index, tuple):
             index = tuple(_data(i) for i in index)
-        self.array[_data(index)] = _data(value)
+        else:
+            index = _data(index)
+        if autograd._grad_mode.enabled and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
+            _inplace_graph(self, lambda old: _inplace_ops().SetItem.apply(old, value, index=index))
+            return
+        self.array[index] = _data(value)
+        autograd.bump_version(self.array)
 
-    # ---- in-place updates (outside the graph: initialisation, optimizers) ---------------------------------
+    # ---- in-place updates ---------------------------------------------------------------------------------
+    # Outside a graph (no_grad, or nothing requires grad) they write the array directly: initialisation and
+    # optimizers. Inside one they are recorded (see shenjing/autograd/inplace.py). Each bumps ``_version``.
+    @property
+    def _version(self) -> int:
+        """How many in-place writes this tensor's storage has had (shared with its views), as PyTorch."""
+        return autograd.version_of(self.array)
+
+    def register_hook(self, hook: Any) -> Any:
+        """Run ``hook(grad)`` on this tensor's gradient during backward; a returned Tensor replaces it."""
+        return autograd.register_hook(self, hook)
+
     def _check_inplace(self) -> None:
         if self.requires_grad and self._ctx is None and autograd.is_grad_enabled():
             raise RuntimeError(
@@ -677,58 +690,138 @@ class Tensor:
                 "`with shenjing.no_grad():`."
             )
 
-    def zero_(self) -> Tensor:
-        self._check_inplace()
-        self.array[...] = 0
+    def _in_graph(self, *others: Any) -> bool:
+        return autograd._grad_mode.enabled and (
+            self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others)
+        )
+
+    def _inplace_unary(self, fn: Any) -> Tensor:
+        """``x.f_()`` for an element-wise ``f``: recorded inside a graph, a plain write outside."""
+        if self._in_graph():
+            return _inplace_graph(self, fn)
+        self.array[...] = fn(Tensor._wrap(self.array)).array
+        autograd.bump_version(self.array)
         return self
+
+    def _fill_with(self, value: Any) -> Tensor:
+        if self._in_graph(value):
+            return _inplace_graph(self, lambda old: _inplace_ops().Fill.apply(old, value))
+        self.array[...] = _data(value)
+        autograd.bump_version(self.array)
+        return self
+
+    def zero_(self) -> Tensor:
+        return self._fill_with(0)
 
     def fill_(self, value: Any) -> Tensor:
-        self._check_inplace()
-        self.array[...] = _data(value)
-        return self
+        return self._fill_with(value)
 
-    def copy_(self, source: Any) -> Tensor:
-        self._check_inplace()
+    def copy_(self, source: Any, non_blocking: bool = False) -> Tensor:
+        if self._in_graph(source):
+            if isinstance(source, Tensor) and source.device != self.device:
+                source = source.to(self.device)
+            return _inplace_graph(self, lambda old: _inplace_ops().Copy.apply(old, source))
         src = _data(source)
         if not isinstance(src, backend_of(self.array).array_types):
             src = backend_of(self.array).from_host(backend_of(src).to_host(src)) if hasattr(src, "shape") else src
         self.array[...] = src
+        autograd.bump_version(self.array)
         return self
 
     def add_(self, other: Any, alpha: float = 1) -> Tensor:
-        self._check_inplace()
+        if self._in_graph(other):
+            return _inplace_graph(self, lambda old: E.Add.apply(old, other if alpha == 1 else other * alpha))
         self.array += _data(other) * alpha if alpha != 1 else _data(other)
+        autograd.bump_version(self.array)
         return self
 
     def sub_(self, other: Any, alpha: float = 1) -> Tensor:
         return self.add_(other, -alpha)
 
     def mul_(self, other: Any) -> Tensor:
-        self._check_inplace()
+        if self._in_graph(other):
+            return _inplace_graph(self, lambda old: E.Mul.apply(old, old if other is self else other))
         self.array *= _data(other)
+        autograd.bump_version(self.array)
         return self
 
     def div_(self, other: Any) -> Tensor:
-        self._check_inplace()
+        if self._in_graph(other):
+            return _inplace_graph(self, lambda old: E.Div.apply(old, old if other is self else other))
         self.array /= _data(other)
+        autograd.bump_version(self.array)
+        return self
+
+    def pow_(self, exponent: Any) -> Tensor:
+        if self._in_graph(exponent):
+            return _inplace_graph(self, lambda old: E.Pow.apply(old, exponent))
+        self.array **= _data(exponent)
+        autograd.bump_version(self.array)
         return self
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        self._check_inplace()
-        backend_of(self.array).xp.clip(self.array, min, max, out=self.array)
+        if self._in_graph():
+            return _inplace_graph(self, lambda old: old.clamp(min, max))
+        backend_of(self.array).xp.clip(self.array, _data(min), _data(max), out=self.array)
+        autograd.bump_version(self.array)
+        return self
+
+    clip_ = clamp_
+
+    def clamp_min_(self, min: Any) -> Tensor:  # noqa: A002
+        return self.clamp_(min=min)
+
+    def clamp_max_(self, max: Any) -> Tensor:  # noqa: A002
+        return self.clamp_(max=max)
+
+    def neg_(self) -> Tensor:
+        return self._inplace_unary(lambda t: -t)
+
+    def abs_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.abs())
+
+    def exp_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.exp())
+
+    def log_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.log())
+
+    def sqrt_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.sqrt())
+
+    def sin_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.sin())
+
+    def cos_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.cos())
+
+    def relu_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.relu())
+
+    def sigmoid_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.sigmoid())
+
+    def tanh_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.tanh())
+
+    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+        return self._inplace_op(lambda t: t.masked_fill(mask, value), value)  # masked_fill checks mask and value
+
+    def _random_fill(self, sample: Any) -> Tensor:
+        values = sample(backend_of(self.array)).astype(self.array.dtype)
+        if self._in_graph():
+            return _inplace_graph(self, lambda old: _inplace_ops().Fill.apply(old, values))
+        self.array[...] = values
+        autograd.bump_version(self.array)
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         self._check_inplace()
-        backend = backend_of(self.array)
-        self.array[...] = backend.generator.uniform(a, b, size=self.array.shape).astype(self.array.dtype)
-        return self
+        return self._random_fill(lambda backend: backend.generator.uniform(a, b, size=self.array.shape))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         self._check_inplace()
-        backend = backend_of(self.array)
-        self.array[...] = backend.generator.normal(mean, std, size=self.array.shape).astype(self.array.dtype)
-        return self
+        return self._random_fill(lambda backend: backend.generator.normal(mean, std, size=self.array.shape))
 
     # ---- ops: indexing, sorting, cumulative, einsum (issue 9; the Functions live in ops/indexing.py & co.) ------
     def _dim(self, dim: int) -> int:
@@ -868,12 +961,8 @@ class Tensor:
         return IX.MaskedSelect.apply(self, mask=mask)
 
     def _inplace_op(self, compute: Any, *others: Any) -> Tensor:
-        """``x.f_(...)``: ``compute(x)`` (an out-of-place op) becomes x's value; inside a graph x moves onto
-        the new node and the old value stays in the graph under a new name, as PyTorch records in-place ops.
-
-        NOTE (merge): the autograd branch's version-counted ``_inplace_graph(self, compute)`` is the general
-        form of this; once both are merged the tracked case should call it instead.
-        """
+        """``x.f_(...)``: ``compute(x)`` (an out-of-place op) becomes x's value; inside a graph x moves onto the
+        new node (``autograd.inplace.rebase``, version-counted) while earlier consumers keep its old history."""
         self._check_inplace()
         tracked = autograd.is_grad_enabled() and (
             self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others))
@@ -881,13 +970,15 @@ class Tensor:
             out = compute(self)
             self._check_inplace_result(out)
             self.array[...] = out.array
+            autograd.bump_version(self.array)
             return self
-        old = Tensor._wrap(self.array, self.requires_grad)
-        old._ctx = self._ctx
-        out = compute(old)
-        self._check_inplace_result(out)
-        self.array, self._ctx, self.requires_grad = out.array, out._ctx, out.requires_grad
-        return self
+
+        def checked(old: Tensor) -> Tensor:
+            out = compute(old)
+            self._check_inplace_result(out)
+            return out
+
+        return _inplace_graph(self, checked)
 
     def _check_inplace_result(self, out: Tensor) -> None:
         if out.shape != self.shape:
@@ -895,9 +986,6 @@ class Tensor:
                 f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(out.shape)}")
         if out.array.dtype != self.array.dtype:
             raise RuntimeError(f"result type {out.dtype} can't be cast to the desired output type {self.dtype}")
-
-    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
-        return self._inplace_op(lambda t: t.masked_fill(mask, value), value)
 
     def scatter_(self, dim: int, index: Any, src: Any = None, *, value: Any = None,
                  reduce: str | None = None) -> Tensor:
@@ -1234,6 +1322,23 @@ def _activations() -> Any:
 
         _activation_module = activation
     return _activation_module
+
+
+_inplace_module = None
+
+
+def _inplace_ops() -> Any:
+    """``autograd.inplace`` (recording in-place writes in graphs), imported on first use."""
+    global _inplace_module
+    if _inplace_module is None:
+        from .autograd import inplace
+
+        _inplace_module = inplace
+    return _inplace_module
+
+
+def _inplace_graph(self: Tensor, compute: Any) -> Tensor:
+    return _inplace_ops().rebase(self, compute)
 
 
 class _Clone(autograd.Function):
