@@ -1,0 +1,275 @@
+"""Every ``torch.nn.functional`` name: either ours gives torch's values and gradients, or it is listed as not
+covered, with the reason. A new name in torch (or one we add) fails the exhaustiveness test until it is sorted."""
+
+from __future__ import annotations
+
+import inspect
+import types
+
+import numpy as np
+import pytest
+from helpers import check_gradients, check_torch, torch
+
+import shenjing
+import shenjing.nn.functional as F
+from shenjing import nn
+
+tF = torch.nn.functional
+rng = np.random.default_rng(23)
+X = rng.standard_normal((6, 8)) * 2
+X_AWAY = np.sign(X) * (np.abs(X) + 0.1)
+IMG = rng.standard_normal((2, 4, 7, 6))
+SEQ = rng.standard_normal((2, 4, 11))
+SEQ_LAST = np.ascontiguousarray(SEQ.transpose(0, 2, 1))  # (N, L, C): features last
+Y = rng.standard_normal((6, 8))
+P = rng.uniform(0.05, 0.95, (6, 8))
+BIN = (rng.random((6, 8)) < 0.5).astype(float)
+SIGN = np.where(rng.random(6) < 0.5, 1.0, -1.0)
+SIGN_X = np.where(rng.random((6, 8)) < 0.5, 1.0, -1.0)
+LABELS = rng.integers(0, 8, 6)
+LOG_P = np.log(rng.dirichlet(np.ones(8), 6))
+PROBS = rng.dirichlet(np.ones(8), 6)
+COUNTS = rng.poisson(2.0, (6, 8)).astype(float)
+VAR = rng.uniform(0.2, 2.0, (6, 8))
+W_LIN, B_LIN = rng.standard_normal((5, 8)), rng.standard_normal(5)
+W_C1, W_C2, B_C = rng.standard_normal((3, 4, 3)), rng.standard_normal((3, 4, 3, 2)), rng.standard_normal(3)
+GAMMA, BETA = rng.uniform(0.5, 1.5, 4), rng.standard_normal(4)
+
+
+def case(inputs, grads=None, **kwargs):
+    """``F.name(*inputs, **kwargs)`` against ``tF.name(*inputs, **kwargs)``; ``grads`` marks the inputs to
+    differentiate (default: the first only)."""
+    grads = [True] + [False] * (len(inputs) - 1) if grads is None else list(grads)
+    return inputs, grads, kwargs
+
+
+# name → the cases that check it
+COVERED = {
+    # activations
+    "relu": [case([X_AWAY])], "relu6": [case([X_AWAY * 2])], "leaky_relu": [case([X_AWAY], negative_slope=0.2)],
+    "elu": [case([X_AWAY], alpha=0.7)], "selu": [case([X_AWAY])], "celu": [case([X_AWAY], alpha=1.5)],
+    "gelu": [case([X]), case([X], approximate="tanh")], "silu": [case([X])], "mish": [case([X])],
+    "softplus": [case([X], beta=2.0, threshold=5.0)], "softsign": [case([X])], "hardtanh": [case([X_AWAY * 0.7])],
+    "logsigmoid": [case([X])], "hardsigmoid": [case([X_AWAY * 2])], "hardswish": [case([X_AWAY * 2])],
+    "tanhshrink": [case([X])], "softshrink": [case([X_AWAY], lambd=0.05)], "hardshrink": [case([X_AWAY], lambd=0.05)],
+    "threshold": [case([X_AWAY], threshold=0.05, value=-1.0)], "glu": [case([X], dim=1)],
+    "prelu": [case([IMG, GAMMA * 0.2], grads=[True, True])], "softmin": [case([X], dim=1)],
+    "softmax": [case([X], dim=1)], "log_softmax": [case([X], dim=0)], "sigmoid": [case([X])], "tanh": [case([X])],
+    # layers
+    "linear": [case([X, W_LIN, B_LIN], grads=[True, True, True])],
+    "conv1d": [case([SEQ, W_C1, B_C], grads=[True, True, True], stride=2, padding=1)],
+    "conv2d": [case([IMG, W_C2, B_C], grads=[True, True, True], padding=(1, 0))],
+    "max_pool1d": [case([SEQ], kernel_size=3, stride=2)], "max_pool2d": [case([IMG], kernel_size=2)],
+    "avg_pool1d": [case([SEQ], kernel_size=3, stride=2, padding=1),
+                   case([SEQ], kernel_size=4, ceil_mode=True, count_include_pad=False)],
+    "avg_pool2d": [case([IMG], kernel_size=(2, 3), stride=1)],
+    "adaptive_avg_pool1d": [case([SEQ], output_size=4)], "adaptive_avg_pool2d": [case([IMG], output_size=(3, 2))],
+    "dropout": [case([X], training=False), case([X], p=0.0)], "dropout1d": [case([SEQ], training=False)],
+    "dropout2d": [case([IMG], training=False)],
+    "pad": [case([IMG], pad=(1, 2, 0, 1)), case([IMG], pad=(1, -1, 2, 0, 1, 1), value=3.0),
+            case([IMG], pad=(2, 1, 1, 3), mode="reflect"), case([SEQ], pad=(3, 1), mode="replicate"),
+            case([IMG], pad=(1, 2, 2, 1), mode="circular")],
+    "layer_norm": [case([SEQ_LAST, (4,), GAMMA, BETA], grads=[True, False, True, True])],
+    "batch_norm": [case([IMG, None, None, GAMMA, BETA], grads=[True, False, False, True, True], training=True)],
+    "group_norm": [case([IMG, 2, GAMMA, BETA], grads=[True, False, True, True]), case([SEQ, 4])],
+    "rms_norm": [case([IMG, (7, 6)]), case([SEQ_LAST, (4,), GAMMA], grads=[True, False, True])],
+    "normalize": [case([X], p=1.0, dim=0)], "cosine_similarity": [case([X, Y], grads=[True, True])],
+    "pairwise_distance": [case([X, Y], grads=[True, True], p=3.0)],
+    # losses
+    "mse_loss": [case([X, Y], grads=[True, True])], "l1_loss": [case([X_AWAY, Y], reduction="sum")],
+    "smooth_l1_loss": [case([X, Y], beta=0.5)], "huber_loss": [case([X, Y], delta=0.5)],
+    "cross_entropy": [case([X, LABELS], label_smoothing=0.1), case([X, PROBS])],
+    "nll_loss": [case([LOG_P, LABELS], reduction="sum")],
+    "binary_cross_entropy": [case([P, BIN])], "binary_cross_entropy_with_logits": [case([X, BIN])],
+    "kl_div": [case([LOG_P, PROBS], reduction="batchmean")],
+    "cosine_embedding_loss": [case([X, Y, SIGN], grads=[True, True, False])],
+    "margin_ranking_loss": [case([X[:, 0], Y[:, 0], SIGN], grads=[True, True, False], margin=0.5)],
+    "hinge_embedding_loss": [case([X, SIGN_X])], "soft_margin_loss": [case([X, SIGN_X])],
+    "multilabel_soft_margin_loss": [case([X, BIN])],
+    "triplet_margin_loss": [case([X, Y, X[::-1].copy()], grads=[True, True, True])],
+    "poisson_nll_loss": [case([X * 0.3, COUNTS])], "gaussian_nll_loss": [case([X, Y, VAR], grads=[True, True, True])],
+}
+
+NOT_COVERED = {
+    "one_hot": "added by the ops branch (index ops), not this one",
+    "embedding": "no Embedding layer yet", "embedding_bag": "no Embedding layer yet",
+    "adaptive_avg_pool3d": "no 3-D layers", "adaptive_max_pool3d": "no 3-D layers", "avg_pool3d": "no 3-D layers",
+    "conv3d": "no 3-D layers", "max_pool3d": "no 3-D layers", "dropout3d": "no 3-D layers",
+    "lp_pool3d": "no 3-D layers", "max_unpool3d": "no 3-D layers", "conv_transpose3d": "no 3-D layers",
+    "fractional_max_pool3d": "no 3-D layers",
+    "adaptive_max_pool1d": "no adaptive max pooling layer", "adaptive_max_pool2d": "no adaptive max pooling layer",
+    "max_pool1d_with_indices": "pooling returns no indices yet", "max_pool2d_with_indices": "pooling returns no indices",
+    "max_pool3d_with_indices": "no 3-D layers", "adaptive_max_pool1d_with_indices": "no adaptive max pooling layer",
+    "adaptive_max_pool2d_with_indices": "no adaptive max pooling layer",
+    "adaptive_max_pool3d_with_indices": "no 3-D layers", "fractional_max_pool2d_with_indices": "random pooling",
+    "fractional_max_pool3d_with_indices": "no 3-D layers",
+    "max_unpool1d": "needs pooling indices", "max_unpool2d": "needs pooling indices",
+    "conv_transpose1d": "no transposed convolution layer", "conv_transpose2d": "no transposed convolution layer",
+    "conv_tbc": "no transposed convolution layer", "unfold": "im2col is private to conv; no Unfold layer",
+    "fold": "no Fold layer", "lp_pool1d": "no LPPool layer", "lp_pool2d": "no LPPool layer",
+    "fractional_max_pool2d": "random pooling, no layer", "instance_norm": "no InstanceNorm layer",
+    "local_response_norm": "no LocalResponseNorm layer", "bilinear": "no Bilinear layer",
+    "alpha_dropout": "no AlphaDropout layer", "feature_alpha_dropout": "no AlphaDropout layer",
+    "rrelu": "no RReLU layer (random slopes)", "interpolate": "no Upsample layer", "upsample": "no Upsample layer",
+    "upsample_bilinear": "no Upsample layer", "upsample_nearest": "no Upsample layer",
+    "grid_sample": "no spatial transformer family", "affine_grid": "no spatial transformer family",
+    "pixel_shuffle": "no PixelShuffle layer", "pixel_unshuffle": "no PixelShuffle layer",
+    "channel_shuffle": "no ChannelShuffle layer", "native_channel_shuffle": "no ChannelShuffle layer",
+    "pdist": "no pdist op", "gumbel_softmax": "no sampling ops family",
+    "ctc_loss": "needs the recurrent family", "multi_margin_loss": "not yet (no margin-classification layer)",
+    "multilabel_margin_loss": "not yet (no margin-classification layer)",
+    "triplet_margin_with_distance_loss": "not yet (takes a user distance function)",
+    "multi_head_attention_forward": "no attention family yet", "scaled_dot_product_attention": "no attention family yet",
+    "linear_cross_entropy": "fused large-vocabulary loss: no language-model family yet",
+    "grouped_mm": "grouped GEMMs of the GPU kernels: out of scope", "scaled_grouped_mm": "out of scope (FP8 GEMM)",
+    "scaled_mm": "out of scope (FP8 GEMM)",
+    # in-place forms: the in-place write machinery of the tensor layer, not this branch
+    "celu_": "in-place form", "elu_": "in-place form", "hardtanh_": "in-place form", "leaky_relu_": "in-place form",
+    "relu_": "in-place form", "rrelu_": "in-place form", "selu_": "in-place form", "threshold_": "in-place form",
+}
+
+# what torch.nn.functional holds besides functions of tensors: imports, type aliases, helpers, doc strings
+NOT_API = {"assert_int_or_pair", "boolean_dispatch", "handle_torch_function", "has_torch_function",
+           "has_torch_function_unary", "has_torch_function_variadic", "grad", "Tensor", "Callable", "Optional",
+           "BroadcastingList1", "BroadcastingList2", "BroadcastingList3", "DType", "TYPE_CHECKING",
+           "GRID_SAMPLE_INTERPOLATION_MODES", "GRID_SAMPLE_PADDING_MODES", "ScalingType", "SwizzleType"}
+
+
+def torch_names() -> set:
+    names = set()
+    for name in dir(tF):
+        value = getattr(tF, name)
+        if name.startswith("_") or name in NOT_API or isinstance(value, types.ModuleType | str | dict | type):
+            continue
+        names.add(name)
+    return names
+
+
+def test_every_torch_functional_name_is_covered_or_listed_with_a_reason() -> None:
+    names = torch_names()
+    unsorted = names - set(COVERED) - set(NOT_COVERED)
+    assert not unsorted, f"torch.nn.functional names neither covered nor listed: {sorted(unsorted)}"
+    assert not set(COVERED) & set(NOT_COVERED)
+    stale = (set(COVERED) | set(NOT_COVERED)) - names
+    assert not stale, f"listed names torch 2.13 does not have: {sorted(stale)}"
+
+
+@pytest.mark.parametrize("name", sorted(COVERED))
+def test_covered_name_exists_with_torch_parameter_names(name: str) -> None:
+    ours, theirs = getattr(F, name), getattr(tF, name)
+    assert name in F.__all__
+    ours_params = list(inspect.signature(ours).parameters)
+    try:
+        theirs_params = list(inspect.signature(theirs).parameters)
+    except ValueError:  # a builtin without a signature
+        return
+    if theirs_params == ["args", "kwargs"]:  # torch's boolean_dispatch wrappers (max_pool*d)
+        theirs_params = list(inspect.signature(getattr(tF, name + "_with_indices")).parameters)
+    # NOTE: the same leading parameter names, in order (ours may stop before torch's rarely used tail)
+    shared = [p for p in theirs_params if p in ours_params]
+    assert shared == [p for p in ours_params if p in theirs_params], f"{name}: {ours_params} vs {theirs_params}"
+    assert theirs_params[:2] == ours_params[:2]
+
+
+@pytest.mark.parametrize("name, index", [(n, i) for n, cases in sorted(COVERED.items()) for i in range(len(cases))])
+def test_covered_name_gives_torch_values_and_gradients(name: str, index: int) -> None:
+    inputs, grads, kwargs = COVERED[name][index]
+    arrays = [x for x in inputs if isinstance(x, np.ndarray)]
+    positions = [i for i, x in enumerate(inputs) if isinstance(x, np.ndarray)]
+
+    def call(function):
+        def run(*tensors):
+            args = list(inputs)
+            for i, t in zip(positions, tensors):
+                args[i] = t
+            return function(*args, **kwargs)
+
+        return run
+
+    # NOTE: torch's hardsigmoid backward multiplies by the float32 constant 1/6 even in float64 (see
+    # test_activation_extra.py); ours is exact
+    tol = {"float64": dict(grad_rtol=1e-7)} if name == "hardsigmoid" else None
+    check_torch(call(getattr(F, name)), call(getattr(tF, name)), arrays, requires_grad=[grads[i] for i in positions],
+                tol=tol)
+
+
+NEW_HERE = ["pad", "avg_pool1d", "adaptive_avg_pool1d", "group_norm", "rms_norm"]
+
+
+@pytest.mark.parametrize("name, index", [(n, i) for n in NEW_HERE for i in range(len(COVERED[n]))])
+def test_new_forms_pass_finite_differences(name: str, index: int) -> None:
+    inputs, grads, kwargs = COVERED[name][index]
+    positions = [i for i, x in enumerate(inputs) if isinstance(x, np.ndarray)]
+
+    def run(*tensors):
+        args = list(inputs)
+        for i, t in zip(positions, tensors):
+            args[i] = t
+        return getattr(F, name)(*args, **kwargs)
+
+    small = [x[:1] if i == 0 else x for i, x in enumerate(inputs[p] for p in positions)]
+    check_gradients(run, small, requires_grad=[grads[i] for i in positions])
+
+
+# ---- the layers of the new forms -------------------------------------------------------------------------------
+LAYERS = [
+    (nn.ZeroPad2d((1, 2, 0, 1)), torch.nn.ZeroPad2d((1, 2, 0, 1)), IMG),
+    (nn.ZeroPad1d(2), torch.nn.ZeroPad1d(2), SEQ),
+    (nn.ConstantPad2d(1, 3.5), torch.nn.ConstantPad2d(1, 3.5), IMG),
+    (nn.ConstantPad1d((2, 0), -1.0), torch.nn.ConstantPad1d((2, 0), -1.0), SEQ),
+    (nn.ReflectionPad2d(2), torch.nn.ReflectionPad2d(2), IMG),
+    (nn.ReflectionPad1d((3, 1)), torch.nn.ReflectionPad1d((3, 1)), SEQ),
+    (nn.ReplicationPad2d((1, 0, 2, 3)), torch.nn.ReplicationPad2d((1, 0, 2, 3)), IMG),
+    (nn.ReplicationPad1d(4), torch.nn.ReplicationPad1d(4), SEQ),
+    (nn.CircularPad2d(1), torch.nn.CircularPad2d(1), IMG),
+    (nn.CircularPad1d((2, 3)), torch.nn.CircularPad1d((2, 3)), SEQ),
+    (nn.AvgPool1d(3, stride=2, padding=1), torch.nn.AvgPool1d(3, stride=2, padding=1), SEQ),
+    (nn.AdaptiveAvgPool1d(5), torch.nn.AdaptiveAvgPool1d(5), SEQ),
+    (nn.Dropout1d(0.3).eval(), torch.nn.Dropout1d(0.3).eval(), SEQ),
+]
+
+
+@pytest.mark.parametrize("index", range(len(LAYERS)))
+def test_layers_match_torch(index: int) -> None:
+    ours, theirs, x = LAYERS[index]
+    check_torch(ours, theirs, [x])
+    assert repr(ours).split("(")[0] == repr(theirs).split("(")[0]
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_group_norm_layer_matches_torch_by_state_dict(affine: bool) -> None:
+    theirs = torch.nn.GroupNorm(2, 4, affine=affine).double()
+    ours = nn.GroupNorm(2, 4, affine=affine, dtype=shenjing.float64)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    if affine:
+        with torch.no_grad():
+            theirs.weight.copy_(torch.tensor(GAMMA))
+            theirs.bias.copy_(torch.tensor(BETA))
+        ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x = shenjing.tensor(IMG, requires_grad=True)
+    tx = torch.tensor(IMG, requires_grad=True)
+    ours(x).sum().backward()
+    theirs(tx).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), atol=1e-12)
+    if affine:
+        np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_rms_norm_layer_matches_torch() -> None:
+    theirs, ours = torch.nn.RMSNorm((7, 6), eps=1e-6).double(), nn.RMSNorm((7, 6), eps=1e-6, dtype=shenjing.float64)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
+    check_torch(ours, theirs, [IMG], dtypes=("float64",))
+
+
+def test_pad_errors_like_torch() -> None:
+    x = shenjing.randn(1, 2, 3, 4)
+    with pytest.raises(RuntimeError, match="less than the input size 4"):
+        F.pad(x, (4, 0, 0, 0), mode="reflect")
+    with pytest.raises(NotImplementedError, match="expects a 2-D or 3-D input"):
+        F.pad(x, (1, 1), mode="replicate")
+    with pytest.raises(RuntimeError, match="divisible by 2"):
+        F.pad(x, (1,))
+    with pytest.raises(NotImplementedError, match="unrecognised padding mode"):
+        F.pad(x, (1, 1), mode="mirror")
+    with pytest.raises(RuntimeError, match="C divisible by num_groups=3"):
+        F.group_norm(x, 3)
