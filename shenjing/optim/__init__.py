@@ -5,6 +5,7 @@ from .adadelta import Adadelta, adadelta_update
 from .adagrad import Adagrad, adagrad_update
 from .adam import Adam, AdamW, adam_update
 from .adamax import Adamax, adamax_update
+from .asgd import ASGD, asgd_update
 from .nadam import NAdam, nadam_update
 from .optimizer import Optimizer
 from .radam import RAdam, radam_update
@@ -12,6 +13,7 @@ from .rmsprop import RMSprop, rmsprop_update
 from .sgd import SGD, sgd_update
 
 __all__ = [
+    "ASGD",
     "Adadelta",
     "Adagrad",
     "Adam",
@@ -26,6 +28,7 @@ __all__ = [
     "adagrad_update",
     "adam_update",
     "adamax_update",
+    "asgd_update",
     "lr_scheduler",
     "nadam_update",
     "radam_update",

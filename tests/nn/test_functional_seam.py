@@ -58,7 +58,8 @@ def test_prelu_runs_through_the_seam(gpu) -> None:  # noqa: F811
 
 @pytest.mark.parametrize("name, options", [("Adadelta", {"weight_decay": 0.1}), ("Adamax", {"maximize": True}),
                                            ("NAdam", {"weight_decay": 0.1}),
-                                           ("RAdam", {"decoupled_weight_decay": True, "weight_decay": 0.1})])
+                                           ("RAdam", {"decoupled_weight_decay": True, "weight_decay": 0.1}),
+                                           ("ASGD", {"t0": 3, "weight_decay": 0.1})])
 def test_optimizer_runs_through_the_seam(gpu, name: str, options: dict) -> None:  # noqa: F811
     results = []
     for device in ("cpu", "cuda"):
