@@ -273,3 +273,16 @@ def test_pad_errors_like_torch() -> None:
         F.pad(x, (1, 1), mode="mirror")
     with pytest.raises(RuntimeError, match="C divisible by num_groups=3"):
         F.group_norm(x, 3)
+
+
+@pytest.mark.parametrize("layer", [nn.ZeroPad2d((1, 2, 0, 1)), nn.ConstantPad1d(2, -1.5), nn.ReflectionPad2d(1),
+                                   nn.ReplicationPad1d((0, 3)), nn.CircularPad2d(2), nn.RMSNorm((3, 4), eps=1e-5),
+                                   nn.Threshold(0.5, -1.0), nn.AvgPool1d(3, 2, 1), nn.GroupNorm(2, 6, affine=False)],
+                         ids=lambda layer: type(layer).__name__)
+def test_new_layers_rebuild_from_their_config(layer) -> None:
+    import json
+
+    from shenjing import io
+
+    rebuilt = io.build(json.loads(json.dumps(io.describe(layer))))
+    assert type(rebuilt) is type(layer) and repr(rebuilt) == repr(layer)

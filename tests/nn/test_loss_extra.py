@@ -49,6 +49,8 @@ LOSSES = {
     "huber": both("huber_loss", [A, B]),
     "huber_delta_none": both("huber_loss", [A, B], reduction="none", delta=2.5),
     "huber_delta_sum": both("huber_loss", [A, B], reduction="sum", delta=0.3),
+    "huber_weight": pair(lambda a, y, w: F.huber_loss(a, y, delta=0.5, weight=w),
+                         lambda a, y, w: tF.huber_loss(a, y, delta=0.5, weight=w), [A, B, np.abs(B) + 0.1]),
     "kl_div_mean": both("kl_div", [LOGQ, P]),
     "kl_div_batchmean": both("kl_div", [LOGQ, P], reduction="batchmean"),
     "kl_div_zeros_sum": both("kl_div", [LOGQ, P_ZEROS], grads=(True, False), reduction="sum"),
