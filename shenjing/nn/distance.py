@@ -48,7 +48,8 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     return _lp_norm(diff, p, max(x1.ndim, x2.ndim) - 1 if max(x1.ndim, x2.ndim) else 0, keepdim)
 
 
-def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None) -> Tensor:  # noqa: A002
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,  # noqa: A002
+              out: Tensor | None = None) -> Tensor:
     """x / max(‖x‖ₚ, ε) along ``dim``: each slice scaled to unit p-norm (zero slices stay zero)."""
     result = input / _lp_norm(input, p, dim, keepdim=True).clamp_min(eps)
     if out is not None:

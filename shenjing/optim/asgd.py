@@ -1,4 +1,4 @@
-"""ASGD: stochastic gradient descent with a decaying step size and Polyak–Ruppert averaging (Polyak & Juditsky, 1992)."""
+"""ASGD: stochastic gradient descent with a decaying step size and Polyak–Ruppert averaging of the iterates."""
 
 from __future__ import annotations
 

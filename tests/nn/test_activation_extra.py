@@ -104,7 +104,8 @@ def test_prelu_matches_torch_with_weight_gradient(shape: tuple, num_parameters: 
     assert [k for k, _ in ours.named_parameters()] == [k for k, _ in theirs.named_parameters()] == ["weight"]
     assert ours.weight.array.tolist() == theirs.weight.tolist()
     out = ours(shenjing.tensor(x.astype(np.float32)))
-    np.testing.assert_allclose(out.detach().numpy(), theirs(torch.tensor(x.astype(np.float32))).detach().numpy(), rtol=1e-6)
+    expected = theirs(torch.tensor(x.astype(np.float32))).detach().numpy()
+    np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-6)
 
 
 def test_errors() -> None:
