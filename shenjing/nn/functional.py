@@ -48,13 +48,16 @@ from .loss_extra import (  # noqa: E402
     poisson_nll_loss,
     smooth_l1_loss,
     soft_margin_loss,
+    multi_margin_loss,
     triplet_margin_loss,
+    triplet_margin_with_distance_loss,
 )
 
 __all__ += [
     "cosine_embedding_loss", "cosine_similarity", "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss", "kl_div",
     "margin_ranking_loss", "multilabel_soft_margin_loss", "normalize", "pairwise_distance", "poisson_nll_loss",
-    "smooth_l1_loss", "soft_margin_loss", "triplet_margin_loss",
+    "smooth_l1_loss", "soft_margin_loss", "triplet_margin_loss", "multi_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]
 from .activation_extra import (  # noqa: E402
     celu,

@@ -21,6 +21,7 @@ from .module import Module
 __all__ = [
     "SmoothL1Loss", "HuberLoss", "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
     "SoftMarginLoss", "MultiLabelSoftMarginLoss", "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss",
+    "TripletMarginWithDistanceLoss", "MultiMarginLoss", "triplet_margin_with_distance_loss", "multi_margin_loss",
     "smooth_l1_loss", "huber_loss", "kl_div", "cosine_embedding_loss", "margin_ranking_loss",
     "hinge_embedding_loss", "soft_margin_loss", "multilabel_soft_margin_loss", "triplet_margin_loss",
     "poisson_nll_loss", "gaussian_nll_loss",
@@ -292,6 +293,54 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     return _reduce_tensor((margin + d_pos - d_neg).clamp_min(0), reduction)
 
 
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
+                                      distance_function: Any = None, margin: float = 1.0, swap: bool = False,
+                                      reduction: str = "mean") -> Tensor:
+    """ℓ = max(d(a, p) − d(a, n) + margin, 0) for any ``distance_function`` d (default :func:`pairwise_distance`)."""
+    _check_reduction(reduction)
+    if margin <= 0:
+        raise ValueError(f"triplet_margin_with_distance_loss: margin must be greater than 0, got {margin}")
+    if not (anchor.ndim == positive.ndim == negative.ndim):
+        raise RuntimeError(
+            f"triplet_margin_with_distance_loss: The anchor, positive, and negative tensors are expected to have the "
+            f"same number of dimensions, but got shapes {tuple(anchor.shape)}, {tuple(positive.shape)} and "
+            f"{tuple(negative.shape)}")
+    distance = pairwise_distance if distance_function is None else distance_function
+    d_pos, d_neg = distance(anchor, positive), distance(anchor, negative)
+    if swap:
+        d_neg = d_neg.minimum(distance(positive, negative))
+    return _reduce_tensor((margin + d_pos - d_neg).clamp_min(0), reduction)
+
+
+def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.0, weight: Any = None,  # noqa: A002
+                      size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """Multi-class hinge loss: ℓₙ = (1/C) Σ_{i ≠ yₙ} w[yₙ] max(0, margin − x[yₙ] + x[i])ᵖ, p ∈ {1, 2}.
+
+    Shape: input (N, C) or (C,); target (N,) or () of class labels.
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    x = input if input.ndim == 2 else input.reshape(1, -1)
+    y = _data(target).reshape(-1)
+    N, C = x.shape
+    if y.shape[0] != N:
+        raise RuntimeError(
+            f"multi_margin_loss: inconsistent target size: got {tuple(_data(target).shape)} for input of shape "
+            f"{tuple(input.shape)}")
+    xp = _xp(x.array)
+    onehot = (xp.arange(C)[None, :] == y[:, None]).astype(x.array.dtype)  # (N, C)
+    x_y = (x * Tensor(onehot)).sum(1, keepdim=True)  # (N, 1): the score of the true class
+    hinge = (margin - x_y + x).clamp_min(0)
+    if p == 2:
+        hinge = hinge * hinge
+    hinge = hinge * Tensor(1 - onehot)  # NOTE: the true class itself is not a margin violation
+    if weight is not None:
+        hinge = hinge * _tensor(weight, x)[Tensor(y)].reshape(-1, 1)
+    losses = hinge.sum(1) / C
+    return _reduce_tensor(losses if input.ndim == 2 else losses.reshape(()), reduction)
+
+
 # ---- likelihoods -----------------------------------------------------------------------------------------------
 def poisson_nll_loss(input: Tensor, target: Any, log_input: bool = True, full: bool = False,  # noqa: A002
                      size_average: Any = None, eps: float = 1e-8, reduce: Any = None,
@@ -507,3 +556,37 @@ class GaussianNLLLoss(_Loss):
 
     def forward(self, input: Tensor, target: Any, var: Any) -> Tensor:  # noqa: A002
         return gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """max(d(a, p) − d(a, n) + margin, 0) with a chosen distance (see :func:`triplet_margin_with_distance_loss`)."""
+
+    _options = ("margin", "swap")
+
+    def __init__(self, *, distance_function: Any = None, margin: float = 1.0, swap: bool = False,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+        if margin <= 0:
+            raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin}")
+        self.distance_function, self.margin, self.swap = distance_function, margin, swap
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        return triplet_margin_with_distance_loss(anchor, positive, negative, distance_function=self.distance_function,
+                                                 margin=self.margin, swap=self.swap, reduction=self.reduction)
+
+
+class MultiMarginLoss(_Loss):
+    """Multi-class hinge loss (see :func:`multi_margin_loss`)."""
+
+    _options = ("p", "margin")
+
+    def __init__(self, p: int = 1, margin: float = 1.0, weight: Any = None, size_average: Any = None,
+                 reduce: Any = None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        if p not in (1, 2):
+            raise ValueError("only p == 1 and p == 2 supported")
+        self.p, self.margin = p, margin
+        self.register_buffer("weight", weight if weight is None or isinstance(weight, Tensor) else Tensor(weight))
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+        return multi_margin_loss(input, target, self.p, self.margin, self.weight, reduction=self.reduction)

@@ -87,7 +87,8 @@ COVERED = {
     "hinge_embedding_loss": [case([X, SIGN_X])], "soft_margin_loss": [case([X, SIGN_X])],
     "multilabel_soft_margin_loss": [case([X, BIN])],
     "triplet_margin_loss": [case([X, Y, X[::-1].copy()], grads=[True, True, True])],
-    "poisson_nll_loss": [case([X * 0.3, COUNTS])], "gaussian_nll_loss": [case([X, Y, VAR], grads=[True, True, True])],
+    "poisson_nll_loss": [case([X * 0.3, COUNTS])], "multi_margin_loss": [case([X, LABELS], margin=2.0)],
+    "triplet_margin_with_distance_loss": [case([X, Y, X[::-1].copy()], grads=[True, True, True], swap=True)], "gaussian_nll_loss": [case([X, Y, VAR], grads=[True, True, True])],
 }
 
 NOT_COVERED = {
@@ -116,9 +117,8 @@ NOT_COVERED = {
     "pixel_shuffle": "no PixelShuffle layer", "pixel_unshuffle": "no PixelShuffle layer",
     "channel_shuffle": "no ChannelShuffle layer", "native_channel_shuffle": "no ChannelShuffle layer",
     "pdist": "no pdist op", "gumbel_softmax": "no sampling ops family",
-    "ctc_loss": "needs the recurrent family", "multi_margin_loss": "not yet (no margin-classification layer)",
+    "ctc_loss": "needs the recurrent family",
     "multilabel_margin_loss": "not yet (no margin-classification layer)",
-    "triplet_margin_with_distance_loss": "not yet (takes a user distance function)",
     "multi_head_attention_forward": "no attention family yet",
     "scaled_dot_product_attention": "no attention family yet",
     "linear_cross_entropy": "fused large-vocabulary loss: no language-model family yet",

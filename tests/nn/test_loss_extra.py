@@ -16,6 +16,7 @@ tF = torch.nn.functional
 rng = np.random.default_rng(11)
 A, B = rng.standard_normal((9, 13)) * 2, rng.standard_normal((9, 13)) * 2
 X1, X2, X3 = rng.standard_normal((8, 5)), rng.standard_normal((8, 5)), rng.standard_normal((8, 5))
+CLASSES = rng.integers(0, 5, 8)
 SIGN = np.where(rng.random(8) < 0.5, 1.0, -1.0)
 SIGN_2D = np.where(rng.random((9, 13)) < 0.5, 1.0, -1.0)
 LOGQ = np.log(rng.dirichlet(np.ones(6), 7))
@@ -74,6 +75,20 @@ LOSSES = {
     "triplet_p1_swap_sum": both("triplet_margin_loss", [X1, X2, X3], grads=(True, True, True), margin=2.0, p=1,
                                 swap=True, reduction="sum"),
     "triplet_p3_none": both("triplet_margin_loss", [X1, X2, X3], grads=(True, True, True), p=3, reduction="none"),
+    "triplet_distance": both("triplet_margin_with_distance_loss", [X1, X2, X3], grads=(True, True, True)),
+    "triplet_distance_cosine_swap_none": pair(
+        lambda a, p, n: F.triplet_margin_with_distance_loss(
+            a, p, n, distance_function=lambda u, v: 1 - F.cosine_similarity(u, v), margin=0.5, swap=True,
+            reduction="none"),
+        lambda a, p, n: tF.triplet_margin_with_distance_loss(
+            a, p, n, distance_function=lambda u, v: 1 - tF.cosine_similarity(u, v), margin=0.5, swap=True,
+            reduction="none"), [X1, X2, X3], (True, True, True)),
+    "multi_margin": both("multi_margin_loss", [X1, CLASSES]),
+    "multi_margin_p2_margin_sum": both("multi_margin_loss", [X1, CLASSES], p=2, margin=0.7, reduction="sum"),
+    "multi_margin_weight_none": pair(lambda x, y, w: F.multi_margin_loss(x, y, weight=w, reduction="none"),
+                                     lambda x, y, w: tF.multi_margin_loss(x, y, weight=w, reduction="none"),
+                                     [X1, CLASSES, W13[:5]], (True,)),
+    "multi_margin_unbatched": both("multi_margin_loss", [X1[0], np.array(CLASSES[0])]),
     "poisson_nll": both("poisson_nll_loss", [A * 0.3, COUNTS], grads=(True,)),
     "poisson_nll_full_sum": both("poisson_nll_loss", [A * 0.3, COUNTS], grads=(True,), full=True, reduction="sum"),
     "poisson_nll_rate": both("poisson_nll_loss", [RATE, COUNTS], grads=(True,), log_input=False),
@@ -133,6 +148,10 @@ MODULES = [
      torch.nn.MultiLabelSoftMarginLoss(weight=torch.tensor(W13)), [A, BIN]),
     (nn.TripletMarginLoss(margin=0.5, p=1.0, swap=True), torch.nn.TripletMarginLoss(margin=0.5, p=1.0, swap=True),
      [X1, X2, X3]),
+    (nn.TripletMarginWithDistanceLoss(margin=0.5, swap=True),
+     torch.nn.TripletMarginWithDistanceLoss(margin=0.5, swap=True), [X1, X2, X3]),
+    (nn.MultiMarginLoss(p=2, margin=0.5, weight=shenjing.tensor(W13[:5])),
+     torch.nn.MultiMarginLoss(p=2, margin=0.5, weight=torch.tensor(W13[:5])), [X1, CLASSES]),
     (nn.PoissonNLLLoss(log_input=False, full=True), torch.nn.PoissonNLLLoss(log_input=False, full=True),
      [RATE, COUNTS]),
     (nn.GaussianNLLLoss(full=True), torch.nn.GaussianNLLLoss(full=True), [A, B, VAR]),
