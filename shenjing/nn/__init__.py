@@ -78,7 +78,7 @@ __all__ += [
     "CELU", "GELU", "GLU", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh", "LogSigmoid", "Mish", "PReLU",
     "ReLU6", "SELU", "Softmin", "Softshrink", "Softsign", "Tanhshrink", "Threshold",
 ]
-from .norm_extra import GroupNorm, RMSNorm  # noqa: E402
+from .norm_extra import GroupNorm, InstanceNorm1d, InstanceNorm2d, RMSNorm  # noqa: E402
 from .one_d import AdaptiveAvgPool1d, AvgPool1d, Dropout1d  # noqa: E402
 from .padding import (  # noqa: E402
     CircularPad1d,
@@ -95,6 +95,6 @@ from .padding import (  # noqa: E402
 
 __all__ += [
     "AdaptiveAvgPool1d", "AvgPool1d", "CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "Dropout1d",
-    "GroupNorm", "RMSNorm", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "ZeroPad1d",
+    "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "RMSNorm", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "ZeroPad1d",
     "ZeroPad2d",
 ]

@@ -83,8 +83,8 @@ __all__ += [
     "celu", "gelu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "prelu",
     "relu6", "selu", "softmin", "softshrink", "softsign", "tanhshrink", "threshold",
 ]
-from .norm_extra import group_norm, rms_norm  # noqa: E402
+from .norm_extra import group_norm, instance_norm, rms_norm  # noqa: E402
 from .one_d import adaptive_avg_pool1d, avg_pool1d, dropout1d  # noqa: E402
 from .padding import pad  # noqa: E402
 
-__all__ += ["adaptive_avg_pool1d", "avg_pool1d", "dropout1d", "group_norm", "pad", "rms_norm"]
+__all__ += ["adaptive_avg_pool1d", "avg_pool1d", "dropout1d", "group_norm", "instance_norm", "pad", "rms_norm"]

@@ -2,6 +2,7 @@
 
     group_norm: x̂ = (x − μ_g) / √(σ²_g + ε) over each group of C/G channels and all positions, a = γx̂ + β
     rms_norm:   a = x / √(mean(x²) + ε) · γ over the last len(normalized_shape) dimensions
+    instance_norm: x̂ = (x − μ_nc) / √(σ²_nc + ε) over the positions of each sample's channel, a = γx̂ + β
 
 Their gradients are the chain rule through mean, var, sqrt and the products (no fused backward).
 """
@@ -15,7 +16,7 @@ from ..creation import ones, zeros
 from ..tensor import Tensor
 from .module import Module, Parameter
 
-__all__ = ["GroupNorm", "RMSNorm", "group_norm", "rms_norm"]
+__all__ = ["GroupNorm", "RMSNorm", "InstanceNorm1d", "InstanceNorm2d", "group_norm", "rms_norm", "instance_norm"]
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,  # noqa: A002
@@ -37,6 +38,53 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     if bias is not None:
         x_hat = x_hat + bias.reshape(affine)
     return x_hat
+
+
+def instance_norm(input: Tensor, running_mean: Any = None, running_var: Any = None,  # noqa: A002
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each channel of each sample over its positions; input (N, C, *).
+
+    With ``use_input_stats`` the statistics are the sample's own (μ_nc, biased σ²_nc), and given running
+    buffers move as BatchNorm's do, by the batch averages: r_μ ← (1 − m) r_μ + m·meanₙ μ_nc,
+    r_σ² ← (1 − m) r_σ² + m·meanₙ σ²_nc·L/(L − 1) (L positions). Otherwise the running statistics are used.
+    """
+    shape = tuple(input.shape)
+    if input.ndim < 3:
+        raise ValueError(f"instance_norm: expected an input (N, C, *) of at least 3 dimensions, got shape {shape}")
+    axes = tuple(range(2, input.ndim))
+    affine = (1, shape[1]) + (1,) * (input.ndim - 2)
+    if use_input_stats:
+        positions = 1
+        for size in shape[2:]:
+            positions *= size
+        if positions <= 1:
+            raise ValueError(f"Expected more than 1 spatial element when training, got input size {list(shape)}")
+        mean = input.mean(axes, keepdim=True)
+        var = input.var(axes, keepdim=True, correction=0)
+        if running_mean is not None and running_var is not None:
+            batch_mean = mean.array.reshape(shape[:2]).mean(0)
+            batch_var = var.array.reshape(shape[:2]).mean(0) * (positions / (positions - 1))
+            for buffer, value in ((running_mean, batch_mean), (running_var, batch_var)):
+                array = buffer.array if isinstance(buffer, Tensor) else buffer
+                array *= 1 - momentum
+                array += momentum * value.astype(array.dtype)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("instance_norm: Expected running_mean and running_var to be defined when "
+                             "use_input_stats is False")
+        mean = _as_tensor(running_mean).reshape(affine)
+        var = _as_tensor(running_var).reshape(affine)
+    x_hat = (input - mean) / (var + eps).sqrt()
+    if weight is not None:
+        x_hat = x_hat * weight.reshape(affine)
+    if bias is not None:
+        x_hat = x_hat + bias.reshape(affine)
+    return x_hat
+
+
+def _as_tensor(x: Any) -> Tensor:
+    return x.detach() if isinstance(x, Tensor) else Tensor(x)
 
 
 def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,  # noqa: A002
@@ -102,3 +150,62 @@ class RMSNorm(Module):
     def get_config(self) -> dict:
         return {"normalized_shape": list(self.normalized_shape), "eps": self.eps,
                 "elementwise_affine": self.elementwise_affine}
+
+
+class _InstanceNorm(Module):
+    """Instance normalisation (Ulyanov et al., 2016): per sample and channel; optional γ, β and running stats.
+
+    As PyTorch: ``affine`` and ``track_running_stats`` default to False; in training (or without running
+    stats) each sample's own statistics are used, in eval() with tracked stats the running ones.
+    """
+
+    _batched_ndim = 3
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = False,
+                 track_running_stats: bool = False, device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(ones(num_features, dtype=dtype, device=device))
+            self.bias = Parameter(zeros(num_features, dtype=dtype, device=device))
+        else:
+            self.weight = self.bias = None
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
+            self.register_buffer("running_var", ones(num_features, dtype=dtype, device=device))
+            self.register_buffer("num_batches_tracked", zeros((), dtype="int64", device=device))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        if input.ndim not in (self._batched_ndim - 1, self._batched_ndim):
+            raise ValueError(
+                f"{type(self).__name__}: expected {self._batched_ndim - 1}D or {self._batched_ndim}D input "
+                f"(got {input.ndim}D input of shape {tuple(input.shape)})")
+        unbatched = input.ndim == self._batched_ndim - 1
+        x = input.unsqueeze(0) if unbatched else input
+        out = instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training or not self.track_running_stats,
+                            self.momentum if self.momentum is not None else 0.0, self.eps)
+        return out.squeeze(0) if unbatched else out
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+    def get_config(self) -> dict:
+        return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
+                "affine": self.affine, "track_running_stats": self.track_running_stats}
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) or (C, L)."""
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) or (C, H, W)."""
+
+    _batched_ndim = 4

@@ -73,6 +73,9 @@ COVERED = {
     "batch_norm": [case([IMG, None, None, GAMMA, BETA], grads=[True, False, False, True, True], training=True)],
     "group_norm": [case([IMG, 2, GAMMA, BETA], grads=[True, False, True, True]), case([SEQ, 4])],
     "rms_norm": [case([IMG, (7, 6)]), case([SEQ_LAST, (4,), GAMMA], grads=[True, False, True])],
+    "instance_norm": [case([IMG]), case([SEQ, None, None, GAMMA, BETA], grads=[True, False, False, True, True]),
+                      case([IMG, GAMMA * 0.1, GAMMA, None, BETA], grads=[True, False, False, False, True],
+                           use_input_stats=False)],
     "normalize": [case([X], p=1.0, dim=0)], "cosine_similarity": [case([X, Y], grads=[True, True])],
     "pairwise_distance": [case([X, Y], grads=[True, True], p=3.0)],
     # losses
@@ -108,7 +111,7 @@ NOT_COVERED = {
     "conv_transpose1d": "no transposed convolution layer", "conv_transpose2d": "no transposed convolution layer",
     "conv_tbc": "no transposed convolution layer", "unfold": "im2col is private to conv; no Unfold layer",
     "fold": "no Fold layer", "lp_pool1d": "no LPPool layer", "lp_pool2d": "no LPPool layer",
-    "fractional_max_pool2d": "random pooling, no layer", "instance_norm": "no InstanceNorm layer",
+    "fractional_max_pool2d": "random pooling, no layer",
     "local_response_norm": "no LocalResponseNorm layer", "bilinear": "no Bilinear layer",
     "alpha_dropout": "no AlphaDropout layer", "feature_alpha_dropout": "no AlphaDropout layer",
     "rrelu": "no RReLU layer (random slopes)", "interpolate": "no Upsample layer", "upsample": "no Upsample layer",
@@ -194,7 +197,7 @@ def test_covered_name_gives_torch_values_and_gradients(name: str, index: int) ->
                 tol=tol)
 
 
-NEW_HERE = ["pad", "avg_pool1d", "adaptive_avg_pool1d", "group_norm", "rms_norm"]
+NEW_HERE = ["pad", "avg_pool1d", "adaptive_avg_pool1d", "group_norm", "rms_norm", "instance_norm"]
 
 
 @pytest.mark.parametrize("name, index", [(n, i) for n in NEW_HERE for i in range(len(COVERED[n]))])
@@ -287,3 +290,22 @@ def test_new_layers_rebuild_from_their_config(layer) -> None:
 
     rebuilt = io.build(json.loads(json.dumps(io.describe(layer))))
     assert type(rebuilt) is type(layer) and repr(rebuilt) == repr(layer)
+
+
+@pytest.mark.parametrize("affine", [False, True])
+@pytest.mark.parametrize("track", [False, True])
+@pytest.mark.parametrize("dims", [1, 2])
+def test_instance_norm_layers_match_torch_in_train_and_eval(dims: int, track: bool, affine: bool) -> None:
+    name = f"InstanceNorm{dims}d"
+    theirs = getattr(torch.nn, name)(4, momentum=0.3, affine=affine, track_running_stats=track).double()
+    ours = getattr(nn, name)(4, momentum=0.3, affine=affine, track_running_stats=track, dtype=shenjing.float64)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    x = IMG if dims == 2 else SEQ
+    for mode in ("train", "eval", "train"):
+        getattr(ours, mode)()
+        getattr(theirs, mode)()
+        for sample in (x, x[0]):  # batched and unbatched
+            np.testing.assert_allclose(ours(shenjing.tensor(sample)).detach().numpy(),
+                                       theirs(torch.tensor(sample)).detach().numpy(), atol=1e-12)
+        for key, value in theirs.state_dict().items():
+            np.testing.assert_allclose(ours.state_dict()[key].numpy(), value.numpy(), rtol=1e-12, atol=1e-15)
