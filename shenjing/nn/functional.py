@@ -88,3 +88,6 @@ from .one_d import adaptive_avg_pool1d, avg_pool1d, dropout1d  # noqa: E402
 from .padding import pad  # noqa: E402
 
 __all__ += ["adaptive_avg_pool1d", "avg_pool1d", "dropout1d", "group_norm", "instance_norm", "pad", "rms_norm"]
+from .upsampling import interpolate, upsample, upsample_bilinear, upsample_nearest  # noqa: E402
+
+__all__ += ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest"]

@@ -76,6 +76,11 @@ COVERED = {
     "instance_norm": [case([IMG]), case([SEQ, None, None, GAMMA, BETA], grads=[True, False, False, True, True]),
                       case([IMG, GAMMA * 0.1, GAMMA, None, BETA], grads=[True, False, False, False, True],
                            use_input_stats=False)],
+    "interpolate": [case([IMG], scale_factor=2), case([IMG], size=(9, 4), mode="nearest-exact"),
+                    case([IMG], scale_factor=1.5, mode="bilinear"), case([SEQ], size=5, mode="linear",
+                                                                          align_corners=True)],
+    "upsample": [case([IMG], scale_factor=(2, 1.5), mode="bilinear")],
+    "upsample_nearest": [case([IMG], size=(3, 8))], "upsample_bilinear": [case([IMG], scale_factor=2)],
     "normalize": [case([X], p=1.0, dim=0)], "cosine_similarity": [case([X, Y], grads=[True, True])],
     "pairwise_distance": [case([X, Y], grads=[True, True], p=3.0)],
     # losses
@@ -114,8 +119,7 @@ NOT_COVERED = {
     "fractional_max_pool2d": "random pooling, no layer",
     "local_response_norm": "no LocalResponseNorm layer", "bilinear": "no Bilinear layer",
     "alpha_dropout": "no AlphaDropout layer", "feature_alpha_dropout": "no AlphaDropout layer",
-    "rrelu": "no RReLU layer (random slopes)", "interpolate": "no Upsample layer", "upsample": "no Upsample layer",
-    "upsample_bilinear": "no Upsample layer", "upsample_nearest": "no Upsample layer",
+    "rrelu": "no RReLU layer (random slopes)",
     "grid_sample": "no spatial transformer family", "affine_grid": "no spatial transformer family",
     "pixel_shuffle": "no PixelShuffle layer", "pixel_unshuffle": "no PixelShuffle layer",
     "channel_shuffle": "no ChannelShuffle layer", "native_channel_shuffle": "no ChannelShuffle layer",
@@ -197,7 +201,7 @@ def test_covered_name_gives_torch_values_and_gradients(name: str, index: int) ->
                 tol=tol)
 
 
-NEW_HERE = ["pad", "avg_pool1d", "adaptive_avg_pool1d", "group_norm", "rms_norm", "instance_norm"]
+NEW_HERE = ["pad", "avg_pool1d", "adaptive_avg_pool1d", "group_norm", "rms_norm", "instance_norm", "interpolate"]
 
 
 @pytest.mark.parametrize("name, index", [(n, i) for n in NEW_HERE for i in range(len(COVERED[n]))])
@@ -230,6 +234,11 @@ LAYERS = [
     (nn.AvgPool1d(3, stride=2, padding=1), torch.nn.AvgPool1d(3, stride=2, padding=1), SEQ),
     (nn.AdaptiveAvgPool1d(5), torch.nn.AdaptiveAvgPool1d(5), SEQ),
     (nn.Dropout1d(0.3).eval(), torch.nn.Dropout1d(0.3).eval(), SEQ),
+    (nn.Upsample(scale_factor=2), torch.nn.Upsample(scale_factor=2), IMG),
+    (nn.Upsample(size=(5, 9), mode="bilinear", align_corners=False),
+     torch.nn.Upsample(size=(5, 9), mode="bilinear", align_corners=False), IMG),
+    (nn.UpsamplingNearest2d(scale_factor=3), torch.nn.UpsamplingNearest2d(scale_factor=3), IMG),
+    (nn.UpsamplingBilinear2d(size=(4, 4)), torch.nn.UpsamplingBilinear2d(size=(4, 4)), IMG),
 ]
 
 
@@ -281,7 +290,8 @@ def test_pad_errors_like_torch() -> None:
 
 @pytest.mark.parametrize("layer", [nn.ZeroPad2d((1, 2, 0, 1)), nn.ConstantPad1d(2, -1.5), nn.ReflectionPad2d(1),
                                    nn.ReplicationPad1d((0, 3)), nn.CircularPad2d(2), nn.RMSNorm((3, 4), eps=1e-5),
-                                   nn.Threshold(0.5, -1.0), nn.AvgPool1d(3, 2, 1), nn.GroupNorm(2, 6, affine=False)],
+                                   nn.Threshold(0.5, -1.0), nn.AvgPool1d(3, 2, 1), nn.GroupNorm(2, 6, affine=False),
+                                   nn.Upsample(scale_factor=2, mode="bilinear"), nn.InstanceNorm2d(3, affine=True)],
                          ids=lambda layer: type(layer).__name__)
 def test_new_layers_rebuild_from_their_config(layer) -> None:
     import json
