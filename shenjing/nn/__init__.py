@@ -78,7 +78,7 @@ __all__ += [
     "CELU", "GELU", "GLU", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh", "LogSigmoid", "Mish", "PReLU",
     "ReLU6", "SELU", "Softmin", "Softshrink", "Softsign", "Tanhshrink", "Threshold",
 ]
-from .norm_extra import GroupNorm, InstanceNorm1d, InstanceNorm2d, RMSNorm  # noqa: E402
+from .norm_extra import GroupNorm, InstanceNorm1d, InstanceNorm2d, LocalResponseNorm, RMSNorm  # noqa: E402
 from .one_d import AdaptiveAvgPool1d, AvgPool1d, Dropout1d  # noqa: E402
 from .padding import (  # noqa: E402
     CircularPad1d,
@@ -101,3 +101,7 @@ __all__ += [
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: E402
 
 __all__ += ["Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d"]
+from .lp_pool import LPPool1d, LPPool2d  # noqa: E402
+from .shuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle  # noqa: E402
+
+__all__ += ["ChannelShuffle", "LPPool1d", "LPPool2d", "LocalResponseNorm", "PixelShuffle", "PixelUnshuffle"]

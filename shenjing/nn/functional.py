@@ -83,7 +83,7 @@ __all__ += [
     "celu", "gelu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "prelu",
     "relu6", "selu", "softmin", "softshrink", "softsign", "tanhshrink", "threshold",
 ]
-from .norm_extra import group_norm, instance_norm, rms_norm  # noqa: E402
+from .norm_extra import group_norm, instance_norm, local_response_norm, rms_norm  # noqa: E402
 from .one_d import adaptive_avg_pool1d, avg_pool1d, dropout1d  # noqa: E402
 from .padding import pad  # noqa: E402
 
@@ -91,3 +91,8 @@ __all__ += ["adaptive_avg_pool1d", "avg_pool1d", "dropout1d", "group_norm", "ins
 from .upsampling import interpolate, upsample, upsample_bilinear, upsample_nearest  # noqa: E402
 
 __all__ += ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest"]
+from .lp_pool import lp_pool1d, lp_pool2d  # noqa: E402
+from .shuffle import channel_shuffle, native_channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: E402
+
+__all__ += ["channel_shuffle", "local_response_norm", "lp_pool1d", "lp_pool2d", "native_channel_shuffle",
+            "pixel_shuffle", "pixel_unshuffle"]

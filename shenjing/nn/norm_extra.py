@@ -16,7 +16,8 @@ from ..creation import ones, zeros
 from ..tensor import Tensor
 from .module import Module, Parameter
 
-__all__ = ["GroupNorm", "RMSNorm", "InstanceNorm1d", "InstanceNorm2d", "group_norm", "rms_norm", "instance_norm"]
+__all__ = ["GroupNorm", "RMSNorm", "InstanceNorm1d", "InstanceNorm2d", "LocalResponseNorm", "group_norm", "rms_norm",
+           "instance_norm", "local_response_norm"]
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,  # noqa: A002
@@ -81,6 +82,26 @@ def instance_norm(input: Tensor, running_mean: Any = None, running_var: Any = No
     if bias is not None:
         x_hat = x_hat + bias.reshape(affine)
     return x_hat
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,  # noqa: A002
+                        k: float = 1.0) -> Tensor:
+    """a_c = x_c / (k + α/n · Σ_{c' near c} x_{c'}²)^β over a window of n = ``size`` channels (AlexNet).
+
+    The window of channel c is c − ⌊n/2⌋ … c + ⌈n/2⌉ − 1, zero beyond the edges, as PyTorch.
+    """
+    if input.ndim < 3:
+        raise ValueError(
+            f"local_response_norm: Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
+    from ..functions import pad_constant
+
+    C = input.shape[1]
+    widths = ((0, 0), (size // 2, (size - 1) // 2)) + ((0, 0),) * (input.ndim - 2)
+    squares = pad_constant(input * input, widths, 0.0)  # (N, C + n − 1, *)
+    window = squares[:, 0:C]
+    for j in range(1, size):
+        window = window + squares[:, j:j + C]
+    return input / (window * (alpha / size) + k) ** beta
 
 
 def _as_tensor(x: Any) -> Tensor:
@@ -209,3 +230,20 @@ class InstanceNorm2d(_InstanceNorm):
     """Instance normalisation of (N, C, H, W) or (C, H, W)."""
 
     _batched_ndim = 4
+
+
+class LocalResponseNorm(Module):
+    """Local response normalisation across channels (see :func:`local_response_norm`)."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+    def get_config(self) -> dict:
+        return {"size": self.size, "alpha": self.alpha, "beta": self.beta, "k": self.k}

@@ -81,6 +81,11 @@ COVERED = {
                                                                           align_corners=True)],
     "upsample": [case([IMG], scale_factor=(2, 1.5), mode="bilinear")],
     "upsample_nearest": [case([IMG], size=(3, 8))], "upsample_bilinear": [case([IMG], scale_factor=2)],
+    "local_response_norm": [case([IMG], size=3), case([SEQ], size=2, alpha=0.1, beta=0.5, k=2.0)],
+    "lp_pool1d": [case([np.abs(SEQ) + 0.1, 2.0, 3], stride=2)],
+    "lp_pool2d": [case([np.abs(IMG) + 0.1, 3.0, (2, 3)], stride=1, ceil_mode=True)],
+    "pixel_shuffle": [case([IMG, 2])], "pixel_unshuffle": [case([rng.standard_normal((2, 3, 6, 4)), 2])],
+    "channel_shuffle": [case([IMG, 2])], "native_channel_shuffle": [case([SEQ, 4], grads=[False, False])],  # no torch backward
     "normalize": [case([X], p=1.0, dim=0)], "cosine_similarity": [case([X, Y], grads=[True, True])],
     "pairwise_distance": [case([X, Y], grads=[True, True], p=3.0)],
     # losses
@@ -115,14 +120,12 @@ NOT_COVERED = {
     "max_unpool1d": "needs pooling indices", "max_unpool2d": "needs pooling indices",
     "conv_transpose1d": "no transposed convolution layer", "conv_transpose2d": "no transposed convolution layer",
     "conv_tbc": "no transposed convolution layer", "unfold": "im2col is private to conv; no Unfold layer",
-    "fold": "no Fold layer", "lp_pool1d": "no LPPool layer", "lp_pool2d": "no LPPool layer",
+    "fold": "no Fold layer",
     "fractional_max_pool2d": "random pooling, no layer",
-    "local_response_norm": "no LocalResponseNorm layer", "bilinear": "no Bilinear layer",
+    "bilinear": "no Bilinear layer",
     "alpha_dropout": "no AlphaDropout layer", "feature_alpha_dropout": "no AlphaDropout layer",
     "rrelu": "no RReLU layer (random slopes)",
     "grid_sample": "no spatial transformer family", "affine_grid": "no spatial transformer family",
-    "pixel_shuffle": "no PixelShuffle layer", "pixel_unshuffle": "no PixelShuffle layer",
-    "channel_shuffle": "no ChannelShuffle layer", "native_channel_shuffle": "no ChannelShuffle layer",
     "pdist": "no pdist op", "gumbel_softmax": "no sampling ops family",
     "ctc_loss": "needs the recurrent family",
     "multilabel_margin_loss": "not yet (no margin-classification layer)",
@@ -201,7 +204,8 @@ def test_covered_name_gives_torch_values_and_gradients(name: str, index: int) ->
                 tol=tol)
 
 
-NEW_HERE = ["pad", "avg_pool1d", "adaptive_avg_pool1d", "group_norm", "rms_norm", "instance_norm", "interpolate"]
+NEW_HERE = ["pad", "avg_pool1d", "adaptive_avg_pool1d", "group_norm", "rms_norm", "instance_norm", "interpolate",
+            "local_response_norm", "lp_pool1d", "lp_pool2d", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle"]
 
 
 @pytest.mark.parametrize("name, index", [(n, i) for n in NEW_HERE for i in range(len(COVERED[n]))])
@@ -235,6 +239,12 @@ LAYERS = [
     (nn.AdaptiveAvgPool1d(5), torch.nn.AdaptiveAvgPool1d(5), SEQ),
     (nn.Dropout1d(0.3).eval(), torch.nn.Dropout1d(0.3).eval(), SEQ),
     (nn.Upsample(scale_factor=2), torch.nn.Upsample(scale_factor=2), IMG),
+    (nn.PixelShuffle(2), torch.nn.PixelShuffle(2), IMG),
+    (nn.PixelUnshuffle(2), torch.nn.PixelUnshuffle(2), IMG[:, :, :6]),
+    (nn.ChannelShuffle(2), torch.nn.ChannelShuffle(2), IMG),
+    (nn.LPPool2d(2, 2), torch.nn.LPPool2d(2, 2), np.abs(IMG) + 0.1),
+    (nn.LPPool1d(3, 4, stride=2), torch.nn.LPPool1d(3, 4, stride=2), np.abs(SEQ) + 0.1),
+    (nn.LocalResponseNorm(3, alpha=0.01), torch.nn.LocalResponseNorm(3, alpha=0.01), IMG),
     (nn.Upsample(size=(5, 9), mode="bilinear", align_corners=False),
      torch.nn.Upsample(size=(5, 9), mode="bilinear", align_corners=False), IMG),
     (nn.UpsamplingNearest2d(scale_factor=3), torch.nn.UpsamplingNearest2d(scale_factor=3), IMG),
@@ -291,7 +301,9 @@ def test_pad_errors_like_torch() -> None:
 @pytest.mark.parametrize("layer", [nn.ZeroPad2d((1, 2, 0, 1)), nn.ConstantPad1d(2, -1.5), nn.ReflectionPad2d(1),
                                    nn.ReplicationPad1d((0, 3)), nn.CircularPad2d(2), nn.RMSNorm((3, 4), eps=1e-5),
                                    nn.Threshold(0.5, -1.0), nn.AvgPool1d(3, 2, 1), nn.GroupNorm(2, 6, affine=False),
-                                   nn.Upsample(scale_factor=2, mode="bilinear"), nn.InstanceNorm2d(3, affine=True)],
+                                   nn.Upsample(scale_factor=2, mode="bilinear"), nn.InstanceNorm2d(3, affine=True),
+                                   nn.PixelShuffle(3), nn.ChannelShuffle(2), nn.LPPool2d(2.0, 3, 1),
+                                   nn.LocalResponseNorm(5)],
                          ids=lambda layer: type(layer).__name__)
 def test_new_layers_rebuild_from_their_config(layer) -> None:
     import json
