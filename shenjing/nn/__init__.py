@@ -67,6 +67,7 @@ from .activation_extra import (  # noqa: E402
     Mish,
     PReLU,
     ReLU6,
+    RReLU,
     Softmin,
     Softshrink,
     Softsign,
@@ -76,7 +77,7 @@ from .activation_extra import (  # noqa: E402
 
 __all__ += [
     "CELU", "GELU", "GLU", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh", "LogSigmoid", "Mish", "PReLU",
-    "ReLU6", "SELU", "Softmin", "Softshrink", "Softsign", "Tanhshrink", "Threshold",
+    "ReLU6", "RReLU", "SELU", "Softmin", "Softshrink", "Softsign", "Tanhshrink", "Threshold",
 ]
 from .norm_extra import GroupNorm, InstanceNorm1d, InstanceNorm2d, LocalResponseNorm, RMSNorm  # noqa: E402
 from .one_d import AdaptiveAvgPool1d, AvgPool1d, Dropout1d  # noqa: E402
@@ -105,3 +106,7 @@ from .lp_pool import LPPool1d, LPPool2d  # noqa: E402
 from .shuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle  # noqa: E402
 
 __all__ += ["ChannelShuffle", "LPPool1d", "LPPool2d", "LocalResponseNorm", "PixelShuffle", "PixelUnshuffle"]
+from .alpha_dropout import AlphaDropout, FeatureAlphaDropout  # noqa: E402
+from .bilinear import Bilinear  # noqa: E402
+
+__all__ += ["AlphaDropout", "Bilinear", "FeatureAlphaDropout"]

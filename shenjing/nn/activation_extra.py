@@ -18,7 +18,7 @@ __all__ = [
     "SELU", "CELU", "GELU", "Mish", "Softsign", "Hardtanh", "ReLU6", "LogSigmoid", "Hardsigmoid", "Hardswish",
     "Tanhshrink", "Softshrink", "Hardshrink", "Threshold", "GLU", "PReLU", "Softmin",
     "selu", "celu", "gelu", "mish", "softsign", "hardtanh", "relu6", "logsigmoid", "hardsigmoid", "hardswish",
-    "tanhshrink", "softshrink", "hardshrink", "threshold", "glu", "prelu", "softmin",
+    "tanhshrink", "softshrink", "hardshrink", "threshold", "glu", "prelu", "softmin", "RReLU", "rrelu",
 ]
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -207,6 +207,28 @@ class ThresholdFunction(Function):
         return grad_a * self.above
 
 
+class RReLUFunction(Function):
+    """a = z for z ≥ 0, s·z otherwise, with a random slope s ~ U(lower, upper) drawn per element (training).
+
+    f′(z) = 1 for z > 0, s otherwise. In evaluation s = (lower + upper)/2 for every element (a leaky ReLU).
+    """
+
+    def forward(self, z: Any, lower: float = 1 / 8, upper: float = 1 / 3, training: bool = False) -> Any:
+        xp = self.xp
+        if training:
+            from ..backend import backend_of
+
+            noise = backend_of(z).generator.random(z.shape, dtype=z.dtype)
+            slope = lower + (upper - lower) * noise
+        else:
+            slope = z.dtype.type((lower + upper) / 2)
+        self.local = xp.where(z > 0, z.dtype.type(1), slope)  # f′(z), kept for backward
+        return z * self.local
+
+    def backward(self, grad_a: Any) -> Any:
+        return grad_a * self.local
+
+
 class PReLUFunction(Function):
     """a = z for z > 0, w·z otherwise, with one learnable slope w per channel (dim 1) or one for all.
 
@@ -321,6 +343,12 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
             f"input of shape {tuple(input.shape)} ({channels} channels on dim 1). Use num_parameters={channels} "
             "or 1.")
     return PReLUFunction.apply(input, weight)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,  # noqa: A002
+          inplace: bool = False) -> Tensor:
+    """Randomised leaky ReLU (Xu et al., 2015): slopes ~ U(lower, upper) in training, their mean in evaluation."""
+    return RReLUFunction.apply(input, lower=lower, upper=upper, training=training)
 
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
@@ -514,3 +542,16 @@ class PReLU(Module):
 
     def get_config(self) -> dict:
         return {"num_parameters": self.num_parameters, "init": self.init}
+
+
+class RReLU(_Activation):
+    """a = z for z ≥ 0, s·z otherwise; s ~ U(lower, upper) per element in training, (lower + upper)/2 in eval()."""
+
+    _options = ("lower", "upper")
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False) -> None:
+        super().__init__()
+        self.lower, self.upper = lower, upper
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return rrelu(input, self.lower, self.upper, self.training)

@@ -71,6 +71,7 @@ from .activation_extra import (  # noqa: E402
     mish,
     prelu,
     relu6,
+    rrelu,
     selu,
     softmin,
     softshrink,
@@ -81,7 +82,7 @@ from .activation_extra import (  # noqa: E402
 
 __all__ += [
     "celu", "gelu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "prelu",
-    "relu6", "selu", "softmin", "softshrink", "softsign", "tanhshrink", "threshold",
+    "relu6", "rrelu", "selu", "softmin", "softshrink", "softsign", "tanhshrink", "threshold",
 ]
 from .norm_extra import group_norm, instance_norm, local_response_norm, rms_norm  # noqa: E402
 from .one_d import adaptive_avg_pool1d, avg_pool1d, dropout1d  # noqa: E402
@@ -96,3 +97,7 @@ from .shuffle import channel_shuffle, native_channel_shuffle, pixel_shuffle, pix
 
 __all__ += ["channel_shuffle", "local_response_norm", "lp_pool1d", "lp_pool2d", "native_channel_shuffle",
             "pixel_shuffle", "pixel_unshuffle"]
+from .alpha_dropout import alpha_dropout, feature_alpha_dropout  # noqa: E402
+from .bilinear import bilinear  # noqa: E402
+
+__all__ += ["alpha_dropout", "bilinear", "feature_alpha_dropout"]

@@ -46,6 +46,7 @@ ACTIVATIONS = {
     "threshold": (nn.Threshold(0.3, -2.0), torch.nn.Threshold(0.3, -2.0), away_from(SMOOTH, 0.3)),
     "glu": (nn.GLU(), torch.nn.GLU(), SMOOTH[:, :64]),
     "glu_dim0": (nn.GLU(0), torch.nn.GLU(0), SMOOTH[:44]),
+    "rrelu_eval": (nn.RReLU(0.1, 0.3).eval(), torch.nn.RReLU(0.1, 0.3).eval(), AWAY),
     "softmin": (nn.Softmin(dim=1), torch.nn.Softmin(dim=1), SMOOTH),
     "softmin_dim0": (nn.Softmin(dim=0), torch.nn.Softmin(dim=0), SMOOTH),
 }

@@ -86,6 +86,11 @@ COVERED = {
     "lp_pool2d": [case([np.abs(IMG) + 0.1, 3.0, (2, 3)], stride=1, ceil_mode=True)],
     "pixel_shuffle": [case([IMG, 2])], "pixel_unshuffle": [case([rng.standard_normal((2, 3, 6, 4)), 2])],
     "channel_shuffle": [case([IMG, 2])], "native_channel_shuffle": [case([SEQ, 4], grads=[False, False])],  # no torch backward
+    "rrelu": [case([X_AWAY]), case([X_AWAY], lower=0.05, upper=0.5)],
+    "alpha_dropout": [case([X]), case([X], p=0.0, training=True)],
+    "feature_alpha_dropout": [case([IMG], p=0.3), case([IMG], p=0.0, training=True)],
+    "bilinear": [case([X, Y[:, :5], rng.standard_normal((3, 8, 5)), rng.standard_normal(3)],
+                      grads=[True, True, True, True])],
     "normalize": [case([X], p=1.0, dim=0)], "cosine_similarity": [case([X, Y], grads=[True, True])],
     "pairwise_distance": [case([X, Y], grads=[True, True], p=3.0)],
     # losses
@@ -122,9 +127,8 @@ NOT_COVERED = {
     "conv_tbc": "no transposed convolution layer", "unfold": "im2col is private to conv; no Unfold layer",
     "fold": "no Fold layer",
     "fractional_max_pool2d": "random pooling, no layer",
-    "bilinear": "no Bilinear layer",
-    "alpha_dropout": "no AlphaDropout layer", "feature_alpha_dropout": "no AlphaDropout layer",
-    "rrelu": "no RReLU layer (random slopes)",
+   
+
     "grid_sample": "no spatial transformer family", "affine_grid": "no spatial transformer family",
     "pdist": "no pdist op", "gumbel_softmax": "no sampling ops family",
     "ctc_loss": "needs the recurrent family",
@@ -331,3 +335,46 @@ def test_instance_norm_layers_match_torch_in_train_and_eval(dims: int, track: bo
                                        theirs(torch.tensor(sample)).detach().numpy(), atol=1e-12)
         for key, value in theirs.state_dict().items():
             np.testing.assert_allclose(ours.state_dict()[key].numpy(), value.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("feature", [False, True])
+def test_alpha_dropout_in_training_follows_its_formula(feature: bool) -> None:
+    p, alpha = 0.3, 1.7580993408473766
+    a = 1 / np.sqrt((alpha * alpha * p + 1) * (1 - p))
+    x = shenjing.tensor(rng.standard_normal((400, 6, 5)), requires_grad=True)
+    out = (F.feature_alpha_dropout if feature else F.alpha_dropout)(x, p, training=True)
+    out.sum().backward()
+    kept = x.grad.numpy() != 0  # ∂out/∂x = a·m
+    np.testing.assert_allclose(x.grad.numpy()[kept], a)
+    if feature:  # one draw per channel of each sample
+        assert (kept == kept[:, :, :1]).all()
+    values, inputs = out.detach().numpy(), x.detach().numpy()
+    np.testing.assert_allclose(values[kept], a * inputs[kept] + alpha * a * p, rtol=1e-12)
+    np.testing.assert_allclose(values[~kept], alpha * a * (p - 1), rtol=1e-12)
+    assert abs(kept.mean() - (1 - p)) < 0.03
+    assert abs(values.mean()) < 0.05 and abs(values.std() - 1) < 0.05  # self-normalising on N(0, 1) inputs
+    assert nn.AlphaDropout(0.3).eval()(x) is x
+
+
+def test_rrelu_in_training_draws_slopes_between_lower_and_upper() -> None:
+    x = shenjing.tensor(-np.abs(rng.standard_normal(2000)) - 0.01, requires_grad=True)
+    out = F.rrelu(x, 0.1, 0.4, training=True)
+    out.sum().backward()
+    slopes = out.detach().numpy() / x.detach().numpy()
+    assert slopes.min() >= 0.1 and slopes.max() <= 0.4 and abs(slopes.mean() - 0.25) < 0.01
+    np.testing.assert_allclose(x.grad.numpy(), slopes, rtol=1e-12)
+    positive = shenjing.tensor(np.abs(rng.standard_normal(10)))
+    np.testing.assert_array_equal(nn.RReLU().train()(positive).numpy(), positive.numpy())
+
+
+def test_bilinear_layer_matches_torch_by_state_dict() -> None:
+    theirs = torch.nn.Bilinear(8, 5, 3).double()
+    ours = nn.Bilinear(8, 5, 3, dtype=shenjing.float64)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight", "bias"]
+    assert ours.weight.shape == tuple(theirs.weight.shape)
+    bound = 1 / np.sqrt(8)
+    assert np.abs(ours.weight.array).max() <= bound and np.abs(ours.bias.array).max() <= bound
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x1, x2 = rng.standard_normal((2, 4, 8)), rng.standard_normal((2, 4, 5))
+    check_torch(ours, theirs, [x1, x2], dtypes=("float64",))
+    assert repr(ours) == repr(theirs)
