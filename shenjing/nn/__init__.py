@@ -110,3 +110,6 @@ from .alpha_dropout import AlphaDropout, FeatureAlphaDropout  # noqa: E402
 from .bilinear import Bilinear  # noqa: E402
 
 __all__ += ["AlphaDropout", "Bilinear", "FeatureAlphaDropout"]
+from .adaptive_max import AdaptiveMaxPool1d, AdaptiveMaxPool2d  # noqa: E402
+
+__all__ += ["AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]

@@ -101,3 +101,6 @@ from .alpha_dropout import alpha_dropout, feature_alpha_dropout  # noqa: E402
 from .bilinear import bilinear  # noqa: E402
 
 __all__ += ["alpha_dropout", "bilinear", "feature_alpha_dropout"]
+from .adaptive_max import adaptive_max_pool1d, adaptive_max_pool2d  # noqa: E402
+
+__all__ += ["adaptive_max_pool1d", "adaptive_max_pool2d"]
