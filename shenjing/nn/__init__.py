@@ -113,3 +113,6 @@ __all__ += ["AlphaDropout", "Bilinear", "FeatureAlphaDropout"]
 from .adaptive_max import AdaptiveMaxPool1d, AdaptiveMaxPool2d  # noqa: E402
 
 __all__ += ["AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
+from .fold import Fold, Unfold  # noqa: E402
+
+__all__ += ["Fold", "Unfold"]

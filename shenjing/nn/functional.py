@@ -104,3 +104,6 @@ __all__ += ["alpha_dropout", "bilinear", "feature_alpha_dropout"]
 from .adaptive_max import adaptive_max_pool1d, adaptive_max_pool2d  # noqa: E402
 
 __all__ += ["adaptive_max_pool1d", "adaptive_max_pool2d"]
+from .fold import fold, unfold  # noqa: E402
+
+__all__ += ["fold", "unfold"]

@@ -94,6 +94,10 @@ COVERED = {
     "adaptive_max_pool1d": [case([SEQ], output_size=4)],
     "adaptive_max_pool2d": [case([IMG], output_size=(3, 4)), case([np.maximum(IMG, 0)], output_size=(5, None)),
                             case([IMG[0]], output_size=1)],
+    "unfold": [case([IMG], kernel_size=3), case([IMG[0]], kernel_size=(2, 3), dilation=(2, 1), padding=1,
+                                                stride=(2, 3))],
+    "fold": [case([rng.standard_normal((2, 24, 24)), (7, 6)], kernel_size=(2, 3), padding=1, stride=(2, 1)),
+             case([rng.standard_normal((12, 36)), (5, 5)], kernel_size=2, dilation=1, padding=1)],
     "normalize": [case([X], p=1.0, dim=0)], "cosine_similarity": [case([X, Y], grads=[True, True])],
     "pairwise_distance": [case([X, Y], grads=[True, True], p=3.0)],
     # losses
@@ -126,8 +130,7 @@ NOT_COVERED = {
     "fractional_max_pool3d_with_indices": "no 3-D layers",
     "max_unpool1d": "needs pooling indices", "max_unpool2d": "needs pooling indices",
     "conv_transpose1d": "no transposed convolution layer", "conv_transpose2d": "no transposed convolution layer",
-    "conv_tbc": "no transposed convolution layer", "unfold": "im2col is private to conv; no Unfold layer",
-    "fold": "no Fold layer",
+    "conv_tbc": "no transposed convolution layer", 
     "fractional_max_pool2d": "random pooling, no layer",
    
 
@@ -211,7 +214,7 @@ def test_covered_name_gives_torch_values_and_gradients(name: str, index: int) ->
 
 
 NEW_HERE = ["pad", "avg_pool1d", "adaptive_avg_pool1d", "group_norm", "rms_norm", "instance_norm", "interpolate",
-            "local_response_norm", "adaptive_max_pool1d", "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle"]
+            "local_response_norm", "adaptive_max_pool1d", "adaptive_max_pool2d", "unfold", "fold", "lp_pool1d", "lp_pool2d", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle"]
 
 
 # ties (the zeros after a ReLU) are kinks of max pooling: finite differences do not apply there; torch's values
@@ -231,7 +234,7 @@ def test_new_forms_pass_finite_differences(name: str, index: int) -> None:
             args[i] = t
         return getattr(F, name)(*args, **kwargs)
 
-    small = [x[:1] if i == 0 else x for i, x in enumerate(inputs[p] for p in positions)]
+    small = [x[:1] if i == 0 and x.ndim >= 3 else x for i, x in enumerate(inputs[p] for p in positions)]
     check_gradients(run, small, requires_grad=[grads[i] for i in positions])
 
 
@@ -254,6 +257,8 @@ LAYERS = [
     (nn.PixelShuffle(2), torch.nn.PixelShuffle(2), IMG),
     (nn.AdaptiveMaxPool2d((2, 3)), torch.nn.AdaptiveMaxPool2d((2, 3)), np.maximum(IMG, 0)),  # ties at 0
     (nn.AdaptiveMaxPool1d(3), torch.nn.AdaptiveMaxPool1d(3), SEQ),
+    (nn.Unfold((2, 3), stride=2), torch.nn.Unfold((2, 3), stride=2), IMG),
+    (nn.Fold((3, 4), 2), torch.nn.Fold((3, 4), 2), rng.standard_normal((2, 8, 6))),
     (nn.PixelUnshuffle(2), torch.nn.PixelUnshuffle(2), IMG[:, :, :6]),
     (nn.ChannelShuffle(2), torch.nn.ChannelShuffle(2), IMG),
     (nn.LPPool2d(2, 2), torch.nn.LPPool2d(2, 2), np.abs(IMG) + 0.1),
@@ -318,7 +323,8 @@ def test_pad_errors_like_torch() -> None:
                                    nn.Upsample(scale_factor=2, mode="bilinear"), nn.InstanceNorm2d(3, affine=True),
                                    nn.PixelShuffle(3), nn.ChannelShuffle(2), nn.LPPool2d(2.0, 3, 1),
                                    nn.LocalResponseNorm(5), nn.AdaptiveMaxPool2d((2, None)),
-                                   nn.AdaptiveMaxPool1d(4)],
+                                   nn.AdaptiveMaxPool1d(4), nn.Unfold((2, 3), padding=1),
+                                   nn.Fold((4, 5), 2, stride=(1, 2))],
                          ids=lambda layer: type(layer).__name__)
 def test_new_layers_rebuild_from_their_config(layer) -> None:
     import json
