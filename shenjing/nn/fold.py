@@ -81,7 +81,8 @@ def _geometry(kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> tup
             pair(stride, "stride"))
 
 
-def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Tensor:  # noqa: A002
+def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,  # noqa: A002
+           stride: Any = 1) -> Tensor:
     """Extract sliding blocks: (N, C, H, W) or (C, H, W) → (N, C·k_h·k_w, L) (see the module docstring)."""
     if input.ndim not in (3, 4):
         raise RuntimeError(f"unfold: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "

@@ -85,7 +85,8 @@ COVERED = {
     "lp_pool1d": [case([np.abs(SEQ) + 0.1, 2.0, 3], stride=2)],
     "lp_pool2d": [case([np.abs(IMG) + 0.1, 3.0, (2, 3)], stride=1, ceil_mode=True)],
     "pixel_shuffle": [case([IMG, 2])], "pixel_unshuffle": [case([rng.standard_normal((2, 3, 6, 4)), 2])],
-    "channel_shuffle": [case([IMG, 2])], "native_channel_shuffle": [case([SEQ, 4], grads=[False, False])],  # no torch backward
+    "channel_shuffle": [case([IMG, 2])],
+    "native_channel_shuffle": [case([SEQ, 4], grads=[False, False])],  # torch has no backward for it
     "rrelu": [case([X_AWAY]), case([X_AWAY], lower=0.05, upper=0.5)],
     "alpha_dropout": [case([X]), case([X], p=0.0, training=True)],
     "feature_alpha_dropout": [case([IMG], p=0.3), case([IMG], p=0.0, training=True)],
@@ -113,7 +114,8 @@ COVERED = {
     "multilabel_soft_margin_loss": [case([X, BIN])],
     "triplet_margin_loss": [case([X, Y, X[::-1].copy()], grads=[True, True, True])],
     "poisson_nll_loss": [case([X * 0.3, COUNTS])], "multi_margin_loss": [case([X, LABELS], margin=2.0)],
-    "triplet_margin_with_distance_loss": [case([X, Y, X[::-1].copy()], grads=[True, True, True], swap=True)], "gaussian_nll_loss": [case([X, Y, VAR], grads=[True, True, True])],
+    "triplet_margin_with_distance_loss": [case([X, Y, X[::-1].copy()], grads=[True, True, True], swap=True)],
+    "gaussian_nll_loss": [case([X, Y, VAR], grads=[True, True, True])],
 }
 
 NOT_COVERED = {
@@ -214,7 +216,8 @@ def test_covered_name_gives_torch_values_and_gradients(name: str, index: int) ->
 
 
 NEW_HERE = ["pad", "avg_pool1d", "adaptive_avg_pool1d", "group_norm", "rms_norm", "instance_norm", "interpolate",
-            "local_response_norm", "adaptive_max_pool1d", "adaptive_max_pool2d", "unfold", "fold", "lp_pool1d", "lp_pool2d", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle"]
+            "local_response_norm", "adaptive_max_pool1d", "adaptive_max_pool2d", "unfold", "fold", "lp_pool1d",
+            "lp_pool2d", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle"]
 
 
 # ties (the zeros after a ReLU) are kinks of max pooling: finite differences do not apply there; torch's values
