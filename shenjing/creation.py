@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .backend import as_dtype, get_backend, get_default_dtype
+from .random import rng_of
 from .tensor import Tensor, _dims, tensor
 
 __all__ = [
@@ -14,7 +15,7 @@ __all__ = [
 
 
 def _float_dtype(dtype: Any) -> Any:
-    return get_default_dtype() if dtype is None else as_dtype(dtype)
+    return as_dtype(get_default_dtype() if dtype is None else dtype)
 
 
 def _make(array: Any, requires_grad: bool) -> Tensor:
@@ -71,17 +72,20 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None, device: An
 
 def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
          generator: Any = None) -> Tensor:
-    """Uniform on [0, 1), from the seeded generator (see :func:`shenjing.manual_seed`)."""
+    """Uniform on [0, 1), from ``generator`` (a :class:`shenjing.Generator`) or the seeded default one.
+
+    Same seed, same numbers; not the numbers PyTorch draws for that seed (see ``shenjing.random``).
+    """
     backend = get_backend(device)
-    rng = generator or backend.generator
+    rng = rng_of(generator, backend)
     return _make(rng.random(_dims(size), dtype=_float_dtype(dtype)), requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
           generator: Any = None) -> Tensor:
-    """Standard normal N(0, 1), from the seeded generator (see :func:`shenjing.manual_seed`)."""
+    """Standard normal N(0, 1), from ``generator`` or the seeded default one (see :func:`rand`)."""
     backend = get_backend(device)
-    rng = generator or backend.generator
+    rng = rng_of(generator, backend)
     return _make(rng.standard_normal(_dims(size), dtype=_float_dtype(dtype)), requires_grad)
 
 
@@ -90,13 +94,13 @@ def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, dev
     if size is None:
         low, high, size = 0, low, high
     backend = get_backend(device)
-    rng = generator or backend.generator
+    rng = rng_of(generator, backend)
     return Tensor._wrap(rng.integers(low, high, size=tuple(size)).astype(as_dtype(dtype or "int64")))
 
 
 def randperm(n: int, dtype: Any = None, device: Any = None, generator: Any = None) -> Tensor:
     backend = get_backend(device)
-    rng = generator or backend.generator
+    rng = rng_of(generator, backend)
     return Tensor._wrap(rng.permutation(n).astype(as_dtype(dtype or "int64")))
 
 
