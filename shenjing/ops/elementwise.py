@@ -78,6 +78,8 @@ class Pow(Function):
     def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b = promote(a, b)
         self.out = a**b
+        if self.out.dtype.kind != getattr(a, "dtype", getattr(b, "dtype", self.out.dtype)).kind:
+            self.out = self.out.astype(bool)  # NOTE: NumPy gives int8 for bool ** bool, PyTorch bool
         return self.out
 
     def backward(self, grad: Any) -> tuple:
