@@ -890,7 +890,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
             host = host.astype(get_default_dtype())
         elif host.dtype.kind in "iu":
             host = host.astype("int64")
-        backend = backend or NUMPY
+        backend = backend or get_backend(None)  # the default device (set_default_device)
         array = backend.from_host(host) if backend is not NUMPY else host
     out = Tensor._wrap(array)
     if requires_grad:

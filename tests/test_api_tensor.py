@@ -198,3 +198,10 @@ def test_generator_in_creation_functions_leaves_the_global_stream_alone() -> Non
     rng = g.rng if g is not None else None
     assert hasattr(rng, "random")
     assert shenjing.default_generator.rng is shenjing.backend.get_backend("cpu").generator
+
+
+def test_dtypes_save_and_load_as_dtypes(tmp_path: object) -> None:
+    path = str(tmp_path) + "/state.sj"  # type: ignore[operator]
+    shenjing.save({"dtype": shenjing.float64, "numpy": np.dtype("int32")}, path)
+    loaded = shenjing.load(path)
+    assert loaded["dtype"] is shenjing.float64 and loaded["numpy"] == shenjing.int32
