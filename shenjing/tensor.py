@@ -110,7 +110,7 @@ class Tensor:
 
     @property
     def shape(self) -> Size:
-        return Size(self.array.shape)
+        return tuple.__new__(Size, self.array.shape)
 
     @property
     def dtype(self) -> Any:
@@ -144,7 +144,7 @@ class Tensor:
     def size(self, dim: int | None = None) -> Any:
         """The shape as a :class:`Size`, or the length of dimension ``dim`` (negative counts from the end)."""
         if dim is None:
-            return Size(self.array.shape)
+            return tuple.__new__(Size, self.array.shape)
         ndim = self.array.ndim
         if not -max(ndim, 1) <= dim < max(ndim, 1):
             raise IndexError(

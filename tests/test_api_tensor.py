@@ -205,3 +205,10 @@ def test_dtypes_save_and_load_as_dtypes(tmp_path: object) -> None:
     shenjing.save({"dtype": shenjing.float64, "numpy": np.dtype("int32")}, path)
     loaded = shenjing.load(path)
     assert loaded["dtype"] is shenjing.float64 and loaded["numpy"] == shenjing.int32
+
+
+def test_nn_init_takes_a_generator() -> None:
+    w1, w2 = shenjing.empty(3, 4), shenjing.empty(3, 4)
+    shenjing.nn.init.kaiming_uniform_(w1, generator=shenjing.Generator().manual_seed(5))
+    shenjing.nn.init.kaiming_uniform_(w2, generator=shenjing.Generator().manual_seed(5))
+    np.testing.assert_array_equal(w1.numpy(), w2.numpy())
