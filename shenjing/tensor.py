@@ -146,12 +146,11 @@ class Tensor:
         if dim is None:
             return tuple.__new__(Size, self.array.shape)
         ndim = self.array.ndim
-        if not -max(ndim, 1) <= dim < max(ndim, 1):
-            raise IndexError(
-                f"Dimension out of range (expected to be in range of [{-max(ndim, 1)}, {max(ndim, 1) - 1}], "
-                f"but got {dim})"
-            )
-        return self.array.shape[dim] if ndim else 1
+        if ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        if not -ndim <= dim < ndim:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], but got {dim})")
+        return self.array.shape[dim]
 
     def dim(self) -> int:
         return self.array.ndim
@@ -447,10 +446,22 @@ class Tensor:
         return Tensor._wrap(~self.array)
 
     def __and__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.array & _data(other))
+        return _compare(operator.and_, self, other)
+
+    def __rand__(self, other: Any) -> Tensor:
+        return _compare(operator.and_, other, self)
 
     def __or__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.array | _data(other))
+        return _compare(operator.or_, self, other)
+
+    def __ror__(self, other: Any) -> Tensor:
+        return _compare(operator.or_, other, self)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return _compare(operator.xor, self, other)
+
+    def __rxor__(self, other: Any) -> Tensor:
+        return _compare(operator.xor, other, self)
 
     def eq(self, other: Any) -> Tensor:
         return self == other

@@ -31,6 +31,10 @@ def test_size_is_a_tuple_printed_as_torch() -> None:
         x.size(2)
     with pytest.raises(IndexError):
         tx.size(2)
+    with pytest.raises(IndexError, match="no dimensions"):
+        shenjing.tensor(1.0).size(0)
+    with pytest.raises(IndexError):
+        torch.tensor(1.0).size(0)
 
 
 # ---- dtypes ---------------------------------------------------------------------------------------------------

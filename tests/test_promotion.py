@@ -40,6 +40,11 @@ OPS = {
     "where": (lambda a, b: shenjing.where(shenjing.tensor([True, False, True]), a, b),
               lambda a, b: torch.where(torch.tensor([True, False, True]), a, b)),
     "lt": (lambda a, b: a < b, lambda a, b: a < b),
+    "sub": (lambda a, b: a - b, lambda a, b: a - b),
+    "floordiv": (lambda a, b: a // b, lambda a, b: a // b),
+    "mod": (lambda a, b: a % b, lambda a, b: a % b),
+    "and": (lambda a, b: a & b, lambda a, b: a & b),
+    "or": (lambda a, b: a | b, lambda a, b: a | b),
     "eq": (lambda a, b: a == b, lambda a, b: a == b),
 }
 
@@ -72,7 +77,7 @@ def test_python_numbers_never_widen_a_tensor(a: str, scalar: object, side: str) 
     x, tx = shenjing.tensor(_values(a, (3,))), torch.tensor(_values(a, (3,)))
     sj_args, t_args = ((x, scalar), (tx, scalar)) if side == "left" else ((scalar, x), (scalar, tx))
     assert str(shenjing.result_type(*sj_args)) == "shenjing." + _torch_name(torch.result_type(*t_args))
-    for name in ("add", "mul", "div", "pow", "lt", "eq"):
+    for name in ("add", "mul", "div", "pow", "lt", "eq", "sub", "floordiv", "mod", "and"):
         _check_op(name, sj_args, t_args)
     t_where = torch.where(torch.tensor([True, False, True]), *t_args)
     assert shenjing.where(shenjing.tensor([True, False, True]), *sj_args).dtype == getattr(shenjing, _torch_name(
