@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy
 
-__all__ = ["dtype", "promote_types", "result_type", "can_cast", "to_shenjing", "category"]
+__all__ = ["dtype", "promote_types", "result_type", "can_cast", "to_shenjing", "category", "finfo", "iinfo"]
 
 
 class dtype:  # noqa: N801 - PyTorch's name
@@ -49,6 +49,11 @@ class dtype:  # noqa: N801 - PyTorch's name
         set_(self, "is_floating_point", numpy_dtype.kind == "f")
         set_(self, "is_complex", numpy_dtype.kind == "c")
         set_(self, "is_signed", numpy_dtype.kind in "fci")
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "dtype":  # NOTE: only while unpickling/copying half-built objects
+            raise AttributeError(name)
+        return getattr(self.dtype, name)  # the rest of NumPy's dtype attributes (str, byteorder, ...)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("shenjing dtypes are immutable")
@@ -211,3 +216,33 @@ def can_cast(from_: Any, to: Any) -> bool:
     if c_to == 0:
         return c_from == 0
     return c_from <= c_to
+
+
+class finfo:  # noqa: N801 - PyTorch's name
+    """Limits of a floating dtype (the default one when ``None``), as ``torch.finfo``: Python floats.
+
+    Attributes: ``bits``, ``eps`` (the gap from 1 to the next number), ``max``, ``min``, ``tiny`` (=
+    ``smallest_normal``), ``resolution`` (10⁻ᵖ for p decimal digits), ``dtype`` (its name, ``'float32'``).
+    """
+
+    def __init__(self, type: Any = None) -> None:  # noqa: A002
+        info = numpy.finfo(_default_float() if type is None else _np(type))
+        self.bits, self.dtype = int(info.bits), info.dtype.name
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = 10.0 ** -int(info.precision)
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:  # noqa: N801
+    """Limits of an integer dtype, as ``torch.iinfo``: ``bits``, ``max``, ``min`` (Python ints), ``dtype``."""
+
+    def __init__(self, type: Any) -> None:  # noqa: A002
+        info = numpy.iinfo(_np(type))
+        self.bits, self.max, self.min, self.dtype = int(info.bits), int(info.max), int(info.min), info.dtype.name
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"

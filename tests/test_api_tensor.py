@@ -216,3 +216,19 @@ def test_nn_init_takes_a_generator() -> None:
     shenjing.nn.init.kaiming_uniform_(w1, generator=shenjing.Generator().manual_seed(5))
     shenjing.nn.init.kaiming_uniform_(w2, generator=shenjing.Generator().manual_seed(5))
     np.testing.assert_array_equal(w1.numpy(), w2.numpy())
+
+
+@pytest.mark.parametrize("name", ["float16", "float32", "float64"])
+def test_finfo_matches_torch(name: str) -> None:
+    got, expected = shenjing.finfo(getattr(shenjing, name)), torch.finfo(getattr(torch, name))
+    for field in ("eps", "max", "min", "tiny", "bits", "resolution"):
+        assert getattr(got, field) == getattr(expected, field), field
+    assert got.dtype == expected.dtype
+    assert float(shenjing.finfo().eps) == float(torch.finfo().eps)
+
+
+@pytest.mark.parametrize("name", ["uint8", "int8", "int16", "int32", "int64"])
+def test_iinfo_matches_torch(name: str) -> None:
+    got, expected = shenjing.iinfo(getattr(shenjing, name)), torch.iinfo(getattr(torch, name))
+    assert (got.max, got.min, got.bits, got.dtype) == (expected.max, expected.min, expected.bits, expected.dtype)
+    assert shenjing.zeros(1, dtype=getattr(shenjing, name)).dtype.str == np.dtype(name).str
