@@ -9,10 +9,10 @@ from __future__ import annotations
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device as device
 from .backend import get_default_device, set_default_device
-from .backend import get_default_dtype, get_rng_state, manual_seed, set_default_dtype, set_rng_state
+from .backend import get_default_dtype, get_rng_state, set_default_dtype, set_rng_state
 from .dtypes import can_cast, dtype, finfo, iinfo, promote_types, result_type
 from .dtypes import to_shenjing as _dt
-from .random import Generator, default_generator
+from .random import Generator, default_generator, initial_seed, manual_seed, seed
 from .creation import (
     arange,
     as_tensor,

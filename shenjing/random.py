@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from . import backend as _backend
 from .backend import Device, get_backend
 
-__all__ = ["Generator", "default_generator", "rng_of"]
+__all__ = ["Generator", "default_generator", "rng_of", "manual_seed", "initial_seed", "seed"]
 
 _TORCH_DEFAULT_SEED = 67280421310721  # torch.Generator().initial_seed(), kept so programs that print it agree
 
@@ -100,6 +101,30 @@ class _DefaultGenerator(Generator):
 
 
 default_generator = _DefaultGenerator()
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed every backend's generator (initialisation, dropout, shuffling); returns ``default_generator``.
+
+    As ``torch.manual_seed``: the same seed gives the same run, though not PyTorch's numbers.
+    """
+    _backend.manual_seed(seed)
+    default_generator._initial_seed = int(seed) % (1 << 64)
+    return default_generator
+
+
+def initial_seed() -> int:
+    """The seed the default generator last started from (``torch.initial_seed``)."""
+    return default_generator.initial_seed()
+
+
+def seed() -> int:
+    """Seed every backend from fresh OS entropy; returns the seed chosen (``torch.seed``)."""
+    from numpy.random import SeedSequence  # NOTE: entropy only, no math
+
+    chosen = int(SeedSequence().entropy) % (1 << 63)
+    manual_seed(chosen)
+    return chosen
 
 
 def rng_of(generator: Any, backend: Any) -> Any:

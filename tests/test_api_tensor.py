@@ -232,3 +232,16 @@ def test_iinfo_matches_torch(name: str) -> None:
     got, expected = shenjing.iinfo(getattr(shenjing, name)), torch.iinfo(getattr(torch, name))
     assert (got.max, got.min, got.bits, got.dtype) == (expected.max, expected.min, expected.bits, expected.dtype)
     assert shenjing.zeros(1, dtype=getattr(shenjing, name)).dtype.str == np.dtype(name).str
+
+
+def test_manual_seed_returns_the_default_generator() -> None:
+    g = shenjing.manual_seed(123)
+    assert g is shenjing.default_generator and isinstance(g, shenjing.Generator)
+    assert isinstance(torch.manual_seed(123), torch.Generator)
+    assert shenjing.initial_seed() == 123 == g.initial_seed()
+    first = shenjing.rand(2).numpy()
+    shenjing.manual_seed(123)
+    np.testing.assert_array_equal(shenjing.rand(2, generator=shenjing.default_generator).numpy(), first)
+    chosen = shenjing.seed()
+    assert shenjing.initial_seed() == chosen
+    shenjing.manual_seed(0)
