@@ -31,6 +31,9 @@ from .creation import (
     randn,
     randn_like,
     randperm,
+    normal,
+    bernoulli,
+    randint_like,
     zeros,
     zeros_like,
 )

@@ -245,3 +245,29 @@ def test_manual_seed_returns_the_default_generator() -> None:
     chosen = shenjing.seed()
     assert shenjing.initial_seed() == chosen
     shenjing.manual_seed(0)
+
+
+def test_normal_bernoulli_randint_like_shapes_dtypes_and_statistics() -> None:
+    g = shenjing.Generator().manual_seed(0)
+    mean, std = shenjing.zeros(20000, 2) + shenjing.tensor([1.0, -2.0]), shenjing.tensor([0.5, 2.0])
+    cases = [
+        (shenjing.normal(mean, std, generator=g), torch.normal(torch.tensor(mean.numpy()), torch.tensor(std.numpy()))),
+        (shenjing.normal(2.0, 3.0, (4, 5), generator=g), torch.normal(2.0, 3.0, (4, 5))),
+        (shenjing.normal(mean.double(), 1.0), torch.normal(torch.tensor(mean.numpy()).double(), 1.0)),
+    ]
+    for got, expected in cases:
+        assert got.shape == expected.shape and str(got.dtype) == _torch_text(str(expected.dtype))
+    draws = cases[0][0].numpy()
+    np.testing.assert_allclose(draws.mean(0), [1.0, -2.0], atol=0.05)
+    np.testing.assert_allclose(draws.std(0), [0.5, 2.0], rtol=0.05)
+    with pytest.raises(RuntimeError, match="std >= 0"):
+        shenjing.normal(0.0, -1.0, (2,))
+    probs = shenjing.full((10000,), 0.3)
+    coins = shenjing.bernoulli(probs, generator=g)
+    assert coins.dtype == torch.bernoulli(torch.full((2,), 0.3)).numpy().dtype and set(coins.tolist()) == {0.0, 1.0}
+    assert abs(coins.numpy().mean() - 0.3) < 0.02
+    assert shenjing.bernoulli(probs, 1.0).numpy().min() == 1.0
+    ints = shenjing.randint_like(shenjing.zeros(3, 4), 5, generator=g)
+    t_ints = torch.randint_like(torch.zeros(3, 4), 5)
+    assert ints.shape == t_ints.shape and str(ints.dtype) == _torch_text(str(t_ints.dtype))
+    assert 0 <= ints.numpy().min() and ints.numpy().max() < 5
