@@ -34,8 +34,8 @@ __all__ = ["dtype", "promote_types", "result_type", "can_cast", "to_shenjing", "
 class dtype:  # noqa: N801 - PyTorch's name
     """The dtype of a tensor, ``shenjing.float32`` and friends; equal to the NumPy dtype of its arrays."""
 
-    __slots__ = ("dtype", "name", "itemsize", "kind", "char", "type", "is_floating_point", "is_complex",
-                 "is_signed")
+    __slots__ = ("dtype", "name", "itemsize", "kind", "char", "type", "str", "num", "is_floating_point",
+                 "is_complex", "is_signed")
 
     def __init__(self, numpy_dtype: Any) -> None:
         numpy_dtype = numpy.dtype(numpy_dtype)
@@ -46,14 +46,11 @@ class dtype:  # noqa: N801 - PyTorch's name
         set_(self, "kind", numpy_dtype.kind)
         set_(self, "char", numpy_dtype.char)
         set_(self, "type", numpy_dtype.type)
+        set_(self, "str", numpy_dtype.str)
+        set_(self, "num", numpy_dtype.num)
         set_(self, "is_floating_point", numpy_dtype.kind == "f")
         set_(self, "is_complex", numpy_dtype.kind == "c")
         set_(self, "is_signed", numpy_dtype.kind in "fci")
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "dtype":  # NOTE: only while unpickling/copying half-built objects
-            raise AttributeError(name)
-        return getattr(self.dtype, name)  # the rest of NumPy's dtype attributes (str, byteorder, ...)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("shenjing dtypes are immutable")
