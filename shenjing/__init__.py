@@ -85,8 +85,8 @@ from .functions import (
     where,
 )
 from .tensor import Size, Tensor, is_tensor, tensor
-from .tensor import BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor
-from .tensor import LongTensor, ShortTensor
+from .legacy import BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor
+from .legacy import LongTensor, ShortTensor
 from . import return_types  # noqa: E402
 from . import nn, optim  # noqa: E402 - after the core they build on
 from . import data, datasets  # noqa: E402 - data sets and loaders, after nn

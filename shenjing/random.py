@@ -40,7 +40,7 @@ class Generator:
         self.manual_seed(_TORCH_DEFAULT_SEED)
 
     def manual_seed(self, seed: int) -> Generator:
-        """Restart the stream from ``seed`` (any int; negative ones are taken modulo 2⁶⁴ as PyTorch). Returns self."""
+        """Restart the stream from ``seed`` (negative seeds are taken modulo 2⁶⁴, as PyTorch). Returns self."""
         seed = int(seed)
         if seed < -(1 << 63) or seed >= 1 << 64:
             raise RuntimeError(f"Overflow when unpacking long: seed {seed} is outside [-2^63, 2^64)")

@@ -82,7 +82,9 @@ class Tensor:
         ``Tensor(ndarray)``: a copy of the data converted to the default dtype; ``Tensor()``: shape (0,).
         Prefer :func:`shenjing.tensor` (which keeps integer data integer) in new code.
         """
-        made = _legacy(data, get_default_dtype() if dtype is None else dtype, device)
+        from .legacy import legacy_tensor
+
+        made = legacy_tensor(data, get_default_dtype() if dtype is None else dtype, device)
         self.array, self.grad, self.requires_grad, self._ctx = made.array, None, False, None
         if requires_grad:
             self.requires_grad_(True)
@@ -149,7 +151,9 @@ class Tensor:
         if ndim == 0:
             raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         if not -ndim <= dim < ndim:
-            raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], but got {dim})")
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], but got {dim})"
+            )
         return self.array.shape[dim]
 
     def dim(self) -> int:
@@ -243,13 +247,15 @@ class Tensor:
 
     def type(self, dtype: Any = None) -> Any:
         """``x.type()`` names the tensor type as PyTorch (``'shenjing.FloatTensor'``); ``x.type(dtype)`` casts."""
+        from .legacy import LEGACY_NAMES, LegacyTensorType
+
         if dtype is None:
-            name = _LEGACY_NAMES.get(self.array.dtype.name, self.array.dtype.name)
+            name = LEGACY_NAMES.get(self.array.dtype.name, self.array.dtype.name)
             return f"shenjing.{'cuda.' if self.device.type == 'cuda' else ''}{name}"
         if isinstance(dtype, str) and dtype.startswith(("shenjing.", "torch.")):
-            legacy = {v: k for k, v in _LEGACY_NAMES.items()}
-            dtype = legacy.get(dtype.rpartition(".")[2], dtype.rpartition(".")[2])
-        elif isinstance(dtype, _LegacyTensorType):
+            by_name = {v: k for k, v in LEGACY_NAMES.items()}
+            dtype = by_name.get(dtype.rpartition(".")[2], dtype.rpartition(".")[2])
+        elif isinstance(dtype, LegacyTensorType):
             dtype = dtype.dtype
         return self.to(dtype)
 
@@ -919,58 +925,6 @@ def _leaf(array: Any, requires_grad: bool) -> Tensor:
 def _compare(op: Any, a: Any, b: Any) -> Tensor:
     """``op(a, b)`` on the arrays, unrecorded, in the dtype ``torch.result_type`` gives (comparisons, //, %)."""
     return Tensor._wrap(op(*promote(_data(a), _data(b))))
-
-
-def _legacy(args: tuple, dtype: Any, device: Any) -> Tensor:
-    """``torch.Tensor(...)``'s forms: sizes (uninitialised), data (converted to ``dtype``), or nothing."""
-    dtype = as_dtype(dtype)
-    if not args:
-        args = (0,)
-    if all(isinstance(a, int) and not isinstance(a, bool) for a in args) or (
-        len(args) == 1 and isinstance(args[0], Size)
-    ):
-        return Tensor._wrap(get_backend(device).xp.empty(_dims(args), dtype=dtype))
-    if len(args) != 1:
-        raise TypeError(
-            f"Tensor(): expected sizes (ints) or one sequence/array of data, got {len(args)} arguments: "
-            f"{', '.join(type(a).__name__ for a in args)}"
-        )
-    return tensor(args[0], dtype=dtype, device=device)
-
-
-_LEGACY_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
-                 "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
-                 "uint8": "ByteTensor", "bool": "BoolTensor"}
-
-
-class _LegacyTensorType(type):
-    """The metaclass of ``FloatTensor`` & co.: ``isinstance(x, FloatTensor)`` is "a float32 CPU Tensor"."""
-
-    def __instancecheck__(cls, obj: Any) -> bool:
-        return isinstance(obj, Tensor) and obj.array.dtype == cls.dtype.dtype and obj.device.type == "cpu"
-
-    def __repr__(cls) -> str:
-        return f"<class 'shenjing.{cls.__name__}'>"
-
-
-def _legacy_type(name: str, dtype_name: str) -> type:
-    def __new__(cls: type, *data: Any, device: Any = None) -> Tensor:
-        return _legacy(data, cls.dtype, device)  # type: ignore[attr-defined]
-
-    doc = (f"``shenjing.{name}(...)``: the legacy constructor of {dtype_name} tensors, as ``torch.{name}``; "
-           "returns a plain :class:`Tensor` (``Tensor(2, 3)``, ``Tensor([1, 2])`` forms).")
-    return _LegacyTensorType(name, (), {"__new__": __new__, "dtype": to_shenjing(dtype_name), "__doc__": doc})
-
-
-FloatTensor = _legacy_type("FloatTensor", "float32")
-DoubleTensor = _legacy_type("DoubleTensor", "float64")
-HalfTensor = _legacy_type("HalfTensor", "float16")
-LongTensor = _legacy_type("LongTensor", "int64")
-IntTensor = _legacy_type("IntTensor", "int32")
-ShortTensor = _legacy_type("ShortTensor", "int16")
-CharTensor = _legacy_type("CharTensor", "int8")
-ByteTensor = _legacy_type("ByteTensor", "uint8")
-BoolTensor = _legacy_type("BoolTensor", "bool")
 
 
 def _unwrap_nested(data: Any) -> Any:
