@@ -46,7 +46,10 @@ def promote(*operands: Any, true_division: bool = False) -> tuple:
         dtype = getattr(x, "dtype", None)
         if dtype is None:
             if x is not None:
-                strongest = max(strongest, _WEAK.get(x.__class__, 3))
+                rank = _WEAK.get(x.__class__)
+                if rank is None:  # a list or another non-number: left to the array library, as before
+                    return operands
+                strongest = max(strongest, rank)
         elif x.__class__ in _SCALARS or (first is not None and dtype != first):
             mixed = True
             break
