@@ -84,6 +84,50 @@ from .functions import (
     var,
     where,
 )
+from .functions import (  # issue 9: indexing, sorting, cumulative ops, einsum
+    addmm,
+    argsort,
+    argwhere,
+    baddbmm,
+    bincount,
+    bmm,
+    bucketize,
+    cumprod,
+    cumsum,
+    diag,
+    diag_embed,
+    diagonal,
+    einsum,
+    gather,
+    ger,
+    index_add,
+    index_fill,
+    index_select,
+    kthvalue,
+    masked_fill,
+    masked_select,
+    median,
+    msort,
+    multinomial,
+    nonzero,
+    outer,
+    repeat_interleave,
+    roll,
+    scatter,
+    scatter_add,
+    scatter_reduce,
+    searchsorted,
+    sort,
+    take,
+    take_along_dim,
+    topk,
+    trace,
+    tril,
+    tril_indices,
+    triu,
+    triu_indices,
+    unique,
+)
 from .tensor import Size, Tensor, is_tensor, tensor
 from .legacy import BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor
 from .legacy import LongTensor, ShortTensor
@@ -92,6 +136,9 @@ from . import nn, optim  # noqa: E402 - after the core they build on
 from . import data, datasets  # noqa: E402 - data sets and loaders, after nn
 from . import io, train  # noqa: E402 - model files and the training loop, after data
 from .io import load, save  # noqa: E402
+from . import utils  # noqa: E402 - torch.utils.data's spelling of shenjing.data
+from . import accelerator, backends, cuda  # noqa: E402 - device questions; none of them imports CuPy
+from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402 - issue 9, autograd
 
 __version__ = "0.1.0"
 

@@ -14,6 +14,12 @@ __all__ = [
     "argmax", "argmin", "reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "sigmoid", "tanh",
     "relu", "softmax", "log_softmax", "allclose", "equal", "isnan", "isinf", "isfinite", "numel", "square",
     "pad_constant",
+    # issue 9: indexing, sorting, cumulative ops, einsum
+    "gather", "take_along_dim", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
+    "masked_fill", "masked_select", "sort", "argsort", "msort", "topk", "cumsum", "cumprod", "tril", "triu",
+    "diagonal", "diag", "outer", "ger", "roll", "repeat_interleave", "nonzero", "argwhere", "unique", "bincount",
+    "einsum", "bmm", "baddbmm", "addmm", "multinomial", "one_hot", "take", "trace", "index_fill", "kthvalue",
+    "median", "searchsorted", "bucketize", "diag_embed", "tril_indices", "triu_indices",
 ]
 
 
@@ -103,3 +109,114 @@ def isfinite(input: Tensor) -> Tensor:  # noqa: A002
     from .backend import backend_of
 
     return Tensor._wrap(backend_of(input.array).xp.isfinite(input.array))
+
+
+# ---- issue 9: indexing, sorting, cumulative ops, einsum (the methods are in tensor.py, the Functions in ops/) ------
+gather, take_along_dim, index_select, masked_select = (
+    _method(n) for n in ("gather", "take_along_dim", "index_select", "masked_select"))
+scatter, scatter_add, scatter_reduce, index_add = (
+    _method(n) for n in ("scatter", "scatter_add", "scatter_reduce", "index_add"))
+masked_fill, sort, argsort, msort, topk = (_method(n) for n in ("masked_fill", "sort", "argsort", "msort", "topk"))
+cumsum, cumprod, tril, triu = (_method(n) for n in ("cumsum", "cumprod", "tril", "triu"))
+diagonal, diag, outer, ger, roll = (_method(n) for n in ("diagonal", "diag", "outer", "ger", "roll"))
+nonzero, argwhere, unique, bincount = (_method(n) for n in ("nonzero", "argwhere", "unique", "bincount"))
+baddbmm, addmm, multinomial = _method("baddbmm"), _method("addmm"), _method("multinomial")
+diag_embed = _method("diag_embed")
+take, trace, index_fill, kthvalue, median = (_method(n) for n in ("take", "trace", "index_fill", "kthvalue", "median"))
+
+
+def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False, right: bool = False,  # noqa: A002
+                 side: str | None = None, sorter: Any = None) -> Tensor:
+    """Where each value of ``input`` would be inserted to keep the last axis of ``sorted_sequence`` sorted."""
+    from .backend import backend_of
+
+    seq = sorted_sequence.array
+    xp = backend_of(seq).xp
+    if sorter is not None:
+        seq = xp.take_along_axis(seq, _data(sorter), axis=-1)
+    side = side or ("right" if right else "left")
+    values = _data(input) if isinstance(input, Tensor) else xp.asarray(input)
+    if seq.ndim == 1:
+        out = xp.searchsorted(seq, values, side=side)
+    else:
+        if seq.shape[:-1] != values.shape[:-1]:
+            raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+                               f"dimensions of boundaries tensor and input value tensor must match, but we got "
+                               f"boundaries tensor {tuple(seq.shape)} and input value tensor {tuple(values.shape)}")
+        rows_seq, rows_val = seq.reshape(-1, seq.shape[-1]), values.reshape(-1, values.shape[-1])
+        out = xp.stack([xp.searchsorted(a, v, side=side) for a, v in zip(rows_seq, rows_val)]).reshape(values.shape)
+    return Tensor._wrap(xp.asarray(out).astype("int32" if out_int32 else "int64"))
+
+
+def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:  # noqa: A002
+    """The bucket of each value of ``input`` among the sorted 1-D ``boundaries`` (``right`` as torch)."""
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"bucketize: boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
+    """Batched matrix product of (b, n, m) and (b, m, p) tensors."""
+    if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(f"bmm: expected (b, n, m) and (b, m, p) tensors, got {tuple(input.shape)} and "
+                           f"{tuple(mat2.shape)}")
+    return input.matmul(mat2)
+
+
+def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *,  # noqa: A002
+                      output_size: int | None = None) -> Tensor:
+    """``input`` with each element repeated; ``repeat_interleave(counts)`` alone repeats 0, 1, … counts times."""
+    if repeats is None:
+        from .backend import backend_of
+
+        xp = backend_of(input.array).xp
+        return Tensor._wrap(xp.arange(input.shape[0]).astype("int64")).repeat_interleave(input)
+    return input.repeat_interleave(repeats, dim, output_size=output_size)
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation as ``torch.einsum``: "ij,jk->ik", "...", implicit outputs; operands or one list of them."""
+    if len(operands) == 1 and isinstance(operands[0], list | tuple):
+        operands = tuple(operands[0])
+    if not operands:
+        raise RuntimeError("einsum(): must provide at least one operand")
+    return operands[0].einsum(equation, *operands[1:])
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """An int64 tensor with one more last axis of size ``num_classes``: 1 at each index of ``tensor``, else 0."""
+    from .backend import backend_of
+
+    data = tensor.array
+    if data.dtype.kind not in "iu":
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    xp = backend_of(data).xp
+    if data.size and bool((data < 0).any()):
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        if data.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(data.max()) + 1
+    elif data.size and int(data.max()) >= num_classes:
+        raise RuntimeError(f"Class values must be smaller than num_classes ({num_classes}), got {int(data.max())}.")
+    return Tensor._wrap((data[..., None] == xp.arange(num_classes)).astype("int64"))
+
+
+def _triangle_indices(row: int, col: int, offset: int, dtype: Any, device: Any, upper: bool) -> Tensor:
+    from .backend import as_dtype, get_backend
+
+    xp = get_backend(device).xp
+    rows, cols = (xp.triu_indices if upper else xp.tril_indices)(row, offset, col)
+    return Tensor._wrap(xp.stack([rows, cols]).astype(as_dtype(dtype or "int64")))
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None,
+                 layout: Any = None) -> Tensor:
+    """The (2, N) row and column indices of the lower triangle of a row × col matrix, row by row."""
+    return _triangle_indices(row, col, offset, dtype, device, upper=False)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None,
+                 layout: Any = None) -> Tensor:
+    """The (2, N) row and column indices of the upper triangle of a row × col matrix, row by row."""
+    return _triangle_indices(row, col, offset, dtype, device, upper=True)

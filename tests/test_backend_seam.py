@@ -137,3 +137,40 @@ def test_trainer_and_cnn_run_on_the_device_through_the_seam(gpu) -> None:
     np.testing.assert_allclose(gpu_history.history["loss"], cpu_history.history["loss"], rtol=1e-5)
     for a, b in zip(cpu_params, gpu_params):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def _sequence_models() -> list:
+    from shenjing.nn.utils import rnn as rnn_utils
+
+    def packed_lstm(x):
+        lstm = nn.LSTM(5, 6, 2, bidirectional=True, dtype=shenjing.float64).to(x.device)
+        out, (h, c) = lstm(rnn_utils.pack_padded_sequence(x, [4, 2, 1], enforce_sorted=False))
+        return rnn_utils.pad_packed_sequence(out)[0], h, c
+
+    return [
+        ("gru", lambda x: nn.GRU(5, 6, 2, bidirectional=True, dtype=shenjing.float64).to(x.device)(x)[0]),
+        ("rnn_relu", lambda x: nn.RNN(5, 6, nonlinearity="relu", dtype=shenjing.float64).to(x.device)(x)[1]),
+        ("lstm_proj", lambda x: nn.LSTM(5, 6, proj_size=2, dtype=shenjing.float64).to(x.device)(x)[1][1]),
+        ("packed_lstm", packed_lstm),
+        ("mha", lambda x: nn.MultiheadAttention(5, 1, dtype=shenjing.float64).to(x.device)(
+            x, x, x, key_padding_mask=shenjing.tensor([[False] * 3 + [True]] * 3, device=x.device))[0]),
+        ("encoder", lambda x: nn.TransformerEncoder(nn.TransformerEncoderLayer(
+            5, 1, 8, dropout=0.0, norm_first=True, dtype=shenjing.float64), 2).to(x.device)(
+            x, mask=nn.Transformer.generate_square_subsequent_mask(4, device=x.device, dtype=shenjing.float64))),
+        ("conv_transpose", lambda x: nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1,
+                                                        dtype=shenjing.float64).to(x.device)(x[None])),
+        ("embedding_bag", lambda x: nn.EmbeddingBag(10, 3, mode="max", dtype=shenjing.float64).to(x.device)(
+            shenjing.tensor([[1, 2], [3, 3]], device=x.device)) * x.sum()),
+    ]
+
+
+@pytest.mark.parametrize("name,fn", _sequence_models(), ids=[n for n, _ in _sequence_models()])
+def test_recurrent_layers_run_through_the_seam(gpu, name, fn) -> None:
+    x = np.random.default_rng(0).standard_normal((4, 3, 5))
+    results = []
+    for device in ("cpu", "cuda"):
+        shenjing.manual_seed(0)
+        results.append(_run(fn, [x], device))
+    (cpu_out, cpu_grads), (gpu_out, gpu_grads) = results
+    for a, b in zip(cpu_out + cpu_grads, gpu_out + gpu_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

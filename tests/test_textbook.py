@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import runpy
 import sys
 from pathlib import Path
@@ -9,8 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-import textbook  # noqa: E402
+# NOTE: loaded from its file, not by putting examples/ on sys.path: examples/mnist1d.py would then shadow the
+# mnist1d package for every later test in the process.
+_spec = importlib.util.spec_from_file_location("textbook", Path(__file__).resolve().parents[1] / "examples" / "textbook.py")
+textbook = importlib.util.module_from_spec(_spec)
+sys.modules["textbook"] = textbook
+_spec.loader.exec_module(textbook)
 
 
 def test_umbrella_neuron() -> None:

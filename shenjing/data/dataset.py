@@ -10,7 +10,7 @@ import numpy  # host-side index bookkeeping only: indices always live on the hos
 from ..backend import backend_of
 from ..tensor import Tensor, tensor
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Subset", "ConcatDataset", "ChainDataset"]
 
 
 class Dataset:
@@ -39,6 +39,72 @@ class Dataset:
 
     def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A data set read as a stream: ``iter(ds)`` yields the samples (lines of a file, a generator, …).
+
+    Subclass it and define ``__iter__`` (and ``__len__`` if the length is known). In a DataLoader with
+    workers, every worker iterates its own copy, so split the stream with
+    :func:`shenjing.utils.data.get_worker_info` or each sample comes once per worker. ``ds1 + ds2`` is their
+    :class:`ChainDataset`.
+
+    Example:
+        >>> from shenjing.utils.data import DataLoader, IterableDataset
+        >>> class Count(IterableDataset):
+        ...     def __iter__(self):
+        ...         return iter(range(5))
+        >>> [b.tolist() for b in DataLoader(Count(), batch_size=2)]
+        [[0, 1], [2, 3], [4]]
+    """
+
+    def __iter__(self) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}: subclasses of IterableDataset must define __iter__")
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}: an IterableDataset is read with iter(), not by index")
+
+    def __len__(self) -> int:
+        # NOTE: a TypeError, as len() of an object without __len__ (PyTorch's IterableDataset has none)
+        raise TypeError(f"object of type '{type(self).__name__}' has no len(): define __len__ if the length is known")
+
+    def __add__(self, other: Dataset) -> ChainDataset:
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several IterableDatasets one after the other, chained lazily (a stream of streams).
+
+    Example:
+        >>> from shenjing.utils.data import ChainDataset, IterableDataset
+        >>> class Count(IterableDataset):
+        ...     def __init__(self, n):
+        ...         self.n = n
+        ...     def __iter__(self):
+        ...         return iter(range(self.n))
+        >>> list(ChainDataset([Count(2), Count(3)]))
+        [0, 1, 0, 1, 2]
+    """
+
+    def __init__(self, datasets: Any) -> None:
+        self.datasets = datasets
+
+    def __iter__(self) -> Any:
+        for dataset in self.datasets:
+            if not isinstance(dataset, IterableDataset):
+                raise AssertionError(
+                    f"ChainDataset only supports IterableDataset, got {type(dataset).__name__}; use ConcatDataset "
+                    "for map-style data sets"
+                )
+            yield from dataset
+
+    def __len__(self) -> int:
+        total = 0
+        for dataset in self.datasets:
+            if not isinstance(dataset, IterableDataset):
+                raise AssertionError(f"ChainDataset only supports IterableDataset, got {type(dataset).__name__}")
+            total += len(dataset)
+        return total
 
 
 def _as_tensor(value: Any, position: int) -> Tensor:
@@ -102,6 +168,39 @@ class TensorDataset(Dataset):
     def __repr__(self) -> str:
         shapes = ", ".join(f"{tuple(t.shape)} {t.dtype}" for t in self.tensors)
         return f"{type(self).__name__}({shapes})"
+
+
+class StackDataset(Dataset):
+    """Several data sets of one length side by side: sample i is ``(a[i], b[i], …)``, or a dict with keywords.
+
+    Example:
+        >>> from shenjing.utils.data import StackDataset
+        >>> StackDataset(["x0", "x1"], [10, 11])[1], StackDataset(image=["x0", "x1"], label=[10, 11])[0]
+        (('x1', 11), {'image': 'x0', 'label': 10})
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args and kwargs:
+            raise ValueError(
+                "StackDataset: expected data sets either as positional arguments (samples are tuples) or as "
+                "keywords (samples are dicts), got both"
+            )
+        if not args and not kwargs:
+            raise ValueError("StackDataset: expected at least one data set, got none")
+        self.datasets = args or kwargs
+        parts = args or tuple(kwargs.values())
+        lengths = [len(part) for part in parts]
+        if len(set(lengths)) != 1:
+            raise ValueError(f"StackDataset: expected data sets of one length, got lengths {lengths}")
+        self._length = lengths[0]
+
+    def __getitem__(self, index: int) -> tuple | dict:
+        if isinstance(self.datasets, dict):
+            return {key: part[index] for key, part in self.datasets.items()}
+        return tuple(part[index] for part in self.datasets)
+
+    def __len__(self) -> int:
+        return self._length
 
 
 class Subset(Dataset):
@@ -174,6 +273,11 @@ class ConcatDataset(Dataset):
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("ConcatDataset: expected at least one data set, got an empty list")
+        for ds in self.datasets:
+            if isinstance(ds, IterableDataset):
+                raise AssertionError(
+                    f"ConcatDataset does not support IterableDataset ({type(ds).__name__}); use ChainDataset"
+                )
         self.cumulative_sizes = []
         total = 0
         for ds in self.datasets:

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy  # host-side index bookkeeping
 
-from ..backend import NUMPY, backend_of
+from ..backend import backend_of
 from ..tensor import Tensor
 from .dataset import Subset, TensorDataset
-from .loader import _permutation, as_generator
+from .sampler import _permutation, as_generator, rng_of
 
 __all__ = ["random_split", "train_val_test_split", "kfold_indices"]
 
@@ -150,7 +150,7 @@ def train_val_test_split(
         parts = order[n_val + n_test :], order[:n_val], order[n_val : n_val + n_test]
     else:
         model_selection = _sklearn_model_selection(f"{where}(stratify=...)")
-        state = seed if isinstance(seed, int) else int((rng or NUMPY.generator).integers(2**31))
+        state = seed if isinstance(seed, int) else int(rng_of(rng).integers(2**31))
 
         def cut(indices: numpy.ndarray, size: int) -> tuple[numpy.ndarray, numpy.ndarray]:
             if size == 0:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from ._download import data_root
 from .csv import TabularDataset, load_csv
 from .digits import digits
+from .mnist1d import mnist1d
+from .text import CharText, char_text, tiny_shakespeare
 from .mnist import FASHION_MNIST_MIRRORS, MNIST_MIRRORS, LabelledImages, fashion_mnist, mnist, read_idx
 
 __all__ = [
@@ -21,4 +23,8 @@ __all__ = [
     "TabularDataset",
     "MNIST_MIRRORS",
     "FASHION_MNIST_MIRRORS",
+    "mnist1d",
+    "char_text",
+    "tiny_shakespeare",
+    "CharText",
 ]

@@ -243,7 +243,8 @@ class LabelledImages(TensorDataset):
     y the class index (int64). The DataLoader batches it with one fancy index per tensor.
 
     Attributes:
-        tensors: ``(x, y)``; x (N, 1, H, W), or (N, H·W) with ``flatten=True``; y (N,).
+        tensors: ``(x, y)``; x (N, 1, H, W), or (N, H·W) with ``flatten=True``, or (N, H, W) with ``rows=True``
+            (row-by-row: H time steps of W features each, for an RNN with batch_first=True); y (N,).
         images: the raw pixels, a read-only uint8 NumPy array (N, H, W).
         labels: the raw labels, a NumPy array (N,).
         targets: y, the labels as an int64 Tensor (as torchvision's ``.targets``).
@@ -261,6 +262,7 @@ class LabelledImages(TensorDataset):
         flatten: bool = False,
         normalize: tuple[float, float] | None = None,
         max_value: float = 255.0,
+        rows: bool = False,
     ) -> None:
         if len(labels) and (labels.min() < 0 or labels.max() >= len(classes)):
             raise ValueError(
@@ -273,7 +275,12 @@ class LabelledImages(TensorDataset):
             mean, std = normalize
             x -= mean
             x /= std
-        x = x.reshape(n, -1) if flatten else x.reshape(n, 1, *images.shape[1:])
+        if flatten and rows:
+            raise ValueError(f"{name}: choose flatten=True (rows of H·W pixels) or rows=True (H steps of W), not both")
+        if rows:  # a sequence per image: H time steps of W features, for recurrent layers (batch_first)
+            x = x.reshape(n, *images.shape[1:])
+        else:
+            x = x.reshape(n, -1) if flatten else x.reshape(n, 1, *images.shape[1:])
         super().__init__(x, labels.astype(numpy.int64))
         self.images, self.labels, self.classes = images, labels, list(classes)
         self.name, self.train, self.normalization = name, train, normalize
@@ -304,6 +311,7 @@ def mnist(
     download: bool = True,
     flatten: bool = False,
     normalize: bool | tuple[float, float] = False,
+    rows: bool = False,
 ) -> LabelledImages:
     """The MNIST handwritten digits: 60 000 training or 10 000 test images of 28×28 pixels, 10 classes.
 
@@ -320,6 +328,8 @@ def mnist(
         flatten: images as rows (N, 784) for an MLP instead of (N, 1, 28, 28) for a CNN.
         normalize: False: x = pixel / 255 in [0, 1]; True: then x ← (x − 0.1307) / 0.3081, the training set's
             mean and standard deviation; or a ``(mean, std)`` pair of your own.
+        rows: row-by-row MNIST, x (N, 28, 28) = 28 time steps of 28 pixels, the classic sequence benchmark
+            for ``nn.LSTM(28, hidden, batch_first=True)``.
 
     Returns:
         A :class:`LabelledImages` data set: samples ``(x, y)``, x float32, y int64; raw uint8 pixels in ``.images``.
@@ -332,7 +342,7 @@ def mnist(
     """
     norm = _normalization(normalize, (0.1307, 0.3081), "mnist")
     images, labels = _load("mnist", "mnist", MNIST_FILES, MNIST_MIRRORS, root, train, download)
-    return LabelledImages(images, labels, MNIST_CLASSES, "MNIST", train, flatten, norm)
+    return LabelledImages(images, labels, MNIST_CLASSES, "MNIST", train, flatten, norm, rows=rows)
 
 
 def fashion_mnist(

@@ -13,6 +13,7 @@ from .activation import (
     tanh,
 )
 from .conv import conv1d, conv2d
+from ..functions import one_hot  # noqa: F401 - issue 9 (ops helper): F.one_hot, defined with the other index ops
 from .dropout import dropout, dropout2d
 from .linear import linear
 from .loss import (
@@ -36,3 +37,10 @@ __all__ += [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "conv1d", "conv2d", "dropout2d", "layer_norm", "max_pool1d",
     "max_pool2d",
 ]
+
+# -- sequences and attention (nn/embedding.py, nn/attention.py) ---------------------------------------------------
+from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
+from .embedding import embedding, embedding_bag  # noqa: E402
+from .conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: E402
+
+__all__ += ["conv_transpose1d", "conv_transpose2d", "embedding", "embedding_bag", "multi_head_attention_forward", "scaled_dot_product_attention"]

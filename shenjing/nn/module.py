@@ -206,6 +206,32 @@ class Module:
                 seen.add(id(value))
                 yield module_prefix + ("." if module_prefix else "") + name, value
 
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at the dotted path ``target`` ("" is this module), as PyTorch."""
+        module = self
+        for part in target.split(".") if target else []:
+            child = module._modules.get(part) if isinstance(module, Module) else None
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} (looking up {target!r})")
+            module = child
+        return module
+
+    def get_parameter(self, target: str) -> Any:
+        """The parameter at the dotted path ``target`` (e.g. ``"layers.0.linear1.weight"``), as PyTorch."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in module._parameters:
+            raise AttributeError(f"{type(module).__name__} has no parameter {name!r} (looking up {target!r})")
+        return module._parameters[name]
+
+    def get_buffer(self, target: str) -> Any:
+        """The buffer at the dotted path ``target``, as PyTorch."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in module._buffers:
+            raise AttributeError(f"{type(module).__name__} has no buffer {name!r} (looking up {target!r})")
+        return module._buffers[name]
+
     def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True) -> Iterator:
         """``(name, parameter)`` pairs, names as the state-dict keys (``"0.weight"``)."""
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)

@@ -212,12 +212,10 @@ def test_argument_errors():
     ds = TensorDataset(*make())
     with pytest.raises(ValueError, match="positive integer"):
         DataLoader(ds, batch_size=0)
-    with pytest.raises(ValueError, match=r"batch_size=len\(dataset\)=10"):
-        DataLoader(ds, batch_size=None)
     with pytest.raises(ValueError, match="mutually exclusive"):
         DataLoader(ds, shuffle=True, sampler=[0, 1])
-    with pytest.raises(ValueError, match="num_workers=0"):
-        DataLoader(ds, num_workers=2)
+    with pytest.raises(ValueError, match="num_workers=0 to disable"):
+        DataLoader(ds, num_workers=-1)
     with pytest.raises(TypeError, match="TensorDataset"):
         DataLoader(5)
     with pytest.raises(TypeError, match="seed instead"):

@@ -9,8 +9,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from ..backend import backend_of
-from ..tensor import Tensor
+from ...backend import backend_of
+from ...tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm"]
 
@@ -23,7 +23,7 @@ def _grads(parameters: Any) -> list:
 
 def get_total_norm(tensors: Iterable[Tensor], norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
     """‖g‖ₚ of all tensors together, as if concatenated into one vector: (Σᵢ Σ |gᵢ|ᵖ)^(1/p); max |g| for p = inf."""
-    from ..creation import tensor as make_tensor
+    from ...creation import tensor as make_tensor
 
     arrays = [t.array for t in tensors]
     norm_type = float(norm_type)

@@ -1,0 +1,192 @@
+"""Recurrent layers against PyTorch in the same process: step time, row-by-row MNIST accuracy, char-LSTM loss.
+
+    python benchmarks/bench_rnn.py step      [--windows 5] [--steps 10]    # LSTM(28→128)+Linear, batch 128
+    python benchmarks/bench_rnn.py rowmnist  [--epochs 10] [--data DIR]    # accuracy and epoch time, both
+    python benchmarks/bench_rnn.py char      [--steps 1000] [--data DIR]   # tiny Shakespeare validation loss
+
+Both models start from the same initial weights (copied by state-dict key) and see the same batches. Time ratios
+are shenjing / PyTorch (below 1 is faster). Targets (issue 11): row-MNIST epoch ≤ 1.5× PyTorch, ≥ 98.0 % within
+10 epochs and within 0.3 points of PyTorch; char LSTM validation loss within 2 % of PyTorch's.
+Run it on a quiet machine: another busy process on 2 cores skews both libraries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+import shenjing
+from shenjing import nn
+
+torch.set_num_threads(2)
+
+
+class RowLSTM:
+    """LSTM(28 → 128) over the 28 rows of an image, the last state to Linear(128 → 10); built in either library."""
+
+    @staticmethod
+    def build(lib: object) -> object:
+        class Net(lib.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.lstm = lib.nn.LSTM(28, 128, batch_first=True)
+                self.head = lib.nn.Linear(128, 10)
+
+            def forward(self, x: object) -> object:
+                out, _ = self.lstm(x)  # (N, 28, 128)
+                return self.head(out[:, -1])
+
+        return Net()
+
+
+def same_weights(ours: object, theirs: object) -> None:
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+
+
+def step_fn(lib: object, model: object, optimizer: object) -> object:
+    def step(x: np.ndarray, y: np.ndarray) -> float:
+        loss = lib.nn.functional.cross_entropy(model(lib.tensor(x)), lib.tensor(y))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def bench_step(args: argparse.Namespace) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((128, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, 128)
+    shenjing.manual_seed(0)
+    ours = RowLSTM.build(shenjing)
+    theirs = RowLSTM.build(torch)
+    same_weights(ours, theirs)
+    steps = {"shenjing": step_fn(shenjing, ours, shenjing.optim.Adam(ours.parameters(), 1e-3)),
+             "torch": step_fn(torch, theirs, torch.optim.Adam(theirs.parameters(), 1e-3))}
+    for f in steps.values():
+        for _ in range(3):
+            f(x, y)
+    ratios, times = [], {"shenjing": [], "torch": []}
+    for _ in range(args.windows):
+        window = {}
+        for name, f in steps.items():
+            start = time.perf_counter()
+            for _ in range(args.steps):
+                f(x, y)
+            window[name] = (time.perf_counter() - start) / args.steps
+            times[name].append(window[name])
+        ratios.append(window["shenjing"] / window["torch"])
+    print(f"LSTM(28→128)+Linear step, batch 128, T=28: shenjing {1e3 * statistics.median(times['shenjing']):.1f} ms, "
+          f"PyTorch {1e3 * statistics.median(times['torch']):.1f} ms, ratio {statistics.median(ratios):.2f}x "
+          f"(windows {min(ratios):.2f}–{max(ratios):.2f}x)")
+
+
+def bench_rowmnist(args: argparse.Namespace) -> None:
+    from shenjing.datasets import mnist
+
+    train, test = mnist(args.data, train=True, rows=True), mnist(args.data, train=False, rows=True)
+    xtr, ytr = train.tensors[0].numpy(), train.tensors[1].numpy()
+    xte, yte = test.tensors[0].numpy(), test.tensors[1].numpy()
+    shenjing.manual_seed(args.seed)
+    ours = RowLSTM.build(shenjing)
+    theirs = RowLSTM.build(torch)
+    same_weights(ours, theirs)
+    runs = {"shenjing": (shenjing, ours, step_fn(shenjing, ours, shenjing.optim.Adam(ours.parameters(), 1e-3))),
+            "torch": (torch, theirs, step_fn(torch, theirs, torch.optim.Adam(theirs.parameters(), 1e-3)))}
+    print(f"row-by-row MNIST, LSTM(28→128)+Linear, Adam 1e-3, batch 128, {args.epochs} epochs")
+    print(f"{'epoch':>5} {'shenjing %':>10} {'PyTorch %':>10} {'shenjing s':>10} {'PyTorch s':>10} {'ratio':>6}")
+    for epoch in range(1, args.epochs + 1):
+        order = np.random.default_rng(args.seed + epoch).permutation(len(xtr))
+        row = {}
+        for name, (lib, model, step) in runs.items():
+            model.train()
+            start = time.perf_counter()
+            for i in range(0, len(order), 128):
+                idx = order[i : i + 128]
+                step(xtr[idx], ytr[idx])
+            seconds = time.perf_counter() - start
+            model.eval()
+            with lib.no_grad():
+                correct = sum(int((model(lib.tensor(xte[i : i + 1000])).argmax(1) == lib.tensor(yte[i : i + 1000]))
+                                  .sum().item()) for i in range(0, len(xte), 1000))
+            row[name] = (100 * correct / len(xte), seconds)
+        (a, s), (b, t) = row["shenjing"], row["torch"]
+        print(f"{epoch:>5} {a:>10.2f} {b:>10.2f} {s:>10.1f} {t:>10.1f} {s / t:>5.2f}x", flush=True)
+
+
+def bench_char(args: argparse.Namespace) -> None:
+    from shenjing.datasets import tiny_shakespeare
+
+    train = tiny_shakespeare(args.data, block_size=100)
+    val = tiny_shakespeare(args.data, block_size=100, split="val")
+    V = train.vocab_size
+
+    def build(lib: object) -> object:
+        class Net(lib.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.embed = lib.nn.Embedding(V, 128)
+                self.lstm = lib.nn.LSTM(128, 256, num_layers=2, batch_first=True)
+                self.head = lib.nn.Linear(256, V)
+
+            def forward(self, x: object) -> object:
+                return self.head(self.lstm(self.embed(x))[0])
+
+        return Net()
+
+    shenjing.manual_seed(args.seed)
+    ours, theirs = build(shenjing), build(torch)
+    same_weights(ours, theirs)
+    rng = np.random.default_rng(args.seed)
+    batches = [rng.integers(0, len(train), 32) for _ in range(args.steps)]
+    val_batches = [np.random.default_rng(1000 + i).integers(0, len(val), 64) for i in range(20)]
+    results = {}
+    for name, lib, model in (("shenjing", shenjing, ours), ("torch", torch, theirs)):
+        optimizer = lib.optim.Adam(model.parameters(), lr=2e-3)
+        start = time.perf_counter()
+        for idx in batches:
+            x, y = train[idx]
+            x, y = lib.tensor(x.numpy()), lib.tensor(y.numpy())
+            loss = lib.nn.functional.cross_entropy(model(x).reshape(-1, V), y.reshape(-1))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        seconds = time.perf_counter() - start
+        total = 0.0
+        with lib.no_grad():
+            for idx in val_batches:
+                x, y = val[idx]
+                total += lib.nn.functional.cross_entropy(model(lib.tensor(x.numpy())).reshape(-1, V),
+                                                         lib.tensor(y.numpy()).reshape(-1)).item()
+        results[name] = (total / len(val_batches), seconds)
+    (a, s), (b, t) = results["shenjing"], results["torch"]
+    print(f"char LSTM (2×256) on tiny Shakespeare, {args.steps} steps of 32×100: validation loss shenjing {a:.4f}, "
+          f"PyTorch {b:.4f} ({100 * (a - b) / b:+.2f} %); time {s:.0f} s vs {t:.0f} s, ratio {s / t:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("part", choices=["step", "rowmnist", "char"])
+    parser.add_argument("--windows", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", default=None)
+    args = parser.parse_args()
+    if args.part == "step":
+        args.steps = args.steps or 10
+        bench_step(args)
+    elif args.part == "rowmnist":
+        bench_rowmnist(args)
+    else:
+        args.steps = args.steps or 1000
+        bench_char(args)
+
+
+if __name__ == "__main__":
+    main()

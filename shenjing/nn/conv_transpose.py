@@ -1,0 +1,219 @@
+"""Transposed convolution (ConvTranspose2d, ConvTranspose1d): the convolution's backward, used as a layer.
+
+A convolution maps a large image to a smaller one; its transpose maps back, each input pixel *spreading* a copy of
+the kernel, scaled by its value, onto the output (stride s apart):
+
+    y[n, o, s_h·i + d_h·u − p, s_w·j + d_w·v − p] += Σ_c x[n, c, i, j] · W[c, o, u, v]
+    H_out = (H − 1)·s_h − 2·p_h + d_h·(k_h − 1) + output_padding_h + 1
+
+It equals an ordinary stride-1 convolution of the input *dilated* by s (s − 1 zeros between pixels) and padded by
+d·(k − 1) − p, with the kernel flipped and its two channel axes swapped:
+
+    y = conv2d(dilate_s(x) padded by d(k−1)−p, W′),     W′[o, c, u, v] = W[c, o, k_h−1−u, k_w−1−v]
+
+which is how it is computed here (:class:`DilateFunction` + the convolution of ``conv.py``); the gradients follow
+from those two ops: ∂L/∂x is the strided convolution of δ with W, ∂L/∂W the correlation of x with δ.
+NOTE: for stride s > 1 the dilated input is s² times larger than x, so this costs up to s² the FLOPs of a direct
+col2im transposed convolution (a known cost, documented in the issue's note).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..autograd import Function
+from ..backend import as_dtype, get_backend, get_default_dtype
+from ..tensor import Tensor
+from . import init
+from ._window import pair
+from .conv import conv2d
+from .module import Module, Parameter
+
+__all__ = ["ConvTranspose1d", "ConvTranspose2d", "conv_transpose1d", "conv_transpose2d", "DilateFunction"]
+
+
+class DilateFunction(Function):
+    """out[…, top + s_h·i, left + s_w·j] = x[…, i, j], zeros elsewhere; pads may be negative (crop).
+
+    Output size per axis: (H − 1)·s + 1 + before + after. Backward: ∂L/∂x[…, i, j] = ∂L/∂out at the same places.
+    """
+
+    def forward(self, x: Any, stride: tuple = (1, 1), pads: tuple = (0, 0, 0, 0)) -> Any:
+        xp = self.xp
+        self.in_shape = x.shape
+        H, W = x.shape[-2:]
+        (sh, sw), (top, bottom, left, right) = stride, pads
+        Ho, Wo = (H - 1) * sh + 1 + top + bottom, (W - 1) * sw + 1 + left + right
+        if Ho <= 0 or Wo <= 0:
+            raise RuntimeError(f"conv_transpose: the output would have size ({Ho}, {Wo}); the padding is too large "
+                               f"for an input of {(H, W)}")
+        self.where = (self._axis(H, sh, top, Ho), self._axis(W, sw, left, Wo))
+        (i0, i1, o0), (j0, j1, q0) = self.where
+        out = xp.zeros(x.shape[:-2] + (Ho, Wo), dtype=x.dtype)
+        if i1 > i0 and j1 > j0:
+            out[..., o0 : o0 + (i1 - i0 - 1) * sh + 1 : sh, q0 : q0 + (j1 - j0 - 1) * sw + 1 : sw] = x[..., i0:i1, j0:j1]
+        self.stride = stride
+        return out
+
+    @staticmethod
+    def _axis(n: int, s: int, before: int, size: int) -> tuple:
+        """(first, last + 1) input index that lands inside the output, and where the first one lands."""
+        first = max(0, math.ceil(-before / s))
+        last = min(n, (size - 1 - before) // s + 1)
+        return first, max(first, last), before + first * s
+
+    def backward(self, grad: Any) -> Any:
+        (i0, i1, o0), (j0, j1, q0) = self.where
+        sh, sw = self.stride
+        out = self.xp.zeros(self.in_shape, dtype=grad.dtype)
+        if i1 > i0 and j1 > j0:
+            out[..., i0:i1, j0:j1] = grad[..., o0 : o0 + (i1 - i0 - 1) * sh + 1 : sh, q0 : q0 + (j1 - j0 - 1) * sw + 1 : sw]
+        return out
+
+
+def _flipped_weight(weight: Tensor, groups: int) -> Tensor:
+    """W (C_in, C_out/g, k_h, k_w) → W′ (C_out, C_in/g, k_h, k_w), kernel flipped: the equivalent conv2d weight."""
+    Cin, Cout_g, kh, kw = weight.shape
+    g = groups
+    w = weight.reshape(g, Cin // g, Cout_g, kh, kw).permute(0, 2, 1, 3, 4)  # (g, C_out/g, C_in/g, k_h, k_w)
+    return w.reshape(g * Cout_g, Cin // g, kh, kw).flip(2, 3)
+
+
+def _output_padding(where: str, input_hw: tuple, output_size: Any, stride: tuple, padding: tuple, kernel: tuple,
+                    dilation: tuple, output_padding: tuple) -> tuple:
+    if output_size is None:
+        return output_padding
+    size = list(output_size)[-len(input_hw):]
+    result = []
+    for n, want, s, p, k, d in zip(input_hw, size, stride, padding, kernel, dilation):
+        smallest = (n - 1) * s - 2 * p + d * (k - 1) + 1
+        if not smallest <= int(want) < smallest + s:
+            raise ValueError(f"{where}: requested an output size of {list(size)}, but valid sizes range from "
+                             f"{smallest} to {smallest + s - 1} (for an input of {list(input_hw)})")
+        result.append(int(want) - smallest)
+    return tuple(result)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,  # noqa: A002
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1, dilation: Any = 1,
+                     output_size: Any = None, where: str = "conv_transpose2d") -> Tensor:
+    """Transposed 2-D convolution of (N, C_in, H, W) with weight (C_in, C_out/groups, k_h, k_w), as PyTorch."""
+    if not isinstance(input, Tensor) or input.ndim not in (3, 4):
+        shape = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
+        raise RuntimeError(f"{where}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got {shape}")
+    stride, padding, dilation = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
+    output_padding = pair(output_padding, "output_padding")
+    kernel = tuple(weight.shape[2:])
+    C = input.shape[-3]
+    if C != weight.shape[0]:
+        raise RuntimeError(f"{where}: expected input with {weight.shape[0]} channels (weight {tuple(weight.shape)}), "
+                           f"got {C} channels (input shape {tuple(input.shape)})")
+    if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
+        raise RuntimeError(f"{where}: output padding must be smaller than either stride or dilation, got "
+                           f"output_padding={output_padding}, stride={stride}, dilation={dilation}")
+    output_padding = _output_padding(where, tuple(input.shape[-2:]), output_size, stride, padding, kernel, dilation,
+                                     output_padding)
+    edge = [d * (k - 1) - p for d, k, p in zip(dilation, kernel, padding)]
+    pads = (edge[0], edge[0] + output_padding[0], edge[1], edge[1] + output_padding[1])
+    dilated = DilateFunction.apply(input, stride=stride, pads=pads)
+    return conv2d(dilated, _flipped_weight(weight, groups), bias, 1, 0, dilation, groups)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,  # noqa: A002
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1, dilation: Any = 1,
+                     output_size: Any = None) -> Tensor:
+    """Transposed 1-D convolution of (N, C_in, L) with weight (C_in, C_out/groups, k): a unit-height 2-D one."""
+    def unit_height(value: Any, name: str, height: int) -> tuple:  # (height-axis value, the 1-D value)
+        return height, pair(value, name, 1)[0]
+
+    size = None if output_size is None else (1, list(output_size)[-1])
+    out = conv_transpose2d(input.unsqueeze(-2), weight.unsqueeze(-2), bias, unit_height(stride, "stride", 1),
+                           unit_height(padding, "padding", 0), unit_height(output_padding, "output_padding", 0),
+                           groups, unit_height(dilation, "dilation", 1), size, where="conv_transpose1d")
+    return out.squeeze(-2)
+
+
+class _ConvTransposeNd(Module):
+    _n = 2
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        name, n = type(self).__name__, self._n
+        for key, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name}: {key} must be a positive int, got {value!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must be "
+                             f"divisible by groups ({groups})")
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {name}')
+        if isinstance(padding, str):
+            raise ValueError(f"{name}: padding must be an int or a tuple, not {padding!r}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = pair(kernel_size, "kernel_size", n)
+        self.stride, self.padding = pair(stride, "stride", n), pair(padding, "padding", n)
+        self.output_padding, self.dilation = pair(output_padding, "output_padding", n), pair(dilation, "dilation", n)
+        if any(v < 0 for v in self.padding + self.output_padding) or any(v <= 0 for v in self.stride + self.dilation
+                                                                          + self.kernel_size):
+            raise ValueError(f"{name}: sizes must be positive and paddings non-negative, got kernel_size="
+                             f"{self.kernel_size}, stride={self.stride}, padding={self.padding}, dilation="
+                             f"{self.dilation}, output_padding={self.output_padding}")
+        self.padding_mode = padding_mode
+        dtype = as_dtype(dtype) if dtype is not None else get_default_dtype()
+        xp = get_backend(device).xp
+        self.weight = Parameter(xp.empty((in_channels, out_channels // groups) + self.kernel_size, dtype=dtype))
+        if bias:
+            self.bias = Parameter(xp.empty((out_channels,), dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))  # fan_in = C_out/g · k_h · k_w (weight dim 1), as PyTorch
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        for key, default in (("padding", 0), ("output_padding", 0), ("dilation", 1)):
+            if getattr(self, key) != (default,) * self._n:
+                s += f", {key}={getattr(self, key)}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+    def get_config(self) -> dict:
+        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": list(self.padding),
+                "output_padding": list(self.output_padding), "groups": self.groups, "bias": self.bias is not None,
+                "dilation": list(self.dilation)}
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-D convolution, as ``torch.nn.ConvTranspose2d`` (weight (C_in, C_out/groups, k_h, k_w)).
+
+    forward(input, output_size=None): ``output_size`` picks among the sizes a stride > 1 allows.
+    Shape: (N, C_in, H, W) → (N, C_out, (H − 1)·s − 2p + d·(k − 1) + output_padding + 1, …). Formulas in the
+    module docstring.
+    """
+
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
+        return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                self.groups, self.dilation, output_size, where=repr(self))
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution, as ``torch.nn.ConvTranspose1d`` (weight (C_in, C_out/groups, k))."""
+
+    _n = 1
+
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
+        return conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                self.groups, self.dilation, output_size)
