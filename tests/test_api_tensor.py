@@ -271,3 +271,14 @@ def test_normal_bernoulli_randint_like_shapes_dtypes_and_statistics() -> None:
     t_ints = torch.randint_like(torch.zeros(3, 4), 5)
     assert ints.shape == t_ints.shape and str(ints.dtype) == _torch_text(str(t_ints.dtype))
     assert 0 <= ints.numpy().min() and ints.numpy().max() < 5
+
+
+def test_a_generator_drives_shuffling_reproducibly() -> None:
+    data = shenjing.data.TensorDataset(shenjing.arange(10))
+
+    def order(seed: int) -> list:
+        loader = shenjing.data.DataLoader(data, batch_size=10, shuffle=True,
+                                          generator=shenjing.Generator().manual_seed(seed))
+        return next(iter(loader))[0].tolist()
+
+    assert order(3) == order(3) and sorted(order(3)) == list(range(10))
