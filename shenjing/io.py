@@ -27,6 +27,8 @@ import numpy  # host-side file handling only (no math)
 
 from . import registry
 from .backend import backend_of, get_rng_state, set_rng_state
+from .dtypes import dtype as _dtype
+from .dtypes import to_shenjing
 from .registry import register, register_module
 from .tensor import Tensor
 
@@ -218,7 +220,7 @@ def encode_state(obj: Any, prefix: str, arrays: dict) -> Any:
     if hasattr(obj, "shape") and hasattr(obj, "dtype"):  # a NumPy or CuPy array
         arrays[prefix] = _host(obj)
         return {"__ndarray__": prefix}
-    if isinstance(obj, numpy.dtype):
+    if isinstance(obj, numpy.dtype | _dtype):
         return {"__dtype__": obj.str}
     if isinstance(obj, dict):
         if all(isinstance(k, str) and not k.startswith("__") for k in obj):
@@ -252,7 +254,7 @@ def decode_state(obj: Any, arrays: dict) -> Any:
     if "__scalar__" in obj:
         return numpy.dtype(obj["dtype"]).type(obj["__scalar__"])
     if "__dtype__" in obj:
-        return numpy.dtype(obj["__dtype__"])
+        return to_shenjing(obj["__dtype__"])
     if "__tuple__" in obj:
         return tuple(decode_state(v, arrays) for v in obj["__tuple__"])
     if "__dict__" in obj:
@@ -313,8 +315,8 @@ def _json_default(value: Any) -> Any:
         return value.item()
     if isinstance(value, numpy.ndarray):
         return value.tolist()
-    if isinstance(value, numpy.dtype):
-        return str(value)
+    if isinstance(value, numpy.dtype | _dtype):
+        return numpy.dtype(value).name
     raise TypeError(f"metadata values must be JSON (numbers, strings, lists, dicts), got {type(value).__name__}")
 
 

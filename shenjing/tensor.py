@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections import namedtuple
+import operator
 from typing import Any
 
 from . import autograd
+from . import return_types
 from .backend import NUMPY, Device, as_dtype, backend_of, get_backend, get_default_dtype, is_device
+from .dtypes import to_shenjing
+from .ops.broadcast import promote
 from .ops import elementwise as E
 from .ops import linalg as L
 from .ops import reduce as R
@@ -15,9 +18,38 @@ from .ops import cumulative as CU
 from .ops import einsum as EI
 from .ops import indexing as IX
 
-__all__ = ["Tensor", "tensor", "is_tensor"]
+__all__ = ["Tensor", "tensor", "is_tensor", "Size"]
 
-values_indices = namedtuple("values_indices", ["values", "indices"])
+
+class Size(tuple):
+    """The shape of a tensor, as ``torch.Size``: a tuple of ints that prints as ``shenjing.Size([2, 3])``."""
+
+    __slots__ = ()
+
+    def __new__(cls, sizes: Any = ()) -> Size:
+        return super().__new__(cls, (operator.index(s) for s in sizes))
+
+    def numel(self) -> int:
+        """The number of elements of a tensor of this shape (1 for ``Size([])``)."""
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, index: Any) -> Any:
+        out = tuple.__getitem__(self, index)
+        return Size(out) if isinstance(index, slice) else out
+
+    def __add__(self, other: Any) -> Size:
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(self, other))
+
+    def __repr__(self) -> str:
+        return f"shenjing.Size({list(self)!r})"
+
+    def __reduce__(self) -> tuple:
+        return Size, (tuple(self),)
 
 
 def _data(x: Any) -> Any:
@@ -46,9 +78,19 @@ class Tensor:
 
     __slots__ = ("array", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
 
-    def __init__(self, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> None:
-        made = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
-        self.array, self.grad, self.requires_grad, self._ctx = made.array, None, made.requires_grad, None
+    def __init__(self, *data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> None:
+        """The legacy constructor, as ``torch.Tensor``: always of the default dtype (unless ``dtype``).
+
+        ``Tensor(2, 3)`` or ``Tensor(Size([2, 3]))``: uninitialised, of that shape; ``Tensor([1, 2])`` or
+        ``Tensor(ndarray)``: a copy of the data converted to the default dtype; ``Tensor()``: shape (0,).
+        Prefer :func:`shenjing.tensor` (which keeps integer data integer) in new code.
+        """
+        from .legacy import legacy_tensor
+
+        made = legacy_tensor(data, get_default_dtype() if dtype is None else dtype, device)
+        self.array, self.grad, self.requires_grad, self._ctx = made.array, None, False, None
+        if requires_grad:
+            self.requires_grad_(True)
 
     @classmethod
     def _wrap(cls, data: Any, requires_grad: bool = False) -> Tensor:
@@ -72,12 +114,13 @@ class Tensor:
         self.array = value.array if isinstance(value, Tensor) else value
 
     @property
-    def shape(self) -> tuple:
-        return self.array.shape
+    def shape(self) -> Size:
+        return tuple.__new__(Size, self.array.shape)
 
     @property
     def dtype(self) -> Any:
-        return self.array.dtype
+        """The dtype, as ``shenjing.float32``; equal to the NumPy dtype of ``self.array``."""
+        return to_shenjing(self.array.dtype)
 
     @property
     def device(self) -> Device:
@@ -104,7 +147,17 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def size(self, dim: int | None = None) -> Any:
-        return self.array.shape if dim is None else self.array.shape[dim]
+        """The shape as a :class:`Size`, or the length of dimension ``dim`` (negative counts from the end)."""
+        if dim is None:
+            return tuple.__new__(Size, self.array.shape)
+        ndim = self.array.ndim
+        if ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        if not -ndim <= dim < ndim:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], but got {dim})"
+            )
+        return self.array.shape[dim]
 
     def dim(self) -> int:
         return self.array.ndim
@@ -197,10 +250,47 @@ class Tensor:
         return self.to("cuda" if device is None else f"cuda:{device}" if isinstance(device, int) else device)
 
     def type(self, dtype: Any = None) -> Any:
-        return str(self.dtype) if dtype is None else self.to(dtype)
+        """``x.type()`` names the tensor type as PyTorch (``'shenjing.FloatTensor'``); ``x.type(dtype)`` casts."""
+        from .legacy import LEGACY_NAMES, LegacyTensorType
+
+        if dtype is None:
+            name = LEGACY_NAMES.get(self.array.dtype.name, self.array.dtype.name)
+            return f"shenjing.{'cuda.' if self.device.type == 'cuda' else ''}{name}"
+        if isinstance(dtype, str) and dtype.startswith(("shenjing.", "torch.")):
+            by_name = {v: k for k, v in LEGACY_NAMES.items()}
+            dtype = by_name.get(dtype.rpartition(".")[2], dtype.rpartition(".")[2])
+        elif isinstance(dtype, LegacyTensorType):
+            dtype = dtype.dtype
+        return self.to(dtype)
 
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
+
+    # ---- new tensors like this one (its dtype and device unless given) ------------------------------------
+    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        """A copy of ``data`` with this tensor's dtype and device (unless given), as ``Tensor.new_tensor``."""
+        return tensor(data, dtype=self.dtype if dtype is None else dtype, device=device or self.device,
+                      requires_grad=requires_grad)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return self._new("zeros", size, dtype, device, requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return self._new("ones", size, dtype, device, requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return self._new("empty", size, dtype, device, requires_grad)
+
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        xp = get_backend(device or self.device).xp
+        array = xp.full(tuple(size), _data(fill_value), dtype=as_dtype(self.dtype if dtype is None else dtype))
+        return _leaf(array, requires_grad)
+
+    def _new(self, kind: str, size: tuple, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
+        xp = get_backend(device or self.device).xp
+        array = getattr(xp, kind)(_dims(size), dtype=as_dtype(self.dtype if dtype is None else dtype))
+        return _leaf(array, requires_grad)
 
     def float(self) -> Tensor:
         return self.to("float32")
@@ -232,7 +322,7 @@ class Tensor:
         if str(self.device) != "cpu":
             extras.append(f"device='{self.device}'")
         if self.dtype not in (get_default_dtype(), NUMPY.xp.dtype("int64"), NUMPY.xp.dtype("bool")):
-            extras.append(f"dtype=shenjing.{self.dtype}")
+            extras.append(f"dtype={self.dtype}")
         if self._ctx is not None:
             extras.append(f"grad_fn={self._ctx!r}")
         elif self.requires_grad:
@@ -310,10 +400,16 @@ class Tensor:
         return L.MatMul.apply(other, self)
 
     def __floordiv__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.array // _data(other))
+        return _compare(operator.floordiv, self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return _compare(operator.floordiv, other, self)
 
     def __mod__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.array % _data(other))
+        return _compare(operator.mod, self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return _compare(operator.mod, other, self)
 
     def _inplace(self, op: Any, other: Any, method: str) -> Tensor:
         """``x op= y``: in place, as PyTorch. Inside a graph the write is recorded (x moves onto a new node)."""
@@ -336,32 +432,45 @@ class Tensor:
         return self._inplace(E.Div, other, "__itruediv__")
 
     # comparisons give bool tensors and record nothing
+    # (compared in the promoted dtype of both, as PyTorch: torch.result_type)
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._wrap(self.array == _data(other))
+        return _compare(operator.eq, self, other)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._wrap(self.array != _data(other))
+        return _compare(operator.ne, self, other)
 
     def __lt__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.array < _data(other))
+        return _compare(operator.lt, self, other)
 
     def __le__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.array <= _data(other))
+        return _compare(operator.le, self, other)
 
     def __gt__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.array > _data(other))
+        return _compare(operator.gt, self, other)
 
     def __ge__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.array >= _data(other))
+        return _compare(operator.ge, self, other)
 
     def __invert__(self) -> Tensor:
         return Tensor._wrap(~self.array)
 
     def __and__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.array & _data(other))
+        return _compare(operator.and_, self, other)
+
+    def __rand__(self, other: Any) -> Tensor:
+        return _compare(operator.and_, other, self)
 
     def __or__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.array | _data(other))
+        return _compare(operator.or_, self, other)
+
+    def __ror__(self, other: Any) -> Tensor:
+        return _compare(operator.or_, other, self)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return _compare(operator.xor, self, other)
+
+    def __rxor__(self, other: Any) -> Tensor:
+        return _compare(operator.xor, other, self)
 
     def eq(self, other: Any) -> Tensor:
         return self == other
@@ -494,16 +603,21 @@ class Tensor:
         return R.Mean.apply(source, axes=R.normalize_axis(dim, self.ndim), keepdim=keepdim)
 
     def _extreme(self, dim: Any, keepdim: bool, minimum: bool) -> Any:
+        """``max()``/``min()``: the whole extreme, ``(values, indices)`` along ``dim``, or element-wise."""
         if dim is None:
             return R.Amax.apply(self, axes=None, keepdim=False, minimum=minimum)
         if isinstance(dim, Tensor):  # max(other) is the element-wise maximum, as PyTorch
             return (E.Minimum if minimum else E.Maximum).apply(self, dim)
         (axis,) = R.normalize_axis(dim, self.ndim)
+        result = return_types.min if minimum else return_types.max
+        if self.ndim == 0:  # NOTE: a 0-d tensor is its own max along dim 0 or -1, at index 0
+            xp = backend_of(self.array).xp
+            return result(self.clone(), Tensor._wrap(xp.zeros((), dtype="int64")))
         values = R.MaxAlong.apply(self, axis=axis, keepdim=keepdim, minimum=minimum)
         xp = backend_of(self.array).xp
         picked = (self.array.argmin if minimum else self.array.argmax)(axis=axis)
         indices = xp.expand_dims(picked, axis) if keepdim else picked
-        return values_indices(values, Tensor._wrap(indices))
+        return result(values, Tensor._wrap(xp.asarray(indices, dtype="int64")))
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         """The largest element, or ``(values, indices)`` along ``dim``, or the element-wise max with a tensor."""
@@ -1383,7 +1497,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     Example:
         >>> import shenjing
         >>> shenjing.tensor([[0.1, 0.2], [0.3, 0.4]]).dtype
-        dtype('float32')
+        shenjing.float32
     """
     if isinstance(data, Tensor):
         data = data.array
@@ -1404,12 +1518,24 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
             host = host.astype(get_default_dtype())
         elif host.dtype.kind in "iu":
             host = host.astype("int64")
-        backend = backend or NUMPY
+        backend = backend or get_backend(None)  # the default device (set_default_device)
         array = backend.from_host(host) if backend is not NUMPY else host
     out = Tensor._wrap(array)
     if requires_grad:
         out.requires_grad_(True)
     return out
+
+
+def _leaf(array: Any, requires_grad: bool) -> Tensor:
+    out = Tensor._wrap(array)
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def _compare(op: Any, a: Any, b: Any) -> Tensor:
+    """``op(a, b)`` on the arrays, unrecorded, in the dtype ``torch.result_type`` gives (comparisons, //, %)."""
+    return Tensor._wrap(op(*promote(_data(a), _data(b))))
 
 
 def _unwrap_nested(data: Any) -> Any:
@@ -1424,17 +1550,6 @@ def is_tensor(obj: Any) -> bool:
     return isinstance(obj, Tensor)
 
 
-_return_type: Any = None
-
-
 def _result(name: str, values: Tensor, indices: Tensor) -> Any:
-    """``(values, indices)`` of sort/topk/kthvalue/median as ``shenjing.return_types.<name>`` where that module
-    exists (it comes with the tensor-API work), else as the generic ``values_indices`` named tuple."""
-    global _return_type
-    if _return_type is None:
-        try:
-            from .return_types import return_type
-        except ImportError:
-            return_type = lambda name: values_indices  # noqa: E731
-        _return_type = return_type
-    return _return_type(name)(values, indices)
+    """``(values, indices)`` of sort/topk/kthvalue/median as ``shenjing.return_types.<name>``."""
+    return return_types.return_type(name)(values, indices)

@@ -274,7 +274,7 @@ def _check_input(
     if data.dtype != kernel.dtype or (bias is not None and bias.array.dtype != kernel.dtype):
         raise RuntimeError(
             f"{_describe(where)}: input dtype {data.dtype} does not match the weight's {kernel.dtype}. Convert the "
-            f"input with x.to(shenjing.{kernel.dtype}) or the model with model.to(shenjing.{data.dtype})."
+            f"input with x.to(shenjing.{kernel.dtype.name}) or the model with model.to(shenjing.{data.dtype.name})."
         )
     spatial = shape[-n:]
     for axis in range(n):

@@ -47,8 +47,9 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
 
 def _rng(tensor: Tensor, generator: Any) -> Any:
     from ..backend import backend_of
+    from ..random import rng_of
 
-    return generator if generator is not None else backend_of(tensor.array).generator
+    return rng_of(generator, backend_of(tensor.array))  # a shenjing.Generator, a raw array-library one, or None
 
 
 def _fill(tensor: Tensor, values: Any) -> Tensor:

@@ -123,8 +123,8 @@ class Linear(Module):
                 f"(input shape {shape}, weight shape {tuple(self.weight.shape)}).{hint}"
             )
         raise RuntimeError(
-            f"{self!r}: input dtype {input.dtype} does not match the layer's {self.weight.dtype}. Convert the "
-            f"input with x.to(shenjing.{self.weight.dtype}) or the model with model.to(shenjing.{input.dtype})."
+            f"{self!r}: input dtype {input.dtype.name} does not match the layer's {self.weight.dtype.name}. Convert "
+            f"the input with x.to({self.weight.dtype}) or the model with model.to({input.dtype})."
         )
 
     def extra_repr(self) -> str:

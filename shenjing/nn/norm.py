@@ -286,8 +286,8 @@ class _BatchNorm(Module):
         dtype = self.weight.dtype if self.weight is not None else None
         if dtype is not None and input.dtype != dtype:
             raise RuntimeError(
-                f"{self!r}: input dtype {input.dtype} does not match the layer's {dtype}. Convert the input with "
-                f"x.to(shenjing.{dtype}) or the model with model.to(shenjing.{input.dtype})."
+                f"{self!r}: input dtype {input.dtype.name} does not match the layer's {dtype.name}. Convert the input "
+                f"with x.to({dtype}) or the model with model.to({input.dtype})."
             )
 
     def extra_repr(self) -> str:
