@@ -26,7 +26,7 @@ from ._format import ModelFileError
 
 __all__ = ["MAX_LAYERS", "MAX_NESTING", "check_structure", "build", "structure_only", "fill"]
 
-MAX_LAYERS = 100_000
+MAX_LAYERS = 20_000  # a ResNet-152 has about 500 modules
 MAX_NESTING = 64
 CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
 _IGNORED = ("device",)  # constructor arguments a file may not choose
@@ -41,21 +41,17 @@ def _short(value: Any) -> str:
 # ---- checking the structure as a whole ---------------------------------------------------------------------------
 def check_structure(spec: Any, where: str) -> None:
     """Refuse a structure that is malformed, too large or too deep, before any layer is built (no recursion)."""
-    count = 0
+    nodes = []
     stack = [(spec, "model", 1)]
-    while stack:
+    while stack:  # first only the shape of the tree: a million layers are refused before any is looked at
         node, path, depth = stack.pop()
-        count += 1
-        if count > MAX_LAYERS:
+        if len(nodes) == MAX_LAYERS:
             raise ModelFileError(f"{where}: the structure lists more than {MAX_LAYERS} layers")
         if depth > MAX_NESTING:
             raise ModelFileError(f"{where}: {path}: containers nested more than {MAX_NESTING} levels deep")
         if not isinstance(node, dict) or not isinstance(node.get("type"), str):
             raise ModelFileError(f"{where}: {path}: expected a layer description {{'type': NAME, ...}}, got {_short(node)}")
-        try:
-            klass = registry.get_module_class(node["type"])
-        except KeyError as error:
-            raise ModelFileError(f"{where}: {path}: {error.args[0]}") from None
+        nodes.append((node, path))
         if node["type"] in CONTAINERS:
             children = node.get("children")
             if not isinstance(children, list) or not all(
@@ -64,6 +60,8 @@ def check_structure(spec: Any, where: str) -> None:
                 raise ModelFileError(
                     f"{where}: {path} ({node['type']}): expected 'children' as a list of [name, layer] pairs"
                 )
+            if len(children) >= MAX_LAYERS:
+                raise ModelFileError(f"{where}: the structure lists more than {MAX_LAYERS} layers")
             seen: set[str] = set()
             for name, child in children:
                 if name in seen:
@@ -75,18 +73,32 @@ def check_structure(spec: Any, where: str) -> None:
                     )
                 seen.add(name)
                 stack.append((child, f"{path}.{name}", depth + 1))
+    signatures: dict[str, Any] = {}
+    for node, path in nodes:
+        try:
+            klass = registry.get_module_class(node["type"])
+        except KeyError as error:
+            raise ModelFileError(f"{where}: {path}: {error.args[0]}") from None
+        if node["type"] in CONTAINERS:
             continue
         config = node.get("config", {})
         if not isinstance(config, dict):
             raise ModelFileError(f"{where}: {path} ({node['type']}): expected 'config' as an object of arguments")
-        _check_arguments(klass, config, f"{where}: {path} ({node['type']})")
+        if node["type"] not in signatures:
+            signatures[node["type"]] = _signature(klass)
+        _check_arguments(klass, signatures[node["type"]], config, f"{where}: {path} ({node['type']})")
 
 
-def _check_arguments(klass: type, config: dict, where: str) -> None:
-    """Each argument exists in the constructor and has the JSON type its annotation names (int, float, bool)."""
+def _signature(klass: type) -> Any:
     try:
-        parameters = inspect.signature(klass.__init__).parameters
+        return inspect.signature(klass.__init__).parameters
     except (TypeError, ValueError):
+        return None
+
+
+def _check_arguments(klass: type, parameters: Any, config: dict, where: str) -> None:
+    """Each argument exists in the constructor and has the JSON type its annotation names (int, float, bool)."""
+    if parameters is None:
         return
     takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
     for key, value in config.items():

@@ -51,7 +51,7 @@ __all__ = [
     "decode_state",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: files carry SHA-256 checksums (version 1 files load unchecked)
 _KEY = "shenjing"  # the __metadata__ entry holding our JSON document
 _CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
 
@@ -338,6 +338,9 @@ def _read_with_notes(path: Any) -> tuple[dict | None, dict, list[str]]:
             )
 
     metadata, arrays, notes = _format.decode_file(data, where, check_version)
+    if found.get("document", {}).get("format_version", 1) >= 2 and _format.CHECKSUM_KEY not in metadata:
+        # NOTE: a flipped bit in the checksum's own key must not turn the check off
+        raise ModelFileError(f"{where}: the file's checksum is missing (format version 2 files have one): corrupted")
     if _KEY not in metadata:
         return None, arrays, notes
     document = found["document"]
