@@ -28,6 +28,7 @@ __all__ = ["MAX_LAYERS", "MAX_NESTING", "check_structure", "build", "structure_o
 
 MAX_LAYERS = 20_000  # a ResNet-152 has about 500 modules
 MAX_NESTING = 64
+MAX_UNSAVED = 1 << 24  # values of non-persistent buffers (not in the file) a structure may ask for
 CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
 _IGNORED = ("device",)  # constructor arguments a file may not choose
 _DTYPES = ("float16", "float32", "float64", "half", "float", "double")
@@ -50,7 +51,9 @@ def check_structure(spec: Any, where: str) -> None:
         if depth > MAX_NESTING:
             raise ModelFileError(f"{where}: {path}: containers nested more than {MAX_NESTING} levels deep")
         if not isinstance(node, dict) or not isinstance(node.get("type"), str):
-            raise ModelFileError(f"{where}: {path}: expected a layer description {{'type': NAME, ...}}, got {_short(node)}")
+            raise ModelFileError(
+                f"{where}: {path}: expected a layer description {{'type': NAME, ...}}, got {_short(node)}"
+            )
         nodes.append((node, path))
         if node["type"] in CONTAINERS:
             children = node.get("children")
@@ -210,7 +213,21 @@ def build(spec: dict, path: str = "model", where: str = "structure") -> Any:
         # NOTE: JSON has no tuples; sizes such as kernel_size=(3, 3) come back as lists and become tuples again
         return klass(**config)
     except Exception as error:  # a constructor's own check of its arguments (ValueError, TypeError, ...)
+        if getattr(_local, "active", False) and not klass.__module__.startswith("shenjing."):
+            return _build_for_real(klass, config, spec, path, where)  # a user's layer that writes into its weights
         raise ModelFileError(f"{where}: {path}: could not build {spec['type']}(**{_short(config)}): {error}") from None
+
+
+def _build_for_real(klass: type, config: dict, spec: dict, path: str, where: str) -> Any:
+    """A registered user layer whose constructor does more than make arrays: built with real arrays (its own
+    code; still without random initialisation), then checked against the file as every layer is."""
+    _local.active = False
+    try:
+        return klass(**config)
+    except Exception as error:
+        raise ModelFileError(f"{where}: {path}: could not build {spec['type']}(**{_short(config)}): {error}") from None
+    finally:
+        _local.active = True
 
 
 def _tuples(value: Any) -> Any:
@@ -226,7 +243,8 @@ def fill(model: Any, arrays: dict, where: str) -> None:
     if missing:
         problems.append("missing from the file: " + ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else ""))
     if unexpected:
-        problems.append("not in the structure: " + ", ".join(unexpected[:10]) + (" ..." if len(unexpected) > 10 else ""))
+        more = " ..." if len(unexpected) > 10 else ""
+        problems.append("not in the structure: " + ", ".join(unexpected[:10]) + more)
     for key, target in own.items():
         if key not in arrays:
             continue
@@ -242,10 +260,17 @@ def fill(model: Any, arrays: dict, where: str) -> None:
     for key, target in own.items():
         value = arrays[key]
         target.array = value if value.flags.writeable else value.copy()
-    for module in model.modules():  # non-persistent buffers are not in the file: made for real now
-        for name, buffer in module._buffers.items():
-            if buffer is not None and not buffer.array.flags.writeable:
-                buffer.array = numpy.array(buffer.array)
+    placeholders = [
+        buffer for module in model.modules() for buffer in module._buffers.values()
+        if buffer is not None and not buffer.array.flags.writeable
+    ]
+    size = sum(buffer.array.size for buffer in placeholders)
+    if size > MAX_UNSAVED:
+        raise ModelFileError(
+            f"{where}: the structure asks for {size} values of unsaved buffers (at most {MAX_UNSAVED})"
+        )
+    for buffer in placeholders:  # non-persistent buffers are not in the file: made for real now
+        buffer.array = numpy.array(buffer.array)
 
 
 def _kind(dtype: numpy.dtype) -> str:

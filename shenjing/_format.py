@@ -111,7 +111,8 @@ def read_bytes(source: Any, where: str) -> Any:
     if hasattr(source, "read"):
         data = source.read()
         if not isinstance(data, bytes | bytearray):
-            raise TypeError(f"load: expected a binary file object (opened with 'rb'), {where} gave {type(data).__name__}")
+            kind = type(data).__name__
+            raise TypeError(f"load: expected a binary file object (opened with 'rb'), {where} gave {kind}")
         return data
     with open(source, "rb") as f:
         size = os.fstat(f.fileno()).st_size
@@ -150,7 +151,9 @@ def _refuse_pickles(head: bytes, where: str) -> None:
 
 def _check_header_size(header_size: int, size: int, where: str) -> None:
     if header_size > MAX_HEADER:
-        raise _fail(where, f"not a safetensors file: its header size {header_size} is implausible (over {MAX_HEADER} bytes)")
+        raise _fail(
+            where, f"not a safetensors file: its header size {header_size} is implausible (over {MAX_HEADER} bytes)"
+        )
     if 8 + header_size > size:
         raise _fail(
             where,

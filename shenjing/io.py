@@ -11,7 +11,16 @@ structure is rebuilt only from layer names in :mod:`shenjing.registry`.
     load_torch_state_dict(model, torch_model.state_dict())       # PyTorch → shenjing (same keys and layouts)
 
 Writes go to a temporary file in the same folder, are flushed to disk (fsync) and then renamed over the
-target (``os.replace``, atomic on POSIX and Windows): a crash mid-write leaves the previous file intact.
+target (``os.replace``, atomic on POSIX and Windows): a crash mid-write leaves the previous file intact, and
+the next successful write removes the temporary files a killed writer left. Files get 0644 under the default
+umask.
+
+Reading trusts nothing in the file (:mod:`shenjing._format`, :mod:`shenjing._building`): every header field
+is checked against the file's size before an array is made; the structure is checked as a whole and built on
+zero-byte placeholders without random initialisation, and only then given the file's arrays; a ``device`` in
+a file is ignored (the caller's ``map_location`` decides). Files carry SHA-256 checksums of the tensor bytes
+and of the header (format version 2; version 1 files load unchecked). Every bad file is a
+:class:`ModelFileError` (a ValueError) naming the file and what is wrong.
 """
 
 from __future__ import annotations
@@ -260,7 +269,9 @@ def _hashable(key: Any) -> Any:
 
 def _array(arrays: dict, key: Any, where: str = "state") -> Any:
     if not isinstance(key, str) or key not in arrays:
-        raise ModelFileError(f"{where}: the file refers to an array {_short(key)} that it does not contain (corrupted?)")
+        raise ModelFileError(
+            f"{where}: the file refers to an array {_short(key)} that it does not contain (corrupted file?)"
+        )
     return arrays[key]
 
 
@@ -426,7 +437,9 @@ def _load_read(document: dict | None, arrays: dict, where: str, with_metadata: b
     """The model or state dict in a file that :func:`_read` has read (``move`` puts a Tensor on its device)."""
     if document is None or document.get("format") in ("shenjing.state_dict",):
         order = (document or {}).get("keys")  # safetensors sorts its tensors; the document keeps the order
-        in_order = isinstance(order, list) and all(isinstance(k, str) for k in order) and sorted(order) == sorted(arrays)
+        in_order = (
+            isinstance(order, list) and all(isinstance(k, str) for k in order) and sorted(order) == sorted(arrays)
+        )
         keys = order if in_order else list(arrays)
         result: Any = OrderedDict((k, move(Tensor._wrap(arrays[k]))) for k in keys)
     elif document.get("format") in ("shenjing.model", "shenjing.checkpoint"):

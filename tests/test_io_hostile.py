@@ -164,6 +164,7 @@ def test_a_million_tiny_tensors_are_refused_before_the_header_is_parsed(tmp_path
     entries = ",".join(f'"{i}":{{"dtype":"U8","shape":[],"data_offsets":[{i},{i + 1}]}}' for i in range(count))
     raw_file(path, ("{" + entries + "}").encode(), b"\1" * count)
     size = path.stat().st_size
+    assert count > _format.MAX_TENSORS
     refused(lambda: shenjing.load(path), "tensors|implausible", max_bytes=int(2.2 * size) + (1 << 20))
 
 
@@ -701,3 +702,45 @@ def test_a_crash_mid_write_leaves_no_temp_files_after_the_next_write(tmp_path, m
     shenjing.save(mlp(), path)
     assert sorted(os.listdir(tmp_path)) == [".other.safetensors.abcd1234.tmp", "model.safetensors"]
     shenjing.load(path)
+
+
+def test_a_user_layer_that_writes_into_its_weights_still_rebuilds(tmp_path) -> None:
+    @shenjing.nn.register_module("ScaledIdentity")
+    class ScaledIdentity(nn.Module):
+        def __init__(self, width: int) -> None:
+            super().__init__()
+            self.width = width
+            self.scale = nn.Parameter(shenjing.ones(width))
+            self.scale.array[...] = 2.0  # in-place: impossible on a placeholder
+            self.register_buffer("mask", shenjing.ones(width), persistent=False)
+
+        def forward(self, x):
+            return x * self.scale
+
+        def get_config(self):
+            return {"width": self.width}
+
+    try:
+        model = nn.Sequential(ScaledIdentity(3), nn.Linear(3, 2))
+        model[0].scale.array[...] = 5.0
+        shenjing.save(model, tmp_path / "m.safetensors")
+        loaded = shenjing.load(tmp_path / "m.safetensors")
+        np.testing.assert_array_equal(loaded[0].scale.detach().numpy(), [5.0, 5.0, 5.0])
+        np.testing.assert_array_equal(loaded[0].mask.numpy(), [1.0, 1.0, 1.0])
+        assert loaded[0].mask.array.flags.writeable
+        with pytest.raises(ModelFileError, match="width.*must be int"):
+            structure = io.describe(model)
+            structure["children"][0][1]["config"]["width"] = "3"
+            io.save_model_state(tmp_path / "bad.safetensors", structure, {}, {})
+            shenjing.load(tmp_path / "bad.safetensors")
+    finally:
+        shenjing.registry.unregister("ScaledIdentity")
+
+
+@pytest.mark.parametrize("what", ["missing", "folder"])
+def test_paths_that_are_not_files_keep_their_os_errors(tmp_path, what) -> None:
+    path = tmp_path / "nope.safetensors" if what == "missing" else tmp_path
+    error = FileNotFoundError if what == "missing" else IsADirectoryError
+    for loader in LOADERS.values():
+        with pytest.raises(error):
+            loader(path)
