@@ -744,3 +744,31 @@ def test_paths_that_are_not_files_keep_their_os_errors(tmp_path, what) -> None:
     for loader in LOADERS.values():
         with pytest.raises(error):
             loader(path)
+
+
+_values = st.none() | st.booleans() | st.integers(-(2**65), 2**65) | st.floats() | st.text(max_size=6) | st.lists(
+    st.integers(-3, 10**9) | st.text(max_size=2), max_size=4
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=st.sampled_from(shenjing.registry.registered_names()),
+    config=st.dictionaries(
+        st.sampled_from(["in_features", "out_features", "bias", "p", "kernel_size", "stride", "padding", "dilation",
+                         "groups", "num_features", "eps", "momentum", "normalized_shape", "dim", "start_dim",
+                         "end_dim", "negative_slope", "in_channels", "out_channels", "output_size", "inplace",
+                         "unflattened_size", "padding_mode", "affine", "device", "dtype", "ceil_mode", "alpha"]),
+        _values,
+        max_size=6,
+    ),
+)
+def test_random_layer_arguments_give_only_clear_errors(tmp_path, name, config) -> None:
+    path = tmp_path / "m.safetensors"
+    spec = {"type": name, "config": config}
+    if name in ("Sequential", "ModuleList", "ModuleDict"):
+        spec = {"type": name, "children": [["0", {"type": "ReLU", "config": config}]]}
+    model_file(path, spec, {"weight": np.zeros((2, 3), np.float32)})
+    started = time.perf_counter()
+    only_clear_errors(path, {"shenjing.load": LOADERS["shenjing.load"]})
+    assert time.perf_counter() - started < 2.0
