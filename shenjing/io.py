@@ -179,13 +179,15 @@ def _short(value: Any) -> str:
 
 
 # ---- nested state (optimizer, scheduler, RNG) ↔ JSON + arrays ----------------------------------------------------
-def encode_state(obj: Any, prefix: str, arrays: dict) -> Any:
+def encode_state(obj: Any, prefix: str, arrays: dict, depth: int = 0) -> Any:
     """``obj`` (dicts, lists, tuples, numbers, strings, Tensors, arrays) as JSON, its arrays moved to ``arrays``.
 
     Tensors and arrays become ``{"__tensor__": key}`` / ``{"__ndarray__": key}``; NumPy scalars keep their
     dtype; dicts with non-string keys (an optimizer's ``state`` by parameter index) become key/value pairs.
     Everything round-trips bit for bit through :func:`decode_state`.
     """
+    if depth > _MAX_STATE_DEPTH:
+        raise ValueError(f"save: {prefix[:80]} is nested more than {_MAX_STATE_DEPTH} levels deep (a cycle?)")
     if obj is None or isinstance(obj, bool | int | float | str):
         return obj
     if isinstance(obj, Tensor):
@@ -200,21 +202,28 @@ def encode_state(obj: Any, prefix: str, arrays: dict) -> Any:
         return {"__dtype__": obj.str}
     if isinstance(obj, dict):
         if all(isinstance(k, str) and not k.startswith("__") for k in obj):
-            return {k: encode_state(v, f"{prefix}/{k}", arrays) for k, v in obj.items()}
+            return {k: encode_state(v, f"{prefix}/{k}", arrays, depth + 1) for k, v in obj.items()}
         return {
             "__dict__": [
-                [encode_state(k, f"{prefix}/{i}k", arrays), encode_state(v, f"{prefix}/{i}", arrays)]
+                [
+                    encode_state(k, f"{prefix}/{i}k", arrays, depth + 1),
+                    encode_state(v, f"{prefix}/{i}", arrays, depth + 1),
+                ]
                 for i, (k, v) in enumerate(obj.items())
             ]
         }
     if isinstance(obj, list):
-        return [encode_state(v, f"{prefix}/{i}", arrays) for i, v in enumerate(obj)]
+        return [encode_state(v, f"{prefix}/{i}", arrays, depth + 1) for i, v in enumerate(obj)]
     if isinstance(obj, tuple):
-        return {"__tuple__": [encode_state(v, f"{prefix}/{i}", arrays) for i, v in enumerate(obj)]}
+        return {"__tuple__": [encode_state(v, f"{prefix}/{i}", arrays, depth + 1) for i, v in enumerate(obj)]}
     raise TypeError(
         f"cannot save a {type(obj).__name__} at {prefix!r}: only numbers, strings, lists, dicts, tensors "
         "and arrays are stored (never pickled objects)"
     )
+
+
+
+_MAX_STATE_DEPTH = 200  # as shenjing.save's
 
 
 def decode_state(obj: Any, arrays: dict, where: str = "state") -> Any:
@@ -296,6 +305,8 @@ def _write(path: Any, kind: str, document: dict, arrays: dict) -> None:
         **document,
     }
     text = json.dumps(document, default=_json_default)
+    # NOTE: refuse now what loading would refuse (an absurd input_shape, nesting too deep), not after training
+    _check_document(_format.parse_json(text, f"save {_name_of(path)}", "the metadata"), f"save {_name_of(path)}")
     data = _format.encode_file(arrays, {_KEY: text})
     if hasattr(path, "write"):  # a binary file object (io.BytesIO, an open file)
         path.write(data)

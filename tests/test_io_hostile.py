@@ -172,8 +172,9 @@ def test_a_million_tiny_tensors_are_refused_before_the_header_is_parsed(tmp_path
 def test_absurd_input_shape_metadata_is_refused(tmp_path, shape) -> None:
     path = tmp_path / "m.safetensors"
     model = nn.Linear(3, 2)
-    io.save_model_state(path, io.describe(model), {k: v.detach().numpy() for k, v in model.state_dict().items()},
-                        {"input_shape": shape})
+    document = {"format": "shenjing.model", "format_version": 1, "structure": io.describe(model),
+                "metadata": {"input_shape": shape}}
+    document_file(path, document, {k: v.detach().numpy() for k, v in model.state_dict().items()})
     refused(lambda: shenjing.load(path), "input_shape")
     refused(lambda: io.info(path), "input_shape")
 
@@ -348,7 +349,7 @@ def test_bfloat16_tensors_load_as_float32_exactly(tmp_path) -> None:
 
 def _build_error(tmp_path, spec, arrays=None) -> ModelFileError:
     path = tmp_path / "m.safetensors"
-    model_file(path, spec, arrays if arrays is not None else {})
+    document_file(path, {"format": "shenjing.model", "format_version": 1, "structure": spec}, arrays)
     return refused(lambda: shenjing.load(path), ".")
 
 
@@ -772,3 +773,15 @@ def test_random_layer_arguments_give_only_clear_errors(tmp_path, name, config) -
     started = time.perf_counter()
     only_clear_errors(path, {"shenjing.load": LOADERS["shenjing.load"]})
     assert time.perf_counter() - started < 2.0
+
+
+@pytest.mark.parametrize("shape", [[100000, 100000], [0], ["28"]])
+def test_saving_refuses_what_loading_would_refuse(tmp_path, shape) -> None:
+    with pytest.raises(ModelFileError, match="save .*m.safetensors.*input_shape"):
+        shenjing.save(mlp(), tmp_path / "m.safetensors", input_shape=shape)
+    deep: list = []
+    for _ in range(600):
+        deep = [deep]
+    with pytest.raises(ValueError, match="nested"):
+        io.save_checkpoint(tmp_path / "c.safetensors", mlp(), epoch=1, history=deep)
+    assert not os.listdir(tmp_path)
