@@ -785,3 +785,22 @@ def test_saving_refuses_what_loading_would_refuse(tmp_path, shape) -> None:
     with pytest.raises(ValueError, match="nested"):
         io.save_checkpoint(tmp_path / "c.safetensors", mlp(), epoch=1, history=deep)
     assert not os.listdir(tmp_path)
+
+
+def test_placeholders_are_only_made_for_the_thread_that_loads() -> None:
+    import threading
+
+    from shenjing import _building
+
+    made = {}
+    with _building.structure_only():
+        inside = nn.Linear(4, 3)
+        worker = threading.Thread(target=lambda: made.setdefault("layer", nn.Linear(4, 3)))
+        worker.start()
+        worker.join()
+    assert not inside.weight.array.flags.writeable and inside.weight.array.strides == (0, 0)
+    other = made["layer"]  # built meanwhile in another thread: real, initialised weights
+    assert other.weight.array.flags.writeable and np.abs(other.weight.detach().numpy()).sum() > 0
+    after = nn.Linear(4, 3)
+    assert after.weight.array.flags.writeable and np.abs(after.weight.detach().numpy()).sum() > 0
+    assert shenjing.backend.NUMPY.xp is np
