@@ -89,6 +89,11 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device: Any = None,
                  dtype: Any = None) -> None:
         super().__init__()
+        for name, size in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(size, int) or isinstance(size, bool):
+                raise TypeError(f"Linear: {name} must be an int, got {size!r} ({type(size).__name__})")
+            if size < 0:
+                raise RuntimeError(f"Linear: {name} must be non-negative, got {size}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         dtype = as_dtype(dtype) if dtype is not None else get_default_dtype()
         xp = get_backend(device).xp
