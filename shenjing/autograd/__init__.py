@@ -150,7 +150,8 @@ _writes: dict = {}  # buffer key -> [version, clock of the last write, weakref t
 
 def _root(array: Any) -> Any:
     base = getattr(array, "base", None)
-    while base is not None and hasattr(base, "shape"):
+    # NOTE: a memoryview has a shape too (arrays read from a file sit on one); it is not an array to walk up to
+    while base is not None and hasattr(base, "shape") and not isinstance(base, memoryview):
         array, base = base, getattr(base, "base", None)
     return array
 

@@ -43,7 +43,7 @@ def legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
 
 
 def _tensor(x: Any, like: Tensor) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(backend_array(x, like))
+    return x if isinstance(x, Tensor) else Tensor._wrap(backend_array(x, like))
 
 
 def backend_array(x: Any, like: Tensor) -> Any:
@@ -330,13 +330,13 @@ def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.
             f"{tuple(input.shape)}")
     xp = _xp(x.array)
     onehot = (xp.arange(C)[None, :] == y[:, None]).astype(x.array.dtype)  # (N, C)
-    x_y = (x * Tensor(onehot)).sum(1, keepdim=True)  # (N, 1): the score of the true class
+    x_y = (x * Tensor._wrap(onehot)).sum(1, keepdim=True)  # (N, 1): the score of the true class
     hinge = (margin - x_y + x).clamp_min(0)
     if p == 2:
         hinge = hinge * hinge
-    hinge = hinge * Tensor(1 - onehot)  # NOTE: the true class itself is not a margin violation
+    hinge = hinge * Tensor._wrap(1 - onehot)  # NOTE: the true class itself is not a margin violation
     if weight is not None:
-        hinge = hinge * _tensor(weight, x)[Tensor(y)].reshape(-1, 1)
+        hinge = hinge * _tensor(weight, x)[Tensor._wrap(y)].reshape(-1, 1)
     losses = hinge.sum(1) / C
     return _reduce_tensor(losses if input.ndim == 2 else losses.reshape(()), reduction)
 
@@ -359,7 +359,7 @@ def poisson_nll_loss(input: Tensor, target: Any, log_input: bool = True, full: b
         xp = _xp(y)
         safe = xp.where(y > 1, y, 1)
         stirling = xp.where(y > 1, safe * xp.log(safe) - safe + 0.5 * xp.log(2 * math.pi * safe), 0)
-        losses = losses + Tensor(stirling.astype(y.dtype))
+        losses = losses + Tensor._wrap(stirling.astype(y.dtype))
     return _reduce_tensor(losses, reduction)
 
 
@@ -380,7 +380,7 @@ def gaussian_nll_loss(input: Tensor, target: Any, var: Any, full: bool = False, 
     """
     _check_reduction(reduction)
     if isinstance(var, int | float):
-        var = Tensor(backend_array(var, input))
+        var = Tensor._wrap(backend_array(var, input))
     var = _tensor(var, input)
     target = _tensor(target, input)
     if tuple(var.shape) != tuple(input.shape):

@@ -52,7 +52,7 @@ def _resize_axis(x: Tensor, axis: int, out: int, scale: float | None, mode: str,
     i1 = xp.minimum(i0 + 1, size - 1)
     lam = (src - i0).astype(dtype)
     view = (-1,) + (1,) * (-1 - axis)
-    lam_t = Tensor(lam.reshape(view))
+    lam_t = Tensor._wrap(lam.reshape(view))
     return _take(x, axis, i0) * (1 - lam_t) + _take(x, axis, i1) * lam_t
 
 
