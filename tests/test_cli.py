@@ -135,7 +135,8 @@ def test_summary_of_a_config_and_of_a_model_file(digits_run, capsys) -> None:
     assert "input (None, 64)" in text and "Total params: 9,610" in text
 
 
-def test_errors_are_one_clear_line_and_exit_code_2(tmp_path, capsys) -> None:
+def test_errors_are_one_clear_line_and_exit_code_2(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # output.dir in a config file must stay inside the working folder
     (tmp_path / "bad.toml").write_text('[train]\nepoch = 3\n[model]\nlayers = ["ReLU"]\n')
     assert main(["train", str(tmp_path / "bad.toml")]) == 2
     assert "train.epoch: unknown key. Did you mean 'epochs'?" in capsys.readouterr().err
@@ -167,7 +168,8 @@ def test_mnist_textbook_mlp_one_epoch(tmp_path, monkeypatch, capsys) -> None:
     assert result["samples"] == 10000 and result["accuracy"] > 0.5
 
 
-def test_csv_classification_end_to_end(tmp_path, capsys) -> None:
+def test_csv_classification_end_to_end(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # output.dir in a config file must stay inside the working folder
     from sklearn.datasets import load_iris
 
     iris = load_iris()
