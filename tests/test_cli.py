@@ -16,7 +16,10 @@ EXAMPLES = pathlib.Path(__file__).parents[1] / "examples"
 
 
 def _mnist_root() -> str | None:
-    for candidate in (os.environ.get("SHENJING_DATA"), pathlib.Path(__file__).parents[2] / "shared/datasets/mnist"):
+    """$SHENJING_DATA, else shared/datasets/mnist above the checkout (as tests/conftest.py's mnist_dir)."""
+    here = pathlib.Path(__file__).resolve()
+    candidates = [os.environ.get("SHENJING_DATA")] + [p / "shared/datasets/mnist" for p in here.parents[1:4]]
+    for candidate in candidates:
         if candidate and (pathlib.Path(candidate) / "t10k-images-idx3-ubyte.gz").exists():
             return str(candidate)
     return None
@@ -156,7 +159,7 @@ def test_errors_are_one_clear_line_and_exit_code_2(tmp_path, capsys, monkeypatch
     assert "expected one of 'cpu', 'cuda'" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(_mnist_root() is None, reason="MNIST not found: set SHENJING_DATA to the folder of the IDX files")
+@pytest.mark.skipif(_mnist_root() is None, reason="MNIST not found: set SHENJING_DATA=/path/to/folder holding the four MNIST IDX files")
 def test_mnist_textbook_mlp_one_epoch(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("SHENJING_DATA", _mnist_root())
     config = (EXAMPLES / "mnist_mlp_textbook.toml").read_text().replace("epochs = 10", "epochs = 1")
