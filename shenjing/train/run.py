@@ -171,7 +171,6 @@ def train_from_config(
     optimizer = build_optimizer(config, model.parameters())
     scheduler = build_scheduler(config, optimizer)
     out = config.out_dir
-    os.makedirs(out, exist_ok=True)
     callbacks: list = [
         CSVLogger(os.path.join(out, "history.csv"), append=resume is not None),
         JSONLogger(os.path.join(out, "history.json")),
@@ -200,6 +199,7 @@ def train_from_config(
         check_monitors(callbacks, [canonical_metric(m) for m in metrics], data.val is not None)
     except ValueError as error:
         raise ConfigError(f"{config.source}: train.early_stopping.monitor: {error}") from None
+    os.makedirs(out, exist_ok=True)
     trainer = Trainer(
         model,
         loss_fn,

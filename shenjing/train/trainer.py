@@ -369,7 +369,7 @@ class Trainer:
         lr = self.optimizer.param_groups[0].get("lr")
         where = f"the end of epoch {self.epoch}" if self.epoch else "before training"
         if loss_value is None:
-            what = f"the weights became non-finite (nan/inf) after the update of epoch {epoch}, step {step}"
+            what = f"the weights became non-finite (nan/inf) in the update at epoch {epoch}, step {step}"
         else:
             what = f"the loss became {loss_value} at epoch {epoch}, step {step}"
         first = f"; first non-finite layer: {layer}" if layer else ""
