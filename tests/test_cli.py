@@ -195,3 +195,34 @@ def test_csv_classification_end_to_end(tmp_path, capsys, monkeypatch) -> None:
     (tmp_path / "new.csv").write_text("petal_width,petal_length,sepal_width,sepal_length\n0.2,1.4,3.5,5.1\n")
     assert main(["predict", model, str(tmp_path / "new.csv"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["label"] == "setosa"  # columns picked by name, any order
+
+
+def test_the_readme_predict_example_works_as_written(digits_run, tmp_path, monkeypatch, capsys) -> None:
+    """The README's `shenjing predict` names a run that an earlier README command writes and an image that exists."""
+    import re
+    import shlex
+
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    commands = [line.split("#")[0].strip() for block in re.findall(r"```bash\n(.*?)```", readme, re.S)
+                for line in block.splitlines()]
+    predict = next(c for c in commands if c.startswith("shenjing predict "))
+    argv = shlex.split(predict)[1:]
+    model, image = argv[1], argv[2]
+    earlier = commands[: commands.index(predict)]
+    trained = {}
+    for command in earlier:
+        match = re.search(r"shenjing train (\S+\.toml)", command)
+        if match:
+            config = (EXAMPLES.parent / match.group(1)).read_text()
+            out = re.search(r'^dir = "(.*)"', config, re.M).group(1)
+            trained[os.path.join(out, "model.safetensors")] = match.group(1)
+    assert model in trained, f"{model} is written by none of the earlier README commands {earlier}"
+    assert (EXAMPLES.parent / image).is_file()
+    monkeypatch.chdir(tmp_path)  # run it as written, with the digits run where the README's first command puts it
+    os.makedirs(os.path.dirname(model))
+    shutil.copy(digits_run / "model.safetensors", model)
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    capsys.readouterr()
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["input"] == image and result["label"] == "4"  # examples/digit.png is a 4 on white paper

@@ -342,6 +342,7 @@ class ProgressBar(Callback):
         self.bar: Any = None
         self.next_refresh = 0.0
         self.pending = 0
+        self.seconds: list[float] = []  # each epoch's duration, for the ETA of the summary lines
 
     def start_epoch(self, epoch: int, epochs: int, steps: int) -> None:
         if not self.enabled:
@@ -378,12 +379,25 @@ class ProgressBar(Callback):
             self.bar = None
         elif self.summary:
             values = "  ".join(f"{k} {_fmt(v)}" for k, v in logs.items())
-            print(f"Epoch {epoch}/{epochs}  {seconds:.2f}s  {values}", file=self.file, flush=True)
+            self.seconds.append(seconds)
+            left = epochs - epoch
+            eta = f"  ETA {_duration(left * sum(self.seconds) / len(self.seconds))}" if left > 0 else ""
+            print(f"Epoch {epoch}/{epochs}  {seconds:.2f}s{eta}  {values}", file=self.file, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _duration(seconds: float) -> str:
+    """``"42s"``, ``"3m05s"``, ``"1h02m"``: how long the remaining epochs should take."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def _fmt(value: Any) -> str:

@@ -12,7 +12,7 @@ import numpy  # host-side gathering of evaluation arrays
 from ..backend import manual_seed
 from .config import Config, ConfigError, build_loss, build_model, build_optimizer, build_scheduler, to_dict
 
-__all__ = ["DataBundle", "load_data", "train_from_config", "dataset_arrays"]
+__all__ = ["DataBundle", "load_data", "train_from_config", "dataset_arrays", "write_plots"]
 
 
 @dataclass
@@ -249,7 +249,7 @@ def train_from_config(
     paths["history_csv"] = os.path.join(out, "history.csv")
     paths["history_json"] = os.path.join(out, "history.json")
     if config.output.plots:
-        paths.update(_plots(trainer, history, data, out))
+        paths.update(write_plots(trainer, history, data, out))
     result["test"] = test_metrics
     result["weights_epoch"] = trainer.weights_epoch
     return result
@@ -265,7 +265,9 @@ def import_check() -> None:
         ) from None
 
 
-def _plots(trainer: Any, history: Any, data: DataBundle, out: str) -> dict:
+def write_plots(trainer: Any, history: Any, data: DataBundle, out: str) -> dict:
+    """The plots of a run into ``out``: loss and metric curves, and for classification the confusion matrix and
+    misclassified examples of the test (else validation) data. Returns ``{name: path}``."""
     from .metrics import confusion_matrix
     from .plots import plot_confusion_matrix, plot_history, plot_misclassified
 

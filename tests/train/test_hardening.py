@@ -357,3 +357,21 @@ def test_the_interrupt_checkpoint_never_crashes(tmp_path, capsys) -> None:
     model, optimizer = model_and_optimizer()
     resumed = Trainer(model, nn.CrossEntropyLoss(), optimizer, verbose=0, interrupt_checkpoint=None)
     assert resumed.fit((X, Y), epochs=3, batch_size=32, resume_from=path).epoch == [1, 2, 3]
+
+
+def test_the_epoch_line_shows_the_time_left() -> None:
+    import io
+
+    from shenjing.train import ProgressBar
+
+    out = io.StringIO()
+    bar = ProgressBar(enabled=False, file=out)
+    bar.end_epoch(1, 4, {"loss": 1.0}, 10.0)
+    bar.end_epoch(2, 4, {"loss": 0.5}, 20.0)
+    bar.end_epoch(4, 4, {"loss": 0.2}, 30.0)
+    lines = out.getvalue().splitlines()
+    assert "ETA 30s" in lines[0] and "ETA 30s" in lines[1]  # 3 epochs × 10 s; then 2 × 15 s
+    assert "ETA" not in lines[2]
+    long = ProgressBar(enabled=False, file=out)
+    long.end_epoch(1, 100, {}, 125.0)
+    assert "ETA 3h26m" in out.getvalue().splitlines()[-1]
