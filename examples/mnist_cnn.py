@@ -90,7 +90,10 @@ def main(argv: list[str] | None = None) -> dict:
         loss_fn,
         optimizer,
         metrics=["accuracy"],
-        callbacks=[CSVLogger(os.path.join(args.out, "history.csv")), JSONLogger(os.path.join(args.out, "history.json"))],
+        callbacks=[
+            CSVLogger(os.path.join(args.out, "history.csv")),
+            JSONLogger(os.path.join(args.out, "history.json")),
+        ],
         verbose=args.verbose,
         interrupt_checkpoint=os.path.join(args.out, "interrupted.safetensors"),
         metadata=metadata,

@@ -159,7 +159,9 @@ def test_errors_are_one_clear_line_and_exit_code_2(tmp_path, capsys, monkeypatch
     assert "expected one of 'cpu', 'cuda'" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(_mnist_root() is None, reason="MNIST not found: set SHENJING_DATA=/path/to/folder holding the four MNIST IDX files")
+@pytest.mark.skipif(
+    _mnist_root() is None, reason="MNIST not found: set SHENJING_DATA=/path/to/folder holding the four MNIST IDX files"
+)
 def test_mnist_textbook_mlp_one_epoch(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("SHENJING_DATA", _mnist_root())
     config = (EXAMPLES / "mnist_mlp_textbook.toml").read_text().replace("epochs = 10", "epochs = 1")
