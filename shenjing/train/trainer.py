@@ -4,7 +4,8 @@
     history = trainer.fit((X_train, y_train), val_data=(X_val, y_val), epochs=10, batch_size=128)
     trainer.evaluate((X_test, y_test))          # {"loss": 0.21, "accuracy": 0.94}
 
-Reliability: a nan/inf loss stops training and puts back the last good weights; Ctrl-C saves a checkpoint
+Reliability: a nan/inf loss, or nan/inf weights after any update, stops training and puts back the last finite
+weights (the message names the epoch, step, learning rate and first bad layer); Ctrl-C saves a checkpoint
 of the last finished epoch and returns; ``fit(..., resume_from=path)`` continues a checkpoint so that the
 weights come out bit for bit as in an uninterrupted run (model, optimizer, scheduler, RNG and the data
 loader's shuffling state are all restored).
