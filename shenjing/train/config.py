@@ -401,7 +401,9 @@ def build_model(config: Config) -> Any:
         try:
             modules.append(klass(**options))
         except (TypeError, ValueError) as error:
-            raise _fail(config.source, f"model.layers[{i}]", f"{klass.__name__}({_kwargs(options)}): {error}") from None
+            key = _blamed_key(options, error)
+            path = f"model.layers[{i}].{key}" if key else f"model.layers[{i}]"
+            raise _fail(config.source, path, f"{klass.__name__}({_kwargs(options)}): {error}") from None
     return Sequential(*modules)
 
 
@@ -442,11 +444,29 @@ def _schedulers() -> dict:
     }
 
 
+def _blamed_key(options: dict, error: Exception) -> str | None:
+    """The argument a constructor's error is about: the one it names, else the one whose value it quotes."""
+    import re
+
+    text = str(error)
+    named = [k for k in options if re.search(rf"\b{re.escape(k)}\b", text)]
+    if len(named) == 1:
+        return named[0]
+    quoted = [
+        k
+        for k, v in options.items()
+        if not isinstance(v, bool) and re.search(rf"(?<![\w.]){re.escape(str(v))}(?![\w.])", text)
+    ]
+    return quoted[0] if len(quoted) == 1 else None
+
+
 def _construct(klass: type, args: tuple, options: dict, source: str, path: str) -> Any:
     try:
         return klass(*args, **options)
     except (TypeError, ValueError) as error:
-        raise _fail(source, path, f"{klass.__name__}({_kwargs(options)}): {error}") from None
+        key = _blamed_key(options, error)
+        where = f"{path}.{key}" if key else path
+        raise _fail(source, where, f"{klass.__name__}({_kwargs(options)}): {error}") from None
 
 
 def build_loss(config: Config) -> Any:
