@@ -9,6 +9,7 @@ shenjing summary examples/mnist_mlp_textbook.toml
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -61,7 +62,16 @@ def _parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", parents=[common], help="layer table with output shapes and parameters")
     summary.add_argument("target", metavar="MODEL|CONFIG", help="a model file or a TOML configuration")
     summary.add_argument("--input-shape", help="one sample's shape, e.g. 784 or 1,28,28 (default: from the file)")
+    for _, module in EXTRA_COMMANDS:
+        importlib.import_module(module).add_parser(commands, common)
     return parser
+
+
+# Subcommands that live in their own modules: (name, module). The module defines ``add_parser(commands, common)``
+# (adding a parser named ``name`` with ``parents=[common]``) and ``run(args) -> int``; raising UsageError,
+# ValueError, OSError or ImportError gives the usual one-line ``shenjing NAME: error: ...``.
+EXTRA_COMMANDS: list[tuple[str, str]] = [
+]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         _check_device(args.device)
-        return {"train": _train, "evaluate": _evaluate, "predict": _predict, "summary": _summary}[args.command](args)
+        commands = {"train": _train, "evaluate": _evaluate, "predict": _predict, "summary": _summary}
+        commands.update({name: importlib.import_module(module).run for name, module in EXTRA_COMMANDS})
+        return commands[args.command](args)
     except (ConfigError, ModelFileError, UsageError, ValueError, KeyError, ImportError, OSError) as error:
         if isinstance(error, KeyError) and error.args:
             message = error.args[0]
