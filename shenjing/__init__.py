@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
-import numpy as _numpy
-
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device as device
-from .backend import get_default_dtype, get_rng_state, manual_seed, set_default_dtype, set_rng_state
+from .backend import get_default_device, set_default_device
+from .backend import get_default_dtype, get_rng_state, set_default_dtype, set_rng_state
+from .dtypes import can_cast, dtype, finfo, iinfo, promote_types, result_type
+from .dtypes import to_shenjing as _dt
+from .random import Generator, default_generator, initial_seed, manual_seed, seed
 from .creation import (
     arange,
     as_tensor,
@@ -29,6 +31,9 @@ from .creation import (
     randn,
     randn_like,
     randperm,
+    normal,
+    bernoulli,
+    randint_like,
     zeros,
     zeros_like,
 )
@@ -123,23 +128,29 @@ from .functions import (  # issue 9: indexing, sorting, cumulative ops, einsum
     triu_indices,
     unique,
 )
-from .tensor import Tensor, is_tensor, tensor
+from .tensor import Size, Tensor, is_tensor, tensor
+from .legacy import BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor
+from .legacy import LongTensor, ShortTensor
+from . import return_types  # noqa: E402
 from . import nn, optim  # noqa: E402 - after the core they build on
 from . import data, datasets  # noqa: E402 - data sets and loaders, after nn
 from . import io, train  # noqa: E402 - model files and the training loop, after data
 from .io import load, save  # noqa: E402
 from . import utils  # noqa: E402 - torch.utils.data's spelling of shenjing.data
 from . import accelerator, backends, cuda  # noqa: E402 - device questions; none of them imports CuPy
+from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402 - issue 9, autograd
 
 __version__ = "0.1.0"
 
-# dtypes are NumPy's dtype objects, named as in PyTorch
-float16 = half = _numpy.dtype("float16")
-float32 = float = _numpy.dtype("float32")  # noqa: A001 - PyTorch's name
-float64 = double = _numpy.dtype("float64")
-int8 = _numpy.dtype("int8")
-int16 = short = _numpy.dtype("int16")
-int32 = int = _numpy.dtype("int32")  # noqa: A001
-int64 = long = _numpy.dtype("int64")
-uint8 = _numpy.dtype("uint8")
-bool = _numpy.dtype("bool")  # noqa: A001
+# dtypes named as in PyTorch (shenjing.dtypes.dtype: prints as shenjing.float32, equal to NumPy's dtype)
+float16 = half = _dt("float16")
+float32 = float = _dt("float32")  # noqa: A001 - PyTorch's name
+float64 = double = _dt("float64")
+int8 = _dt("int8")
+int16 = short = _dt("int16")
+int32 = int = _dt("int32")  # noqa: A001
+int64 = long = _dt("int64")
+uint8 = _dt("uint8")
+bool = _dt("bool")  # noqa: A001
+complex64 = cfloat = _dt("complex64")
+complex128 = cdouble = _dt("complex128")

@@ -15,6 +15,9 @@ from typing import Any
 
 import numpy
 
+from .dtypes import dtype as _dtype
+from .dtypes import to_shenjing
+
 __all__ = [
     "Backend",
     "Device",
@@ -23,6 +26,8 @@ __all__ = [
     "register_backend",
     "get_default_dtype",
     "set_default_dtype",
+    "get_default_device",
+    "set_default_device",
     "manual_seed",
     "as_dtype",
     "is_device",
@@ -184,9 +189,9 @@ def _load_cuda() -> Backend:
 
 
 def get_backend(device: str | Device | None = None) -> Backend:
-    """The backend of ``device`` (the CPU's NumPy backend when ``None``)."""
+    """The backend of ``device`` (the default device's, see :func:`set_default_device`, when ``None``)."""
     if device is None:
-        return NUMPY
+        return _default_backend
     kind = device.type if isinstance(device, Device) else Device(device).type
     backend = _backends.get(kind)
     if backend is None:
@@ -216,6 +221,8 @@ def backend_of(array: Any) -> Backend:
 
 def as_dtype(dtype: Any) -> numpy.dtype:
     """A dtype spec (``shenjing.float32``, ``"float64"``, ``numpy.int64``, ``float``) as a NumPy dtype."""
+    if dtype.__class__ is _dtype:
+        return dtype.dtype
     if dtype is float:
         return _default_dtype
     try:
@@ -224,9 +231,9 @@ def as_dtype(dtype: Any) -> numpy.dtype:
         raise TypeError(f"expected a dtype such as shenjing.float32, got {dtype!r}") from None
 
 
-def get_default_dtype() -> numpy.dtype:
-    """The floating dtype of new tensors made from Python numbers and of new layers (float32)."""
-    return _default_dtype
+def get_default_dtype() -> Any:
+    """The floating dtype of new tensors made from Python numbers and of new layers (``shenjing.float32``)."""
+    return to_shenjing(_default_dtype)
 
 
 def set_default_dtype(dtype: Any) -> None:
@@ -236,6 +243,30 @@ def set_default_dtype(dtype: Any) -> None:
     if dtype.kind != "f":
         raise TypeError(f"set_default_dtype: expected a floating dtype, got {dtype}")
     _default_dtype = dtype
+
+
+_default_backend = NUMPY
+
+
+def get_default_device() -> Device:
+    """The device of new tensors made without ``device=`` (``device(type='cpu')`` unless set)."""
+    return _default_backend.device
+
+
+def set_default_device(device: str | Device | None) -> None:
+    """Make new tensors and layers live on ``device`` by default, as ``torch.set_default_device``.
+
+    ``None`` or ``"cpu"``: NumPy on the CPU. ``"cuda"``: CuPy; raises a RuntimeError that says why when no GPU
+    (or no CuPy) is available.
+    """
+    global _default_backend
+    if device is None:
+        _default_backend = NUMPY
+        return
+    if not is_device(device):
+        raise RuntimeError(f"set_default_device: expected a device such as 'cpu' or 'cuda', got {device!r}")
+    kind = Device(device).type
+    _default_backend = NUMPY if kind == "cpu" else _backends.get(kind) or _load_cuda()
 
 
 def manual_seed(seed: int) -> None:

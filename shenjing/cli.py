@@ -17,10 +17,17 @@ from typing import Any
 __all__ = ["main"]
 
 
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--device", default="cpu", help="where to compute: cpu (default); cuda needs CuPy")
     parser = argparse.ArgumentParser(prog="shenjing", description="Train, evaluate and use shenjing models.")
+    parser.add_argument("--version", action="version", version=f"shenjing {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", parents=[common], help="train a model from a TOML configuration")
@@ -65,19 +72,74 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _check_device(args.device)
         return {"train": _train, "evaluate": _evaluate, "predict": _predict, "summary": _summary}[args.command](args)
-    except (ConfigError, ModelFileError, FileNotFoundError, ValueError, KeyError, ImportError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+    except (ConfigError, ModelFileError, UsageError, ValueError, KeyError, ImportError, OSError) as error:
+        if isinstance(error, KeyError) and error.args:
+            message = error.args[0]
+        elif isinstance(error, OSError) and error.filename is not None:
+            message = f"{error.filename}: {error.strerror or error}" + _os_fix(error)
+        else:
+            message = str(error)
+        message = " ".join(str(message).split("\n"))  # one line
         print(f"shenjing {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 
+class UsageError(Exception):
+    """A mistake on the command line or in its files, reported as one line (exit code 2)."""
+
+
+def _os_fix(error: OSError) -> str:
+    if isinstance(error, FileNotFoundError):
+        return " (check the path; relative paths start from the working folder " + os.getcwd() + ")"
+    if isinstance(error, IsADirectoryError):
+        return " (expected a file, got a folder)"
+    if isinstance(error, PermissionError):
+        return " (check the file's permissions)"
+    return ""
+
+
 def _check_device(device: str) -> None:
-    from .backend import Device
+    from .backend import Device, get_backend
 
     try:
-        Device(device)
-    except (RuntimeError, TypeError) as error:
-        raise ValueError(str(error)) from None
+        parsed = Device(device)
+    except (RuntimeError, TypeError, ValueError) as error:
+        raise UsageError(f"--device: {error}") from None
+    if parsed.type != "cpu":
+        try:
+            get_backend(device)  # imports CuPy: fails here, before any work, when it is missing
+        except (RuntimeError, ImportError) as error:
+            raise UsageError(f"--device {device}: {error} Or leave out --device to compute on the CPU.") from None
+
+
+def _require_file(path: str, what: str) -> None:
+    if not os.path.exists(path):
+        raise UsageError(f"{path}: no such {what} (check the path; relative paths start from {os.getcwd()})")
+    if os.path.isdir(path):
+        raise UsageError(f"{path}: expected {'an' if what[0] in 'aeiou' else 'a'} {what}, got a folder")
+
+
+def _check_input_width(model: Any, document: dict, x: Any, what: str) -> None:
+    """Run the model on the first sample so that inputs of the wrong shape are one clear error, not a traceback."""
+    from .autograd import no_grad
+    from .creation import tensor
+
+    expected = (document.get("metadata") or {}).get("input_shape")
+    sample = x[:1]
+    try:
+        with no_grad():
+            was = model.training
+            model.eval()
+            try:
+                model(tensor(sample))
+            finally:
+                model.train(was)
+    except (RuntimeError, ValueError, TypeError, IndexError) as error:
+        wanted = f"one sample of shape {tuple(expected)}" if expected else "a different input shape"
+        raise UsageError(
+            f"{what}: the model expects {wanted}, but the data has samples of shape {tuple(sample.shape[1:])} "
+            f"({type(error).__name__}: {error}); use data of the shape the model was trained on"
+        ) from None
 
 
 # ---- train -----------------------------------------------------------------------------------------------------------
@@ -85,11 +147,16 @@ def _train(args: argparse.Namespace) -> int:
     from .train.config import load_config
     from .train.run import train_from_config
 
+    from .train.config import check_output_dir
+
     config = load_config(args.config)
     if args.out:
         config.output.dir = args.out
+    check_output_dir(config, explicit=bool(args.out))
     if args.device != "cpu":
         config.device = args.device
+    if args.resume:
+        _require_file(args.resume, "checkpoint file")
     result = train_from_config(config, resume=args.resume, verbose=args.verbose, epochs=args.epochs)
     history = result["history"]
     if result["stop_reason"] == "interrupted":
@@ -98,7 +165,14 @@ def _train(args: argparse.Namespace) -> int:
     if test:
         print("Test: " + "  ".join(f"{k} {v:.4f}" for k, v in test.items()))
     print(f"Wrote {result['out_dir']}/: " + ", ".join(os.path.basename(p) for p in result["paths"].values()))
-    return 1 if history.stop_reason == "nan" else 0
+    if history.stop_reason == "nan":  # the reason was printed when it happened, at every verbosity
+        print(
+            f"shenjing train: error: training diverged (see above); the model file holds the last finite weights, "
+            f"from epoch {result.get('weights_epoch', 0)}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 # ---- evaluate --------------------------------------------------------------------------------------------------------
@@ -119,8 +193,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     from .train.run import dataset_arrays, evaluation_data
     from .train.trainer import Trainer
 
+    _require_file(args.model, "model file")
     model, document = load(args.model, with_metadata=True)
     dataset, class_names, task = evaluation_data(args.data, model, document, args.root)
+    if len(dataset) == 0:
+        raise UsageError(f"--data {args.data}: no samples")
+    _check_input_width(model, document, dataset_arrays(dataset)[0], f"--data {args.data}")
     metrics = ["accuracy", "precision", "recall", "f1"] if task == "classification" else list(REGRESSION_METRICS)
     device = None if args.device == "cpu" else args.device
     trainer = Trainer(
@@ -178,6 +256,9 @@ def _predict(args: argparse.Namespace) -> int:
     from .train.inputs import load_image, load_table
     from .train.trainer import predict
 
+    _require_file(args.model, "model file")
+    for path in args.inputs:
+        _require_file(path, "input file")
     model, document = load(args.model, with_metadata=True)
     metadata = document.get("metadata", {})
     preprocessing = dict(metadata.get("preprocessing") or {})
@@ -197,6 +278,7 @@ def _predict(args: argparse.Namespace) -> int:
     for path in args.inputs:
         is_table = path.lower().endswith((".csv", ".tsv", ".txt"))
         x = load_table(path, preprocessing) if is_table else load_image(path, preprocessing)
+        _check_input_width(model, document, x, path)
         outputs = predict(model, tensor(x), device=device)
         if task != "classification":
             for i, row in enumerate(outputs.array.tolist()):
@@ -242,6 +324,7 @@ def _summary(args: argparse.Namespace) -> int:
             raise ValueError(
                 f"--input-shape: expected numbers separated by commas (1,28,28), got {args.input_shape!r}"
             ) from None
+    _require_file(args.target, "model file or configuration")
     if args.target.lower().endswith(".toml"):
         from .train.config import build_model, load_config
 

@@ -11,22 +11,33 @@ structure is rebuilt only from layer names in :mod:`shenjing.registry`.
     load_torch_state_dict(model, torch_model.state_dict())       # PyTorch → shenjing (same keys and layouts)
 
 Writes go to a temporary file in the same folder, are flushed to disk (fsync) and then renamed over the
-target (``os.replace``, atomic on POSIX and Windows): a crash mid-write leaves the previous file intact.
+target (``os.replace``, atomic on POSIX and Windows): a crash mid-write leaves the previous file intact, and
+the next successful write removes the temporary files a killed writer left. Files get 0644 under the default
+umask.
+
+Reading trusts nothing in the file (:mod:`shenjing._format`, :mod:`shenjing._building`): every header field
+is checked against the file's size before an array is made; the structure is checked as a whole and built on
+zero-byte placeholders without random initialisation, and only then given the file's arrays; a ``device`` in
+a file is ignored (the caller's ``map_location`` decides). Files carry SHA-256 checksums of the tensor bytes
+and of the header (format version 2; version 1 files load unchecked). Every bad file is a
+:class:`ModelFileError` (a ValueError) naming the file and what is wrong.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import struct
 import tempfile
 from collections import OrderedDict
 from typing import Any
 
 import numpy  # host-side file handling only (no math)
 
-from . import registry
+from . import _building, _format, registry
+from ._format import ModelFileError
 from .backend import backend_of, get_rng_state, set_rng_state
+from .dtypes import dtype as _dtype
+from .dtypes import to_shenjing
 from .registry import register, register_module
 from .tensor import Tensor
 
@@ -51,14 +62,9 @@ __all__ = [
     "decode_state",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: files carry SHA-256 checksums (version 1 files load unchecked)
 _KEY = "shenjing"  # the __metadata__ entry holding our JSON document
 _CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
-_MAX_HEADER = 100 * 1024 * 1024
-
-
-class ModelFileError(ValueError):
-    """A model or checkpoint file that cannot be read: corrupted, truncated, unknown layer, future format."""
 
 
 # ---- atomic writes -----------------------------------------------------------------------------------------------
@@ -160,39 +166,13 @@ def describe(module: Any, path: str = "model") -> dict:
 
 
 def build(spec: Any, path: str = "model") -> Any:
-    """A module rebuilt from :func:`describe`'s structure, by registered names only (weights uninitialised-random)."""
-    from .nn import ModuleDict, ModuleList, Sequential
+    """A module rebuilt from :func:`describe`'s structure, by registered names only (weights uninitialised-random).
 
-    if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
-        raise ModelFileError(f"{path}: expected a layer description {{'type': NAME, ...}}, got {_short(spec)}")
-    try:
-        klass = registry.get_module_class(spec["type"])
-    except KeyError as error:
-        raise ModelFileError(f"{path}: {error.args[0]}") from None
-    if spec["type"] in _CONTAINERS:
-        children = spec.get("children")
-        if not isinstance(children, list) or not all(
-            isinstance(c, list) and len(c) == 2 and isinstance(c[0], str) for c in children
-        ):
-            raise ModelFileError(f"{path} ({spec['type']}): expected 'children' as a list of [name, layer] pairs")
-        built = OrderedDict((key, build(child, f"{path}.{key}")) for key, child in children)
-        if klass is Sequential:
-            return Sequential(built)
-        if klass is ModuleList:
-            return ModuleList(list(built.values()))
-        return ModuleDict(built)
-    config = spec.get("config", {})
-    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
-        raise ModelFileError(f"{path} ({spec['type']}): expected 'config' as an object of constructor arguments")
-    try:
-        # NOTE: JSON has no tuples; sizes such as kernel_size=(3, 3) come back as lists and become tuples again
-        return klass(**{key: _tuples(value) for key, value in config.items()})
-    except TypeError as error:
-        raise ModelFileError(f"{path}: could not build {spec['type']}(**{config}): {error}") from None
-
-
-def _tuples(value: Any) -> Any:
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+    The whole structure is checked first (:func:`shenjing._building.check_structure`); ``device`` arguments
+    are ignored (the caller moves the model)."""
+    where = "structure"
+    _building.check_structure(spec, where)
+    return _building.build(spec, path, where)
 
 
 def _short(value: Any) -> str:
@@ -201,13 +181,15 @@ def _short(value: Any) -> str:
 
 
 # ---- nested state (optimizer, scheduler, RNG) ↔ JSON + arrays ----------------------------------------------------
-def encode_state(obj: Any, prefix: str, arrays: dict) -> Any:
+def encode_state(obj: Any, prefix: str, arrays: dict, depth: int = 0) -> Any:
     """``obj`` (dicts, lists, tuples, numbers, strings, Tensors, arrays) as JSON, its arrays moved to ``arrays``.
 
     Tensors and arrays become ``{"__tensor__": key}`` / ``{"__ndarray__": key}``; NumPy scalars keep their
     dtype; dicts with non-string keys (an optimizer's ``state`` by parameter index) become key/value pairs.
     Everything round-trips bit for bit through :func:`decode_state`.
     """
+    if depth > _MAX_STATE_DEPTH:
+        raise ValueError(f"save: {prefix[:80]} is nested more than {_MAX_STATE_DEPTH} levels deep (a cycle?)")
     if obj is None or isinstance(obj, bool | int | float | str):
         return obj
     if isinstance(obj, Tensor):
@@ -218,55 +200,89 @@ def encode_state(obj: Any, prefix: str, arrays: dict) -> Any:
     if hasattr(obj, "shape") and hasattr(obj, "dtype"):  # a NumPy or CuPy array
         arrays[prefix] = _host(obj)
         return {"__ndarray__": prefix}
-    if isinstance(obj, numpy.dtype):
+    if isinstance(obj, numpy.dtype | _dtype):
         return {"__dtype__": obj.str}
     if isinstance(obj, dict):
         if all(isinstance(k, str) and not k.startswith("__") for k in obj):
-            return {k: encode_state(v, f"{prefix}/{k}", arrays) for k, v in obj.items()}
+            return {k: encode_state(v, f"{prefix}/{k}", arrays, depth + 1) for k, v in obj.items()}
         return {
             "__dict__": [
-                [encode_state(k, f"{prefix}/{i}k", arrays), encode_state(v, f"{prefix}/{i}", arrays)]
+                [
+                    encode_state(k, f"{prefix}/{i}k", arrays, depth + 1),
+                    encode_state(v, f"{prefix}/{i}", arrays, depth + 1),
+                ]
                 for i, (k, v) in enumerate(obj.items())
             ]
         }
     if isinstance(obj, list):
-        return [encode_state(v, f"{prefix}/{i}", arrays) for i, v in enumerate(obj)]
+        return [encode_state(v, f"{prefix}/{i}", arrays, depth + 1) for i, v in enumerate(obj)]
     if isinstance(obj, tuple):
-        return {"__tuple__": [encode_state(v, f"{prefix}/{i}", arrays) for i, v in enumerate(obj)]}
+        return {"__tuple__": [encode_state(v, f"{prefix}/{i}", arrays, depth + 1) for i, v in enumerate(obj)]}
     raise TypeError(
         f"cannot save a {type(obj).__name__} at {prefix!r}: only numbers, strings, lists, dicts, tensors "
         "and arrays are stored (never pickled objects)"
     )
 
 
-def decode_state(obj: Any, arrays: dict) -> Any:
-    """The inverse of :func:`encode_state`."""
+
+_MAX_STATE_DEPTH = 200  # as shenjing.save's
+
+
+def decode_state(obj: Any, arrays: dict, where: str = "state") -> Any:
+    """The inverse of :func:`encode_state`; anything malformed is a :class:`ModelFileError` naming ``where``."""
+    try:
+        return _decode_state(obj, arrays, where)
+    except ModelFileError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError, AttributeError):
+        raise ModelFileError(f"{where}: the saved training state is malformed (corrupted file?)") from None
+
+
+def _decode_state(obj: Any, arrays: dict, where: str) -> Any:
     if isinstance(obj, list):
-        return [decode_state(v, arrays) for v in obj]
+        return [_decode_state(v, arrays, where) for v in obj]
     if not isinstance(obj, dict):
         return obj
     if "__tensor__" in obj:
-        return Tensor._wrap(_array(arrays, obj["__tensor__"]))
+        return Tensor._wrap(_array(arrays, obj["__tensor__"], where))
     if "__ndarray__" in obj:
-        return _array(arrays, obj["__ndarray__"])
+        return _array(arrays, obj["__ndarray__"], where)
     if "__scalar__" in obj:
-        return numpy.dtype(obj["dtype"]).type(obj["__scalar__"])
+        value = obj["__scalar__"]
+        if not isinstance(value, bool | int | float):
+            raise ModelFileError(f"{where}: the saved scalar {_short(value)} is not a number")
+        return _safe_dtype(obj["dtype"], where).type(value)
     if "__dtype__" in obj:
-        return numpy.dtype(obj["__dtype__"])
+        return to_shenjing(_safe_dtype(obj["__dtype__"], where))
     if "__tuple__" in obj:
-        return tuple(decode_state(v, arrays) for v in obj["__tuple__"])
+        return tuple(_decode_state(v, arrays, where) for v in obj["__tuple__"])
     if "__dict__" in obj:
-        return {_hashable(decode_state(k, arrays)): decode_state(v, arrays) for k, v in obj["__dict__"]}
-    return {k: decode_state(v, arrays) for k, v in obj.items()}
+        return {
+            _hashable(_decode_state(k, arrays, where)): _decode_state(v, arrays, where) for k, v in obj["__dict__"]
+        }
+    return {k: _decode_state(v, arrays, where) for k, v in obj.items()}
+
+
+def _safe_dtype(text: Any, where: str) -> numpy.dtype:
+    """A NumPy dtype named in a file: numbers only (never a void dtype of a gigabyte per item)."""
+    try:
+        dtype = numpy.dtype(text) if isinstance(text, str) and len(text) <= 12 else None
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in "biufc" or dtype.itemsize > 16:
+        raise ModelFileError(f"{where}: {_short(text)} is not a supported dtype (corrupted file?)")
+    return dtype
 
 
 def _hashable(key: Any) -> Any:
     return key.item() if isinstance(key, numpy.generic) else key
 
 
-def _array(arrays: dict, key: Any) -> Any:
-    if key not in arrays:
-        raise ModelFileError(f"the file refers to an array {key!r} that it does not contain (corrupted file?)")
+def _array(arrays: dict, key: Any, where: str = "state") -> Any:
+    if not isinstance(key, str) or key not in arrays:
+        raise ModelFileError(
+            f"{where}: the file refers to an array {_short(key)} that it does not contain (corrupted file?)"
+        )
     return arrays[key]
 
 
@@ -284,8 +300,6 @@ def _version() -> str:
 
 
 def _write(path: Any, kind: str, document: dict, arrays: dict) -> None:
-    from safetensors.numpy import save as st_save
-
     document = {
         "format": f"shenjing.{kind}",
         "format_version": FORMAT_VERSION,
@@ -293,7 +307,9 @@ def _write(path: Any, kind: str, document: dict, arrays: dict) -> None:
         **document,
     }
     text = json.dumps(document, default=_json_default)
-    data = st_save(arrays, metadata={_KEY: text})
+    # NOTE: refuse now what loading would refuse (an absurd input_shape, nesting too deep), not after training
+    _check_document(_format.parse_json(text, f"save {_name_of(path)}", "the metadata"), f"save {_name_of(path)}")
+    data = _format.encode_file(arrays, {_KEY: text})
     if hasattr(path, "write"):  # a binary file object (io.BytesIO, an open file)
         path.write(data)
     else:
@@ -313,101 +329,55 @@ def _json_default(value: Any) -> Any:
         return value.item()
     if isinstance(value, numpy.ndarray):
         return value.tolist()
-    if isinstance(value, numpy.dtype):
-        return str(value)
+    if isinstance(value, numpy.dtype | _dtype):
+        return numpy.dtype(value).name
     raise TypeError(f"metadata values must be JSON (numbers, strings, lists, dicts), got {type(value).__name__}")
 
 
 def _read(path: Any) -> tuple[dict | None, dict]:
-    """(our JSON document or None for a plain safetensors file, the arrays), with clear errors for bad files."""
-    from safetensors.numpy import load as st_load
+    """(our JSON document or None for a plain safetensors file, the arrays), with clear errors for bad files.
 
-    if hasattr(path, "read"):  # a binary file object
-        data = path.read()
-        path = _name_of(path)
-        if not isinstance(data, bytes):
-            raise TypeError(f"load: expected a binary file object (opened with 'rb'), {path} gave {type(data).__name__}")
-    else:
-        path = os.fspath(path)
-        with open(path, "rb") as f:
-            data = f.read()
-    where = f"{path}:"
-    looks_safetensors = len(data) >= 9 and data[8:9] == b"{"
-    if not looks_safetensors and (
-        data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05") or data[:2] == b"PK"
-    ):
-        raise ModelFileError(
-            f"{where} this looks like a pickle or a PyTorch .pt/.pth file (torch.save's zip with data.pkl). shenjing "
-            "never unpickles files (unpickling runs code from the file). Convert it once with PyTorch: "
-            "state_dict = torch.load(path, weights_only=True); safetensors.torch.save_file(state_dict, "
-            "'model.safetensors'); then model.load_state_dict(shenjing.load('model.safetensors')), or pass the "
-            "torch state dict straight to shenjing.io.load_torch_state_dict(model, state_dict)."
-        )
-    if len(data) < 8:
-        raise ModelFileError(f"{where} the file is {len(data)} bytes long: truncated or not a safetensors file")
-    if not looks_safetensors:
-        raise ModelFileError(f"{where} not a safetensors file (its header does not start with a JSON object)")
-    (header_size,) = struct.unpack("<Q", data[:8])
-    if header_size > _MAX_HEADER:
-        raise ModelFileError(f"{where} not a safetensors file (header size {header_size} is implausible; corrupted?)")
-    if 8 + header_size > len(data):
-        raise ModelFileError(
-            f"{where} the file is truncated: its header needs {8 + header_size} bytes, the file has {len(data)}. "
-            "It was probably cut short while being copied or written; use the previous file."
-        )
-    try:
-        header = json.loads(data[8 : 8 + header_size])
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelFileError(f"{where} the header is not valid JSON: the file is corrupted ({error})") from None
-    if not isinstance(header, dict):
-        raise ModelFileError(f"{where} the header is not a JSON object: the file is corrupted")
-    expected = (
-        8
-        + header_size
-        + max(
-            (
-                int(v["data_offsets"][1])
-                for k, v in header.items()
-                if k != "__metadata__" and isinstance(v, dict) and "data_offsets" in v
-            ),
-            default=0,
-        )
-    )
-    if len(data) < expected:
-        raise ModelFileError(
-            f"{where} the file is truncated: the arrays need {expected} bytes, the file has {len(data)}. It was "
-            "probably cut short while being copied or written; use the previous file."
-        )
-    try:
-        arrays = st_load(data)
-    except Exception as error:  # safetensors raises its own SafetensorError for every malformed file
-        raise ModelFileError(f"{where} the file is corrupted: {error}") from None
-    document = None
-    meta = header.get("__metadata__")
-    meta = meta if isinstance(meta, dict) else {}
-    if _KEY in meta:
-        try:
-            document = json.loads(meta[_KEY])
-        except json.JSONDecodeError as error:
-            raise ModelFileError(f"{where} shenjing's metadata is not valid JSON: corrupted file ({error})") from None
+    Every field of the file is checked (:mod:`shenjing._format`) before an array is made."""
+    document, arrays, _ = _read_with_notes(path)
+    return document, arrays
+
+
+def _read_with_notes(path: Any) -> tuple[dict | None, dict, list[str]]:
+    where = _name_of(path)
+    data = _format.read_bytes(path if hasattr(path, "read") else os.fspath(path), where)
+    found: dict = {}
+
+    def check_version(metadata: dict) -> None:
+        if _KEY not in metadata:
+            return
+        document = found["document"] = _format.parse_json(metadata[_KEY], where, "shenjing's metadata")
         version = document.get("format_version") if isinstance(document, dict) else None
-        if not isinstance(version, int):
-            raise ModelFileError(f"{where} shenjing's metadata has no format version: corrupted file")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ModelFileError(f"{where}: shenjing's metadata has no format version: corrupted file")
         if version > FORMAT_VERSION:
             raise ModelFileError(
-                f"{where} written in model-file format version {version} (by shenjing "
-                f"{document.get('shenjing_version', '?')}); this shenjing ({_version()}) reads versions up to "
-                f"{FORMAT_VERSION}. Upgrade shenjing: pip install -U shenjing"
+                f"{where}: written in model-file format version {version} (by shenjing "
+                f"{str(document.get('shenjing_version', '?'))[:40]}); this shenjing ({_version()}) reads versions up "
+                f"to {FORMAT_VERSION}. Upgrade shenjing: pip install -U shenjing"
             )
-    return document, arrays
+
+    metadata, arrays, notes = _format.decode_file(data, where, check_version)
+    if found.get("document", {}).get("format_version", 1) >= 2 and _format.CHECKSUM_KEY not in metadata:
+        # NOTE: a flipped bit in the checksum's own key must not turn the check off
+        raise ModelFileError(f"{where}: the file's checksum is missing (format version 2 files have one): corrupted")
+    if _KEY not in metadata:
+        return None, arrays, notes
+    document = found["document"]
+    _check_document(document, where)
+    return document, arrays, notes
 
 
 def info(path: str | os.PathLike) -> dict:
     """The JSON document of a shenjing file (format, versions, structure, metadata), without building anything."""
-    document, arrays = _read(path)
+    document, arrays, notes = _read_with_notes(path)
     if document is None:
-        return {"format": "safetensors", "tensors": {k: list(v.shape) for k, v in arrays.items()}}
-    return document
+        document = {"format": "safetensors", "tensors": {k: list(v.shape) for k, v in arrays.items()}}
+    return {**document, "notes": notes} if notes else document
 
 
 # ---- models ------------------------------------------------------------------------------------------------------
@@ -480,7 +450,10 @@ def _load_read(document: dict | None, arrays: dict, where: str, with_metadata: b
     """The model or state dict in a file that :func:`_read` has read (``move`` puts a Tensor on its device)."""
     if document is None or document.get("format") in ("shenjing.state_dict",):
         order = (document or {}).get("keys")  # safetensors sorts its tensors; the document keeps the order
-        keys = order if isinstance(order, list) and sorted(map(str, order)) == sorted(arrays) else list(arrays)
+        in_order = (
+            isinstance(order, list) and all(isinstance(k, str) for k in order) and sorted(order) == sorted(arrays)
+        )
+        keys = order if in_order else list(arrays)
         result: Any = OrderedDict((k, move(Tensor._wrap(arrays[k]))) for k in keys)
     elif document.get("format") in ("shenjing.model", "shenjing.checkpoint"):
         if document.get("structure") is None:
@@ -502,17 +475,49 @@ def _move_module(module: Any, move: Any) -> Any:
 
 
 def _build_model(document: dict, arrays: dict, where: str) -> Any:
-    model = build(document["structure"])
-    dtype = document.get("dtype")
-    if dtype:
-        model.to(numpy.dtype(dtype))
+    """The model of a file: structure checked, built on zero-byte placeholders without random init, then given
+    the file's arrays once every name, shape and dtype matches (a few KB of file never allocates GBs)."""
+    structure = document["structure"]
+    _building.check_structure(structure, where)
     prefix = "model/" if document.get("format") == "shenjing.checkpoint" else ""
     weights = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)} if prefix else arrays
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as error:
-        raise ModelFileError(f"{where}: the weights do not fit the structure: {error}") from None
+    with _building.structure_only():
+        model = _building.build(structure, "model", where)
+    _building.fill(model, weights, where)
     return model.eval()
+
+
+def _check_document(document: dict, where: str) -> None:
+    """The fields of shenjing's document that loading relies on, checked before they are used."""
+    fields = {"structure": (dict, type(None)), "metadata": dict, "state": dict, "keys": list}
+    for key, kinds in fields.items():
+        if key in document and not isinstance(document[key], kinds):
+            raise ModelFileError(f"{where}: shenjing's metadata field {key!r} is malformed: {_short(document[key])}")
+    if not isinstance(document.get("format"), str):
+        raise ModelFileError(f"{where}: shenjing's metadata names no format: corrupted file")
+    epoch = document.get("epoch", 0)
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise ModelFileError(f"{where}: the epoch must be a non-negative int, got {_short(epoch)}")
+    shape = (document.get("metadata") or {}).get("input_shape")
+    if shape is not None:
+        if not isinstance(shape, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0
+                                                  for n in shape) or len(shape) > 8:
+            raise ModelFileError(f"{where}: metadata input_shape must be a list of positive ints, got {_short(shape)}")
+        if _prod(shape) > _MAX_INPUT:
+            raise ModelFileError(
+                f"{where}: metadata input_shape {shape} asks for {_prod(shape)} values per example, more than the "
+                f"{_MAX_INPUT} a model file may declare"
+            )
+
+
+_MAX_INPUT = 1 << 28  # values in one example's input_shape metadata (a 8K RGB image is 10⁸)
+
+
+def _prod(values: list) -> int:
+    result = 1
+    for value in values:
+        result *= value
+    return result
 
 
 # ---- checkpoints -------------------------------------------------------------------------------------------------
@@ -571,11 +576,13 @@ def load_checkpoint(
     file when not given (the state dicts are returned either way, for objects you restore yourself).
     """
     document, arrays = _read(path)
-    where = os.fspath(path)
+    where = _name_of(path)
     if document is None or document.get("format") != "shenjing.checkpoint":
-        kind = "a plain safetensors file" if document is None else document.get("format")
+        kind = "a plain safetensors file" if document is None else _short(document.get("format"))
         raise ModelFileError(f"{where}: expected a shenjing checkpoint, got {kind}. Load models with shenjing.load")
-    state = decode_state(document.get("state", {}), arrays)
+    state = decode_state(document.get("state", {}), arrays, where)
+    if not isinstance(state, dict):
+        raise ModelFileError(f"{where}: the saved training state is malformed (corrupted file?)")
     if model is None:
         if document.get("structure") is None:
             raise ModelFileError(f"{where}: the checkpoint holds no model structure: pass the model to restore into")
@@ -583,14 +590,39 @@ def load_checkpoint(
         model.train()
     else:
         weights = {k[len("model/") :]: v for k, v in arrays.items() if k.startswith("model/")}
-        model.load_state_dict(weights)
+        _restore(model, weights, where, "the model")
     if optimizer is not None and state.get("optimizer") is not None:
-        optimizer.load_state_dict(state["optimizer"])
+        _restore(optimizer, state["optimizer"], where, "the optimizer")
     if scheduler is not None and state.get("scheduler") is not None:
-        scheduler.load_state_dict(state["scheduler"])
+        _restore(scheduler, state["scheduler"], where, "the scheduler")
     if restore_rng and state.get("rng"):
-        set_rng_state(state["rng"])
+        _restore_rng(state["rng"], where)
     return {"model": model, "epoch": document.get("epoch", 0), **state}
+
+
+def _restore(target: Any, state: Any, where: str, what: str) -> None:
+    """``target.load_state_dict(state)``, a mismatch (another architecture, optimizer) as a ModelFileError."""
+    try:
+        target.load_state_dict(state)
+    except (RuntimeError, ValueError, KeyError, IndexError, TypeError, AttributeError) as error:
+        raise ModelFileError(
+            f"{where}: the checkpoint does not fit {what} ({type(target).__name__}): {error}. It was saved from a "
+            "different model or optimizer; resume with the configuration it was trained with."
+        ) from None
+
+
+def _restore_rng(rng: Any, where: str) -> None:
+    """The saved RNG states of the backends already in use; a state for another device (a "cuda" entry) never
+    imports that device's backend: where training runs is the caller's choice."""
+    from . import backend
+
+    if not isinstance(rng, dict):
+        raise ModelFileError(f"{where}: the saved RNG state is malformed: {_short(rng)}")
+    loaded = {kind: state for kind, state in rng.items() if kind in backend._backends}
+    try:
+        set_rng_state(loaded)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
+        raise ModelFileError(f"{where}: the saved RNG state is malformed ({error})") from None
 
 
 # ---- PyTorch weight exchange ---------------------------------------------------------------------------------------

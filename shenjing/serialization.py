@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy  # host-side file handling only (no math)
 
+from .dtypes import dtype as _dtype
+from .dtypes import to_shenjing
 from .tensor import Tensor
 
 __all__ = ["save", "load"]
@@ -82,8 +84,8 @@ class _Encoder:
                     "stores bool, integer and floating-point arrays)"
                 )
             return {"__ndarray__": self.array_key(obj)}
-        if isinstance(obj, numpy.dtype):
-            return {"__dtype__": obj.str}
+        if isinstance(obj, numpy.dtype | _dtype):
+            return {"__dtype__": numpy.dtype(obj).str}
         if isinstance(obj, dict):
             ordered = isinstance(obj, OrderedDict)
             if not ordered and all(isinstance(k, str) and not k.startswith("__") for k in obj):
@@ -189,7 +191,7 @@ class _Decoder:
         if "__scalar__" in obj:
             return self.scalar(obj)
         if "__dtype__" in obj:
-            return self.dtype(obj["__dtype__"])
+            return to_shenjing(self.dtype(obj["__dtype__"]))
         if "__tuple__" in obj:
             return tuple(self.items(obj["__tuple__"], depth))
         for tag, kind in (("__dict__", dict), ("__odict__", OrderedDict)):

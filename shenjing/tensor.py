@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections import namedtuple
+import operator
 from typing import Any
 
 from . import autograd
+from . import return_types
 from .backend import NUMPY, Device, as_dtype, backend_of, get_backend, get_default_dtype, is_device
+from .dtypes import to_shenjing
+from .ops.broadcast import promote
 from .ops import elementwise as E
 from .ops import linalg as L
 from .ops import reduce as R
@@ -15,9 +18,38 @@ from .ops import cumulative as CU
 from .ops import einsum as EI
 from .ops import indexing as IX
 
-__all__ = ["Tensor", "tensor", "is_tensor"]
+__all__ = ["Tensor", "tensor", "is_tensor", "Size"]
 
-values_indices = namedtuple("values_indices", ["values", "indices"])
+
+class Size(tuple):
+    """The shape of a tensor, as ``torch.Size``: a tuple of ints that prints as ``shenjing.Size([2, 3])``."""
+
+    __slots__ = ()
+
+    def __new__(cls, sizes: Any = ()) -> Size:
+        return super().__new__(cls, (operator.index(s) for s in sizes))
+
+    def numel(self) -> int:
+        """The number of elements of a tensor of this shape (1 for ``Size([])``)."""
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, index: Any) -> Any:
+        out = tuple.__getitem__(self, index)
+        return Size(out) if isinstance(index, slice) else out
+
+    def __add__(self, other: Any) -> Size:
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(self, other))
+
+    def __repr__(self) -> str:
+        return f"shenjing.Size({list(self)!r})"
+
+    def __reduce__(self) -> tuple:
+        return Size, (tuple(self),)
 
 
 def _data(x: Any) -> Any:
@@ -46,9 +78,19 @@ class Tensor:
 
     __slots__ = ("array", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
 
-    def __init__(self, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> None:
-        made = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
-        self.array, self.grad, self.requires_grad, self._ctx = made.array, None, made.requires_grad, None
+    def __init__(self, *data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> None:
+        """The legacy constructor, as ``torch.Tensor``: always of the default dtype (unless ``dtype``).
+
+        ``Tensor(2, 3)`` or ``Tensor(Size([2, 3]))``: uninitialised, of that shape; ``Tensor([1, 2])`` or
+        ``Tensor(ndarray)``: a copy of the data converted to the default dtype; ``Tensor()``: shape (0,).
+        Prefer :func:`shenjing.tensor` (which keeps integer data integer) in new code.
+        """
+        from .legacy import legacy_tensor
+
+        made = legacy_tensor(data, get_default_dtype() if dtype is None else dtype, device)
+        self.array, self.grad, self.requires_grad, self._ctx = made.array, None, False, None
+        if requires_grad:
+            self.requires_grad_(True)
 
     @classmethod
     def _wrap(cls, data: Any, requires_grad: bool = False) -> Tensor:
@@ -72,12 +114,13 @@ class Tensor:
         self.array = value.array if isinstance(value, Tensor) else value
 
     @property
-    def shape(self) -> tuple:
-        return self.array.shape
+    def shape(self) -> Size:
+        return tuple.__new__(Size, self.array.shape)
 
     @property
     def dtype(self) -> Any:
-        return self.array.dtype
+        """The dtype, as ``shenjing.float32``; equal to the NumPy dtype of ``self.array``."""
+        return to_shenjing(self.array.dtype)
 
     @property
     def device(self) -> Device:
@@ -104,7 +147,17 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def size(self, dim: int | None = None) -> Any:
-        return self.array.shape if dim is None else self.array.shape[dim]
+        """The shape as a :class:`Size`, or the length of dimension ``dim`` (negative counts from the end)."""
+        if dim is None:
+            return tuple.__new__(Size, self.array.shape)
+        ndim = self.array.ndim
+        if ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        if not -ndim <= dim < ndim:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], but got {dim})"
+            )
+        return self.array.shape[dim]
 
     def dim(self) -> int:
         return self.array.ndim
@@ -166,11 +219,12 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Also keep ``.grad`` on this non-leaf tensor after backward."""
-        self._retains_grad = True
+        autograd.retain_grad(self)
 
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs: Any = None) -> None:
         """Compute ∂self/∂x for every leaf x that requires grad, accumulating into ``x.grad``."""
-        autograd.backward(self, gradient, retain_graph=retain_graph)
+        autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``, as PyTorch."""
@@ -196,10 +250,47 @@ class Tensor:
         return self.to("cuda" if device is None else f"cuda:{device}" if isinstance(device, int) else device)
 
     def type(self, dtype: Any = None) -> Any:
-        return str(self.dtype) if dtype is None else self.to(dtype)
+        """``x.type()`` names the tensor type as PyTorch (``'shenjing.FloatTensor'``); ``x.type(dtype)`` casts."""
+        from .legacy import LEGACY_NAMES, LegacyTensorType
+
+        if dtype is None:
+            name = LEGACY_NAMES.get(self.array.dtype.name, self.array.dtype.name)
+            return f"shenjing.{'cuda.' if self.device.type == 'cuda' else ''}{name}"
+        if isinstance(dtype, str) and dtype.startswith(("shenjing.", "torch.")):
+            by_name = {v: k for k, v in LEGACY_NAMES.items()}
+            dtype = by_name.get(dtype.rpartition(".")[2], dtype.rpartition(".")[2])
+        elif isinstance(dtype, LegacyTensorType):
+            dtype = dtype.dtype
+        return self.to(dtype)
 
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
+
+    # ---- new tensors like this one (its dtype and device unless given) ------------------------------------
+    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        """A copy of ``data`` with this tensor's dtype and device (unless given), as ``Tensor.new_tensor``."""
+        return tensor(data, dtype=self.dtype if dtype is None else dtype, device=device or self.device,
+                      requires_grad=requires_grad)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return self._new("zeros", size, dtype, device, requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return self._new("ones", size, dtype, device, requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return self._new("empty", size, dtype, device, requires_grad)
+
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        xp = get_backend(device or self.device).xp
+        array = xp.full(tuple(size), _data(fill_value), dtype=as_dtype(self.dtype if dtype is None else dtype))
+        return _leaf(array, requires_grad)
+
+    def _new(self, kind: str, size: tuple, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
+        xp = get_backend(device or self.device).xp
+        array = getattr(xp, kind)(_dims(size), dtype=as_dtype(self.dtype if dtype is None else dtype))
+        return _leaf(array, requires_grad)
 
     def float(self) -> Tensor:
         return self.to("float32")
@@ -231,7 +322,7 @@ class Tensor:
         if str(self.device) != "cpu":
             extras.append(f"device='{self.device}'")
         if self.dtype not in (get_default_dtype(), NUMPY.xp.dtype("int64"), NUMPY.xp.dtype("bool")):
-            extras.append(f"dtype=shenjing.{self.dtype}")
+            extras.append(f"dtype={self.dtype}")
         if self._ctx is not None:
             extras.append(f"grad_fn={self._ctx!r}")
         elif self.requires_grad:
@@ -309,18 +400,23 @@ class Tensor:
         return L.MatMul.apply(other, self)
 
     def __floordiv__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.array // _data(other))
+        return _compare(operator.floordiv, self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return _compare(operator.floordiv, other, self)
 
     def __mod__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.array % _data(other))
+        return _compare(operator.mod, self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return _compare(operator.mod, other, self)
 
     def _inplace(self, op: Any, other: Any, method: str) -> Tensor:
-        # NOTE: outside a recorded graph `x += y` updates x's array in place; inside one it records
-        # out-of-place and rebinds the name, which gives the same gradients without version counters.
-        tracked = self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
-        if tracked and autograd.is_grad_enabled():
-            return op.apply(self, other)
+        """``x op= y``: in place, as PyTorch. Inside a graph the write is recorded (x moves onto a new node)."""
+        if autograd._grad_mode.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+            return _inplace_graph(self, lambda old: op.apply(old, old if other is self else other))
         getattr(self.array, method)(_data(other))
+        autograd.bump_version(self.array)
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -336,32 +432,45 @@ class Tensor:
         return self._inplace(E.Div, other, "__itruediv__")
 
     # comparisons give bool tensors and record nothing
+    # (compared in the promoted dtype of both, as PyTorch: torch.result_type)
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._wrap(self.array == _data(other))
+        return _compare(operator.eq, self, other)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._wrap(self.array != _data(other))
+        return _compare(operator.ne, self, other)
 
     def __lt__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.array < _data(other))
+        return _compare(operator.lt, self, other)
 
     def __le__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.array <= _data(other))
+        return _compare(operator.le, self, other)
 
     def __gt__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.array > _data(other))
+        return _compare(operator.gt, self, other)
 
     def __ge__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.array >= _data(other))
+        return _compare(operator.ge, self, other)
 
     def __invert__(self) -> Tensor:
         return Tensor._wrap(~self.array)
 
     def __and__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.array & _data(other))
+        return _compare(operator.and_, self, other)
+
+    def __rand__(self, other: Any) -> Tensor:
+        return _compare(operator.and_, other, self)
 
     def __or__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.array | _data(other))
+        return _compare(operator.or_, self, other)
+
+    def __ror__(self, other: Any) -> Tensor:
+        return _compare(operator.or_, other, self)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return _compare(operator.xor, self, other)
+
+    def __rxor__(self, other: Any) -> Tensor:
+        return _compare(operator.xor, other, self)
 
     def eq(self, other: Any) -> Tensor:
         return self == other
@@ -494,16 +603,21 @@ class Tensor:
         return R.Mean.apply(source, axes=R.normalize_axis(dim, self.ndim), keepdim=keepdim)
 
     def _extreme(self, dim: Any, keepdim: bool, minimum: bool) -> Any:
+        """``max()``/``min()``: the whole extreme, ``(values, indices)`` along ``dim``, or element-wise."""
         if dim is None:
             return R.Amax.apply(self, axes=None, keepdim=False, minimum=minimum)
         if isinstance(dim, Tensor):  # max(other) is the element-wise maximum, as PyTorch
             return (E.Minimum if minimum else E.Maximum).apply(self, dim)
         (axis,) = R.normalize_axis(dim, self.ndim)
+        result = return_types.min if minimum else return_types.max
+        if self.ndim == 0:  # NOTE: a 0-d tensor is its own max along dim 0 or -1, at index 0
+            xp = backend_of(self.array).xp
+            return result(self.clone(), Tensor._wrap(xp.zeros((), dtype="int64")))
         values = R.MaxAlong.apply(self, axis=axis, keepdim=keepdim, minimum=minimum)
         xp = backend_of(self.array).xp
         picked = (self.array.argmin if minimum else self.array.argmax)(axis=axis)
         indices = xp.expand_dims(picked, axis) if keepdim else picked
-        return values_indices(values, Tensor._wrap(indices))
+        return result(values, Tensor._wrap(xp.asarray(indices, dtype="int64")))
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         """The largest element, or ``(values, indices)`` along ``dim``, or the element-wise max with a tensor."""
@@ -659,17 +773,30 @@ class Tensor:
         return S.Index.apply(self, index=index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError(
-                "item assignment into a tensor that requires grad is not recorded for backward; build the new "
-                "values with shenjing.where(mask, new, old) or torch-style masked_fill instead, or assign under "
-                "shenjing.no_grad()."
-            )
+        """``x[index] = value``. Inside a graph (x or value requires grad) it is recorded, as PyTorch's
+        ``index_put_``/``copy_`` on a slice: the gradient flows to ``value`` and to the untouched part of x."""
         if isinstance(index, tuple):
             index = tuple(_data(i) for i in index)
-        self.array[_data(index)] = _data(value)
+        else:
+            index = _data(index)
+        if autograd._grad_mode.enabled and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
+            _inplace_graph(self, lambda old: _inplace_ops().SetItem.apply(old, value, index=index))
+            return
+        self.array[index] = _data(value)
+        autograd.bump_version(self.array)
 
-    # ---- in-place updates (outside the graph: initialisation, optimizers) ---------------------------------
+    # ---- in-place updates ---------------------------------------------------------------------------------
+    # Outside a graph (no_grad, or nothing requires grad) they write the array directly: initialisation and
+    # optimizers. Inside one they are recorded (see shenjing/autograd/inplace.py). Each bumps ``_version``.
+    @property
+    def _version(self) -> int:
+        """How many in-place writes this tensor's storage has had (shared with its views), as PyTorch."""
+        return autograd.version_of(self.array)
+
+    def register_hook(self, hook: Any) -> Any:
+        """Run ``hook(grad)`` on this tensor's gradient during backward; a returned Tensor replaces it."""
+        return autograd.register_hook(self, hook)
+
     def _check_inplace(self) -> None:
         if self.requires_grad and self._ctx is None and autograd.is_grad_enabled():
             raise RuntimeError(
@@ -677,58 +804,138 @@ class Tensor:
                 "`with shenjing.no_grad():`."
             )
 
-    def zero_(self) -> Tensor:
-        self._check_inplace()
-        self.array[...] = 0
+    def _in_graph(self, *others: Any) -> bool:
+        return autograd._grad_mode.enabled and (
+            self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others)
+        )
+
+    def _inplace_unary(self, fn: Any) -> Tensor:
+        """``x.f_()`` for an element-wise ``f``: recorded inside a graph, a plain write outside."""
+        if self._in_graph():
+            return _inplace_graph(self, fn)
+        self.array[...] = fn(Tensor._wrap(self.array)).array
+        autograd.bump_version(self.array)
         return self
+
+    def _fill_with(self, value: Any) -> Tensor:
+        if self._in_graph(value):
+            return _inplace_graph(self, lambda old: _inplace_ops().Fill.apply(old, value))
+        self.array[...] = _data(value)
+        autograd.bump_version(self.array)
+        return self
+
+    def zero_(self) -> Tensor:
+        return self._fill_with(0)
 
     def fill_(self, value: Any) -> Tensor:
-        self._check_inplace()
-        self.array[...] = _data(value)
-        return self
+        return self._fill_with(value)
 
-    def copy_(self, source: Any) -> Tensor:
-        self._check_inplace()
+    def copy_(self, source: Any, non_blocking: bool = False) -> Tensor:
+        if self._in_graph(source):
+            if isinstance(source, Tensor) and source.device != self.device:
+                source = source.to(self.device)
+            return _inplace_graph(self, lambda old: _inplace_ops().Copy.apply(old, source))
         src = _data(source)
         if not isinstance(src, backend_of(self.array).array_types):
             src = backend_of(self.array).from_host(backend_of(src).to_host(src)) if hasattr(src, "shape") else src
         self.array[...] = src
+        autograd.bump_version(self.array)
         return self
 
     def add_(self, other: Any, alpha: float = 1) -> Tensor:
-        self._check_inplace()
+        if self._in_graph(other):
+            return _inplace_graph(self, lambda old: E.Add.apply(old, other if alpha == 1 else other * alpha))
         self.array += _data(other) * alpha if alpha != 1 else _data(other)
+        autograd.bump_version(self.array)
         return self
 
     def sub_(self, other: Any, alpha: float = 1) -> Tensor:
         return self.add_(other, -alpha)
 
     def mul_(self, other: Any) -> Tensor:
-        self._check_inplace()
+        if self._in_graph(other):
+            return _inplace_graph(self, lambda old: E.Mul.apply(old, old if other is self else other))
         self.array *= _data(other)
+        autograd.bump_version(self.array)
         return self
 
     def div_(self, other: Any) -> Tensor:
-        self._check_inplace()
+        if self._in_graph(other):
+            return _inplace_graph(self, lambda old: E.Div.apply(old, old if other is self else other))
         self.array /= _data(other)
+        autograd.bump_version(self.array)
+        return self
+
+    def pow_(self, exponent: Any) -> Tensor:
+        if self._in_graph(exponent):
+            return _inplace_graph(self, lambda old: E.Pow.apply(old, exponent))
+        self.array **= _data(exponent)
+        autograd.bump_version(self.array)
         return self
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        self._check_inplace()
-        backend_of(self.array).xp.clip(self.array, min, max, out=self.array)
+        if self._in_graph():
+            return _inplace_graph(self, lambda old: old.clamp(min, max))
+        backend_of(self.array).xp.clip(self.array, _data(min), _data(max), out=self.array)
+        autograd.bump_version(self.array)
+        return self
+
+    clip_ = clamp_
+
+    def clamp_min_(self, min: Any) -> Tensor:  # noqa: A002
+        return self.clamp_(min=min)
+
+    def clamp_max_(self, max: Any) -> Tensor:  # noqa: A002
+        return self.clamp_(max=max)
+
+    def neg_(self) -> Tensor:
+        return self._inplace_unary(lambda t: -t)
+
+    def abs_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.abs())
+
+    def exp_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.exp())
+
+    def log_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.log())
+
+    def sqrt_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.sqrt())
+
+    def sin_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.sin())
+
+    def cos_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.cos())
+
+    def relu_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.relu())
+
+    def sigmoid_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.sigmoid())
+
+    def tanh_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.tanh())
+
+    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+        return self._inplace_op(lambda t: t.masked_fill(mask, value), value)  # masked_fill checks mask and value
+
+    def _random_fill(self, sample: Any) -> Tensor:
+        values = sample(backend_of(self.array)).astype(self.array.dtype)
+        if self._in_graph():
+            return _inplace_graph(self, lambda old: _inplace_ops().Fill.apply(old, values))
+        self.array[...] = values
+        autograd.bump_version(self.array)
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         self._check_inplace()
-        backend = backend_of(self.array)
-        self.array[...] = backend.generator.uniform(a, b, size=self.array.shape).astype(self.array.dtype)
-        return self
+        return self._random_fill(lambda backend: backend.generator.uniform(a, b, size=self.array.shape))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         self._check_inplace()
-        backend = backend_of(self.array)
-        self.array[...] = backend.generator.normal(mean, std, size=self.array.shape).astype(self.array.dtype)
-        return self
+        return self._random_fill(lambda backend: backend.generator.normal(mean, std, size=self.array.shape))
 
     # ---- ops: indexing, sorting, cumulative, einsum (issue 9; the Functions live in ops/indexing.py & co.) ------
     def _dim(self, dim: int) -> int:
@@ -868,12 +1075,8 @@ class Tensor:
         return IX.MaskedSelect.apply(self, mask=mask)
 
     def _inplace_op(self, compute: Any, *others: Any) -> Tensor:
-        """``x.f_(...)``: ``compute(x)`` (an out-of-place op) becomes x's value; inside a graph x moves onto
-        the new node and the old value stays in the graph under a new name, as PyTorch records in-place ops.
-
-        NOTE (merge): the autograd branch's version-counted ``_inplace_graph(self, compute)`` is the general
-        form of this; once both are merged the tracked case should call it instead.
-        """
+        """``x.f_(...)``: ``compute(x)`` (an out-of-place op) becomes x's value; inside a graph x moves onto the
+        new node (``autograd.inplace.rebase``, version-counted) while earlier consumers keep its old history."""
         self._check_inplace()
         tracked = autograd.is_grad_enabled() and (
             self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others))
@@ -881,13 +1084,15 @@ class Tensor:
             out = compute(self)
             self._check_inplace_result(out)
             self.array[...] = out.array
+            autograd.bump_version(self.array)
             return self
-        old = Tensor._wrap(self.array, self.requires_grad)
-        old._ctx = self._ctx
-        out = compute(old)
-        self._check_inplace_result(out)
-        self.array, self._ctx, self.requires_grad = out.array, out._ctx, out.requires_grad
-        return self
+
+        def checked(old: Tensor) -> Tensor:
+            out = compute(old)
+            self._check_inplace_result(out)
+            return out
+
+        return _inplace_graph(self, checked)
 
     def _check_inplace_result(self, out: Tensor) -> None:
         if out.shape != self.shape:
@@ -895,9 +1100,6 @@ class Tensor:
                 f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(out.shape)}")
         if out.array.dtype != self.array.dtype:
             raise RuntimeError(f"result type {out.dtype} can't be cast to the desired output type {self.dtype}")
-
-    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
-        return self._inplace_op(lambda t: t.masked_fill(mask, value), value)
 
     def scatter_(self, dim: int, index: Any, src: Any = None, *, value: Any = None,
                  reduce: str | None = None) -> Tensor:
@@ -1236,6 +1438,23 @@ def _activations() -> Any:
     return _activation_module
 
 
+_inplace_module = None
+
+
+def _inplace_ops() -> Any:
+    """``autograd.inplace`` (recording in-place writes in graphs), imported on first use."""
+    global _inplace_module
+    if _inplace_module is None:
+        from .autograd import inplace
+
+        _inplace_module = inplace
+    return _inplace_module
+
+
+def _inplace_graph(self: Tensor, compute: Any) -> Tensor:
+    return _inplace_ops().rebase(self, compute)
+
+
 class _Clone(autograd.Function):
     """out = a copy of a.   ∂out/∂a = 1."""
 
@@ -1278,7 +1497,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     Example:
         >>> import shenjing
         >>> shenjing.tensor([[0.1, 0.2], [0.3, 0.4]]).dtype
-        dtype('float32')
+        shenjing.float32
     """
     if isinstance(data, Tensor):
         data = data.array
@@ -1299,12 +1518,24 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
             host = host.astype(get_default_dtype())
         elif host.dtype.kind in "iu":
             host = host.astype("int64")
-        backend = backend or NUMPY
+        backend = backend or get_backend(None)  # the default device (set_default_device)
         array = backend.from_host(host) if backend is not NUMPY else host
     out = Tensor._wrap(array)
     if requires_grad:
         out.requires_grad_(True)
     return out
+
+
+def _leaf(array: Any, requires_grad: bool) -> Tensor:
+    out = Tensor._wrap(array)
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def _compare(op: Any, a: Any, b: Any) -> Tensor:
+    """``op(a, b)`` on the arrays, unrecorded, in the dtype ``torch.result_type`` gives (comparisons, //, %)."""
+    return Tensor._wrap(op(*promote(_data(a), _data(b))))
 
 
 def _unwrap_nested(data: Any) -> Any:
@@ -1319,17 +1550,6 @@ def is_tensor(obj: Any) -> bool:
     return isinstance(obj, Tensor)
 
 
-_return_type: Any = None
-
-
 def _result(name: str, values: Tensor, indices: Tensor) -> Any:
-    """``(values, indices)`` of sort/topk/kthvalue/median as ``shenjing.return_types.<name>`` where that module
-    exists (it comes with the tensor-API work), else as the generic ``values_indices`` named tuple."""
-    global _return_type
-    if _return_type is None:
-        try:
-            from .return_types import return_type
-        except ImportError:
-            return_type = lambda name: values_indices  # noqa: E731
-        _return_type = return_type
-    return _return_type(name)(values, indices)
+    """``(values, indices)`` of sort/topk/kthvalue/median as ``shenjing.return_types.<name>``."""
+    return return_types.return_type(name)(values, indices)

@@ -152,3 +152,10 @@ def test_mixed_devices_error_names_both() -> None:
     a = shenjing.tensor([1.0])
     with pytest.raises(RuntimeError, match="same device, got tensors on cpu and cpu"):
         _raise_mixed_devices(Add, (a, a))
+
+
+def test_backward_gradient_given_as_array_or_list() -> None:
+    x = shenjing.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    (x * 2).backward(np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32))
+    (x * 2).backward([[1.0, 1.0], [1.0, 1.0]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[4.0, 2.0], [2.0, 4.0]])

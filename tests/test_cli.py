@@ -16,7 +16,10 @@ EXAMPLES = pathlib.Path(__file__).parents[1] / "examples"
 
 
 def _mnist_root() -> str | None:
-    for candidate in (os.environ.get("SHENJING_DATA"), pathlib.Path(__file__).parents[2] / "shared/datasets/mnist"):
+    """$SHENJING_DATA, else shared/datasets/mnist above the checkout (as tests/conftest.py's mnist_dir)."""
+    here = pathlib.Path(__file__).resolve()
+    candidates = [os.environ.get("SHENJING_DATA")] + [p / "shared/datasets/mnist" for p in here.parents[1:4]]
+    for candidate in candidates:
         if candidate and (pathlib.Path(candidate) / "t10k-images-idx3-ubyte.gz").exists():
             return str(candidate)
     return None
@@ -135,7 +138,8 @@ def test_summary_of_a_config_and_of_a_model_file(digits_run, capsys) -> None:
     assert "input (None, 64)" in text and "Total params: 9,610" in text
 
 
-def test_errors_are_one_clear_line_and_exit_code_2(tmp_path, capsys) -> None:
+def test_errors_are_one_clear_line_and_exit_code_2(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # output.dir in a config file must stay inside the working folder
     (tmp_path / "bad.toml").write_text('[train]\nepoch = 3\n[model]\nlayers = ["ReLU"]\n')
     assert main(["train", str(tmp_path / "bad.toml")]) == 2
     assert "train.epoch: unknown key. Did you mean 'epochs'?" in capsys.readouterr().err
@@ -155,7 +159,9 @@ def test_errors_are_one_clear_line_and_exit_code_2(tmp_path, capsys) -> None:
     assert "expected one of 'cpu', 'cuda'" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(_mnist_root() is None, reason="MNIST not found: set SHENJING_DATA to the folder of the IDX files")
+@pytest.mark.skipif(
+    _mnist_root() is None, reason="MNIST not found: set SHENJING_DATA=/path/to/folder holding the four MNIST IDX files"
+)
 def test_mnist_textbook_mlp_one_epoch(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("SHENJING_DATA", _mnist_root())
     config = (EXAMPLES / "mnist_mlp_textbook.toml").read_text().replace("epochs = 10", "epochs = 1")
@@ -167,7 +173,8 @@ def test_mnist_textbook_mlp_one_epoch(tmp_path, monkeypatch, capsys) -> None:
     assert result["samples"] == 10000 and result["accuracy"] > 0.5
 
 
-def test_csv_classification_end_to_end(tmp_path, capsys) -> None:
+def test_csv_classification_end_to_end(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # output.dir in a config file must stay inside the working folder
     from sklearn.datasets import load_iris
 
     iris = load_iris()
@@ -190,3 +197,34 @@ def test_csv_classification_end_to_end(tmp_path, capsys) -> None:
     (tmp_path / "new.csv").write_text("petal_width,petal_length,sepal_width,sepal_length\n0.2,1.4,3.5,5.1\n")
     assert main(["predict", model, str(tmp_path / "new.csv"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["label"] == "setosa"  # columns picked by name, any order
+
+
+def test_the_readme_predict_example_works_as_written(digits_run, tmp_path, monkeypatch, capsys) -> None:
+    """The README's `shenjing predict` names a run that an earlier README command writes and an image that exists."""
+    import re
+    import shlex
+
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    commands = [line.split("#")[0].strip() for block in re.findall(r"```bash\n(.*?)```", readme, re.S)
+                for line in block.splitlines()]
+    predict = next(c for c in commands if c.startswith("shenjing predict "))
+    argv = shlex.split(predict)[1:]
+    model, image = argv[1], argv[2]
+    earlier = commands[: commands.index(predict)]
+    trained = {}
+    for command in earlier:
+        match = re.search(r"shenjing train (\S+\.toml)", command)
+        if match:
+            config = (EXAMPLES.parent / match.group(1)).read_text()
+            out = re.search(r'^dir = "(.*)"', config, re.M).group(1)
+            trained[os.path.join(out, "model.safetensors")] = match.group(1)
+    assert model in trained, f"{model} is written by none of the earlier README commands {earlier}"
+    assert (EXAMPLES.parent / image).is_file()
+    monkeypatch.chdir(tmp_path)  # run it as written, with the digits run where the README's first command puts it
+    os.makedirs(os.path.dirname(model))
+    shutil.copy(digits_run / "model.safetensors", model)
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    capsys.readouterr()
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["input"] == image and result["label"] == "4"  # examples/digit.png is a 4 on white paper

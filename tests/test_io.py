@@ -146,13 +146,18 @@ def test_unregistered_layers_cannot_be_saved_as_models_but_their_weights_can(tmp
 
 
 # ---- bad files -----------------------------------------------------------------------------------------------------
-def _rewrite_document(path, change) -> None:
+def _rewrite_document(path, change, keep_checksum: bool = False) -> None:
+    """Change the document of a file as another writer would (without shenjing's checksum, unless kept)."""
     data = path.read_bytes()
     (n,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8 : 8 + n])
     document = json.loads(header["__metadata__"]["shenjing"])
+    if not keep_checksum:
+        document["format_version"] = 1  # checksums are required from format version 2 on
     change(document)
     header["__metadata__"]["shenjing"] = json.dumps(document)
+    if not keep_checksum:
+        header["__metadata__"].pop("shenjing_sha256", None)
     raw = json.dumps(header).encode()
     raw += b" " * (-len(raw) % 8)
     path.write_bytes(struct.pack("<Q", len(raw)) + raw + data[8 + n :])
@@ -189,7 +194,8 @@ def test_a_file_from_a_future_format_version_is_refused(tmp_path) -> None:
     path = tmp_path / "m.safetensors"
     shenjing.save(mlp(), path)
     _rewrite_document(path, lambda d: d.update(format_version=io.FORMAT_VERSION + 1, shenjing_version="9.0"))
-    with pytest.raises(ModelFileError, match=r"format version 2 \(by shenjing 9.0\).*Upgrade shenjing"):
+    version = io.FORMAT_VERSION + 1
+    with pytest.raises(ModelFileError, match=rf"format version {version} \(by shenjing 9.0\).*Upgrade shenjing"):
         shenjing.load(path)
 
 

@@ -292,7 +292,7 @@ class LabelledImages(TensorDataset):
     def __repr__(self) -> str:
         x = self.tensors[0]
         split = "train" if self.train else "test"
-        return f"{self.name}({split}: {len(self)} images {tuple(x.shape[1:])} {x.dtype}, {len(self.classes)} classes)"
+        return f"{self.name}({split}: {len(self)} images {tuple(x.shape[1:])} {x.dtype.name}, {len(self.classes)} classes)"
 
 
 def _normalization(normalize: Any, default: tuple[float, float], where: str) -> tuple[float, float] | None:

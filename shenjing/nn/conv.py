@@ -274,7 +274,7 @@ def _check_input(
     if data.dtype != kernel.dtype or (bias is not None and bias.array.dtype != kernel.dtype):
         raise RuntimeError(
             f"{_describe(where)}: input dtype {data.dtype} does not match the weight's {kernel.dtype}. Convert the "
-            f"input with x.to(shenjing.{kernel.dtype}) or the model with model.to(shenjing.{data.dtype})."
+            f"input with x.to(shenjing.{kernel.dtype.name}) or the model with model.to(shenjing.{data.dtype.name})."
         )
     spatial = shape[-n:]
     for axis in range(n):
@@ -355,6 +355,25 @@ def _conv1d(
 
 
 # ---- modules ----------------------------------------------------------------------------------------------------
+def _check_sizes(**sizes: Any) -> None:
+    """Channel counts are non-negative ints (a TypeError / RuntimeError as PyTorch's ``empty`` gives)."""
+    for name, value in sizes.items():
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
+        if value < 0:
+            raise RuntimeError(f"{name} must be non-negative, got {value}")
+
+
+def _check_windows(minimum: int = 1, **sizes: Any) -> None:
+    """kernel_size, stride, dilation (≥ 1) and padding (≥ 0): an int or a tuple of ints."""
+    for name, value in sizes.items():
+        values = value if isinstance(value, tuple | list) else (value,)
+        if not values or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            raise TypeError(f"{name} must be an int or a tuple of ints, got {value!r}")
+        if any(v < minimum for v in values):
+            raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+
+
 class _ConvNd(Module):
     """What Conv1d and Conv2d share: arguments, checks, parameters, PyTorch's initialisation, repr, config."""
 
@@ -376,6 +395,10 @@ class _ConvNd(Module):
     ) -> None:
         super().__init__()
         n = self._n
+        _check_sizes(in_channels=in_channels, out_channels=out_channels, groups=groups)
+        _check_windows(kernel_size=kernel_size, stride=stride, dilation=dilation)
+        if not isinstance(padding, str):
+            _check_windows(0, padding=padding)
         if groups <= 0:
             raise ValueError("groups must be a positive integer")
         if in_channels % groups != 0:

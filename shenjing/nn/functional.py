@@ -44,3 +44,74 @@ from .embedding import embedding, embedding_bag  # noqa: E402
 from .conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: E402
 
 __all__ += ["conv_transpose1d", "conv_transpose2d", "embedding", "embedding_bag", "multi_head_attention_forward", "scaled_dot_product_attention"]
+from .distance import cosine_similarity, normalize, pairwise_distance  # noqa: E402
+from .loss_extra import (  # noqa: E402
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    huber_loss,
+    kl_div,
+    margin_ranking_loss,
+    multilabel_soft_margin_loss,
+    poisson_nll_loss,
+    smooth_l1_loss,
+    soft_margin_loss,
+    multi_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
+
+__all__ += [
+    "cosine_embedding_loss", "cosine_similarity", "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss", "kl_div",
+    "margin_ranking_loss", "multilabel_soft_margin_loss", "normalize", "pairwise_distance", "poisson_nll_loss",
+    "smooth_l1_loss", "soft_margin_loss", "triplet_margin_loss", "multi_margin_loss",
+    "triplet_margin_with_distance_loss",
+]
+from .activation_extra import (  # noqa: E402
+    celu,
+    gelu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    logsigmoid,
+    mish,
+    prelu,
+    relu6,
+    rrelu,
+    selu,
+    softmin,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+)
+
+__all__ += [
+    "celu", "gelu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "prelu",
+    "relu6", "rrelu", "selu", "softmin", "softshrink", "softsign", "tanhshrink", "threshold",
+]
+from .norm_extra import group_norm, instance_norm, local_response_norm, rms_norm  # noqa: E402
+from .one_d import adaptive_avg_pool1d, avg_pool1d, dropout1d  # noqa: E402
+from .padding import pad  # noqa: E402
+
+__all__ += ["adaptive_avg_pool1d", "avg_pool1d", "dropout1d", "group_norm", "instance_norm", "pad", "rms_norm"]
+from .upsampling import interpolate, upsample, upsample_bilinear, upsample_nearest  # noqa: E402
+
+__all__ += ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest"]
+from .lp_pool import lp_pool1d, lp_pool2d  # noqa: E402
+from .shuffle import channel_shuffle, native_channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: E402
+
+__all__ += ["channel_shuffle", "local_response_norm", "lp_pool1d", "lp_pool2d", "native_channel_shuffle",
+            "pixel_shuffle", "pixel_unshuffle"]
+from .alpha_dropout import alpha_dropout, feature_alpha_dropout  # noqa: E402
+from .bilinear import bilinear  # noqa: E402
+
+__all__ += ["alpha_dropout", "bilinear", "feature_alpha_dropout"]
+from .adaptive_max import adaptive_max_pool1d, adaptive_max_pool2d  # noqa: E402
+
+__all__ += ["adaptive_max_pool1d", "adaptive_max_pool2d"]
+from .fold import fold, unfold  # noqa: E402
+
+__all__ += ["fold", "unfold"]

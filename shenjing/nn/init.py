@@ -8,7 +8,11 @@ with fan_in = in_features · kernel size and fan_out = out_features · kernel si
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..autograd import no_grad
@@ -18,6 +22,31 @@ __all__ = [
     "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "xavier_uniform_", "xavier_normal_",
     "kaiming_uniform_", "kaiming_normal_", "trunc_normal_", "orthogonal_", "eye_",
 ]
+
+
+_skipping = threading.local()
+
+
+@contextlib.contextmanager
+def skip_init() -> Iterator[None]:
+    """In this thread, every ``*_`` function here leaves its tensor as it is (layers built to be filled from a
+    file: no random numbers drawn, the RNG not advanced)."""
+    previous = getattr(_skipping, "active", False)
+    _skipping.active = True
+    try:
+        yield
+    finally:
+        _skipping.active = previous
+
+
+def _skippable(fill: Callable) -> Callable:
+    @functools.wraps(fill)
+    def wrapper(tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if getattr(_skipping, "active", False):
+            return tensor
+        return fill(tensor, *args, **kwargs)
+
+    return wrapper
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -47,8 +76,9 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
 
 def _rng(tensor: Tensor, generator: Any) -> Any:
     from ..backend import backend_of
+    from ..random import rng_of
 
-    return generator if generator is not None else backend_of(tensor.array).generator
+    return rng_of(generator, backend_of(tensor.array))  # a shenjing.Generator, a raw array-library one, or None
 
 
 def _fill(tensor: Tensor, values: Any) -> Tensor:
@@ -57,16 +87,19 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
     return tensor
 
 
+@_skippable
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
     """Fill with U(a, b)."""
     return _fill(tensor, _rng(tensor, generator).uniform(a, b, size=tensor.shape))
 
 
+@_skippable
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
     """Fill with N(mean, std²)."""
     return _fill(tensor, _rng(tensor, generator).normal(mean, std, size=tensor.shape))
 
 
+@_skippable
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
                   generator: Any = None) -> Tensor:
     """Fill with N(mean, std²) redrawn until inside [a, b]."""
@@ -79,20 +112,24 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     return _fill(tensor, values)
 
 
+@_skippable
 def constant_(tensor: Tensor, val: float) -> Tensor:
     with no_grad():
         tensor.array[...] = val
     return tensor
 
 
+@_skippable
 def zeros_(tensor: Tensor) -> Tensor:
     return constant_(tensor, 0.0)
 
 
+@_skippable
 def ones_(tensor: Tensor) -> Tensor:
     return constant_(tensor, 1.0)
 
 
+@_skippable
 def eye_(tensor: Tensor) -> Tensor:
     from ..backend import backend_of
 
@@ -101,6 +138,7 @@ def eye_(tensor: Tensor) -> Tensor:
     return tensor
 
 
+@_skippable
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """Glorot uniform: U(±gain·√(6 / (fan_in + fan_out)))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -108,6 +146,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) ->
     return uniform_(tensor, -bound, bound, generator)
 
 
+@_skippable
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """Glorot normal: N(0, gain²·2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -122,6 +161,7 @@ def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> floa
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
+@_skippable
 def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
                      generator: Any = None) -> Tensor:
     """He uniform: U(±√3·gain/√fan). ``a`` is the leaky-ReLU slope after this layer.
@@ -132,12 +172,14 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonline
     return uniform_(tensor, -bound, bound, generator)
 
 
+@_skippable
 def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
                     generator: Any = None) -> Tensor:
     """He normal: N(0, gain²/fan)."""
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
 
+@_skippable
 def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """Fill with a (semi-)orthogonal matrix from the QR decomposition of a Gaussian one, times ``gain``."""
     from ..backend import backend_of

@@ -27,7 +27,11 @@ class LinearFunction(Function):
 
     def forward(self, a_prev: Any, W: Any, b: Any) -> Any:
         self.a_prev, self.W = a_prev, W
-        z = a_prev @ W.T  # (N, D_out)
+        if a_prev.ndim > 2:  # NOTE: (…, D_in) @ Wᵀ as one 2-D product: NumPy's batched matmul with a transposed
+            # 2-D operand skips BLAS and measured 30x slower for (12, 64, 128) @ (128, 384)
+            z = (a_prev.reshape(-1, W.shape[1]) @ W.T).reshape(a_prev.shape[:-1] + (W.shape[0],))
+        else:
+            z = a_prev @ W.T  # (N, D_out)
         if b is not None:
             z += b
         return z
@@ -35,10 +39,11 @@ class LinearFunction(Function):
     def backward(self, delta: Any) -> tuple:
         need_a_prev, need_W, need_b = self.needs_input_grad
         a_prev, W = self.a_prev, self.W
-        grad_a_prev = delta @ W if need_a_prev else None  # (N, D_in)
+        shape = a_prev.shape
         if delta.ndim != 2:
             delta = delta.reshape(-1, W.shape[0])
             a_prev = a_prev.reshape(-1, W.shape[1])
+        grad_a_prev = (delta @ W).reshape(shape) if need_a_prev else None  # (N, D_in)
         grad_W = delta.T @ a_prev if need_W else None  # (D_out, D_in)
         grad_b = delta.sum(0) if need_b else None  # (D_out,)
         return grad_a_prev, grad_W, grad_b
@@ -84,6 +89,11 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device: Any = None,
                  dtype: Any = None) -> None:
         super().__init__()
+        for name, size in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(size, int) or isinstance(size, bool):
+                raise TypeError(f"Linear: {name} must be an int, got {size!r} ({type(size).__name__})")
+            if size < 0:
+                raise RuntimeError(f"Linear: {name} must be non-negative, got {size}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         dtype = as_dtype(dtype) if dtype is not None else get_default_dtype()
         xp = get_backend(device).xp
@@ -118,8 +128,8 @@ class Linear(Module):
                 f"(input shape {shape}, weight shape {tuple(self.weight.shape)}).{hint}"
             )
         raise RuntimeError(
-            f"{self!r}: input dtype {input.dtype} does not match the layer's {self.weight.dtype}. Convert the "
-            f"input with x.to(shenjing.{self.weight.dtype}) or the model with model.to(shenjing.{input.dtype})."
+            f"{self!r}: input dtype {input.dtype.name} does not match the layer's {self.weight.dtype.name}. Convert "
+            f"the input with x.to({self.weight.dtype}) or the model with model.to({input.dtype})."
         )
 
     def extra_repr(self) -> str:

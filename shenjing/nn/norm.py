@@ -26,9 +26,6 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "LayerNorm",
-    "RMSNorm",
-    "rms_norm",
-    "RMSNormFunction",
     "batch_norm",
     "layer_norm",
     "BatchNormFunction",
@@ -289,8 +286,8 @@ class _BatchNorm(Module):
         dtype = self.weight.dtype if self.weight is not None else None
         if dtype is not None and input.dtype != dtype:
             raise RuntimeError(
-                f"{self!r}: input dtype {input.dtype} does not match the layer's {dtype}. Convert the input with "
-                f"x.to(shenjing.{dtype}) or the model with model.to(shenjing.{input.dtype})."
+                f"{self!r}: input dtype {input.dtype.name} does not match the layer's {dtype.name}. Convert the input "
+                f"with x.to({dtype}) or the model with model.to({input.dtype})."
             )
 
     def extra_repr(self) -> str:
@@ -432,75 +429,3 @@ class LayerNorm(Module):
             "bias": self.bias is not None,
         }
 
-
-class RMSNormFunction(Function):
-    """y = x / rms(x) ⊙ w with rms(x) = √(mean(x²) + ε) over the last k dimensions (no mean subtracted).
-
-    Backward, with g = ∂L/∂y ⊙ w and r = 1 / rms(x) (means over the normalised dimensions):
-        ∂L/∂x = r g − r³ x mean(g ⊙ x)
-        ∂L/∂w = Σ over the other dimensions of ∂L/∂y ⊙ x r
-    """
-
-    def forward(self, x: Any, weight: Any, axes: tuple = (-1,), eps: float = 1e-6) -> Any:
-        xp = self.xp
-        r = 1.0 / xp.sqrt((x * x).mean(axis=axes, keepdims=True) + eps)
-        self.x, self.r, self.weight, self.axes = x, r, weight, axes
-        y = x * r
-        return y * weight if weight is not None else y
-
-    def backward(self, grad: Any) -> tuple:
-        x, r, w, axes = self.x, self.r, self.weight, self.axes
-        g = grad * w if w is not None else grad
-        dx = r * g - (r**3) * x * (g * x).mean(axis=axes, keepdims=True) if self.needs_input_grad[0] else None
-        dw = None
-        if w is not None and self.needs_input_grad[1]:
-            dw = (grad * x * r).reshape(-1, *w.shape).sum(0)
-        return dx, dw
-
-
-def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,  # noqa: A002
-             eps: float | None = None) -> Tensor:
-    """RMS normalisation over the trailing ``normalized_shape`` dimensions (see :class:`RMSNormFunction`)."""
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if tuple(input.shape[-len(shape):]) != tuple(shape):
-        raise RuntimeError(f"rms_norm: expected input with shape [*, {', '.join(map(str, shape))}], but got input "
-                           f"of size {list(input.shape)}")
-    if eps is None:
-        eps = float(get_backend(input.device).xp.finfo(input.array.dtype).eps)
-    return RMSNormFunction.apply(input, weight, axes=tuple(range(-len(shape), 0)), eps=float(eps))
-
-
-class RMSNorm(Module):
-    """Root-mean-square layer normalisation (Zhang & Sennrich 2019), as ``torch.nn.RMSNorm``.
-
-        y = x / √(mean(x²) + ε) ⊙ w     (over the last len(normalized_shape) dimensions; ε defaults to the
-                                          dtype's machine epsilon, as PyTorch)
-    """
-
-    def __init__(self, normalized_shape: Any, eps: float | None = None, elementwise_affine: bool = True,
-                 device: Any = None, dtype: Any = None) -> None:
-        super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-        if not shape or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in shape):
-            raise ValueError(f"RMSNorm: normalized_shape must be positive ints, got {normalized_shape!r}")
-        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, bool(elementwise_affine)
-        dtype = as_dtype(dtype) if dtype is not None else get_default_dtype()
-        xp = get_backend(device).xp
-        if elementwise_affine:
-            self.weight = Parameter(xp.ones(shape, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-
-    def reset_parameters(self) -> None:
-        if self.weight is not None:
-            self.weight.array[...] = 1
-
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return rms_norm(input, self.normalized_shape, self.weight, self.eps)
-
-    def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
-
-    def get_config(self) -> dict:
-        return {"normalized_shape": list(self.normalized_shape), "eps": self.eps,
-                "elementwise_affine": self.elementwise_affine}

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Function
-from .broadcast import shape_of, unbroadcast
+from .broadcast import promote, shape_of, unbroadcast
 
 
 class Add(Function):
     """out = a + b.   ∂out/∂a = 1,  ∂out/∂b = 1 (summed over broadcast axes)."""
 
     def forward(self, a: Any, b: Any) -> Any:
+        a, b = promote(a, b)
         self.a_shape, self.b_shape = shape_of(a), shape_of(b)
         return a + b
 
@@ -27,6 +28,7 @@ class Sub(Function):
     """out = a − b.   ∂out/∂a = 1,  ∂out/∂b = −1."""
 
     def forward(self, a: Any, b: Any) -> Any:
+        a, b = promote(a, b)
         self.a_shape, self.b_shape = shape_of(a), shape_of(b)
         return a - b
 
@@ -42,7 +44,7 @@ class Mul(Function):
     """out = a ⊙ b.   ∂out/∂a = b,  ∂out/∂b = a."""
 
     def forward(self, a: Any, b: Any) -> Any:
-        self.a, self.b = a, b
+        self.a, self.b = a, b = promote(a, b)
         return a * b
 
     def backward(self, grad: Any) -> tuple:
@@ -58,12 +60,8 @@ class Div(Function):
     """out = a / b.   ∂out/∂a = 1/b,  ∂out/∂b = −a/b²."""
 
     def forward(self, a: Any, b: Any) -> Any:
-        self.a, self.b = a, b
-        out = a / b
-        if getattr(out, "dtype", None) is not None and out.dtype.kind == "f":
-            if _is_integer(a) and _is_integer(b):
-                out = out.astype(_default_float())  # NOTE: int / int gives the default float, as PyTorch
-        return out
+        self.a, self.b = a, b = promote(a, b, true_division=True)  # NOTE: int / int: the default float
+        return a / b
 
     def backward(self, grad: Any) -> tuple:
         need_a, need_b = self.needs_input_grad
@@ -78,8 +76,10 @@ class Pow(Function):
     """out = aᵇ.   ∂out/∂a = b·aᵇ⁻¹,  ∂out/∂b = aᵇ·ln a."""
 
     def forward(self, a: Any, b: Any) -> Any:
-        self.a, self.b = a, b
+        self.a, self.b = a, b = promote(a, b)
         self.out = a**b
+        if self.out.dtype.kind != getattr(a, "dtype", getattr(b, "dtype", self.out.dtype)).kind:
+            self.out = self.out.astype(bool)  # NOTE: NumPy gives int8 for bool ** bool, PyTorch bool
         return self.out
 
     def backward(self, grad: Any) -> tuple:
@@ -182,7 +182,7 @@ class Clamp(Function):
     """
 
     def forward(self, a: Any, low: Any = None, high: Any = None) -> Any:
-        self.a, self.low, self.high = a, low, high
+        self.a, self.low, self.high = a, low, high = promote(a, low, high)
         return self.xp.clip(a, low, high)
 
     def backward(self, grad: Any) -> Any:
@@ -199,6 +199,7 @@ class Where(Function):
     """out = a where cond else b.   ∂out/∂a = cond,  ∂out/∂b = ¬cond."""
 
     def forward(self, cond: Any, a: Any, b: Any) -> Any:
+        a, b = promote(a, b)
         self.cond, self.a_shape, self.b_shape = cond, shape_of(a), shape_of(b)
         return self.xp.where(cond, a, b)
 
@@ -216,7 +217,7 @@ class Maximum(Function):
     """out = max(a, b) element-wise.   ∂out/∂a = 1 where a > b, ½ where a = b, else 0 (as PyTorch)."""
 
     def forward(self, a: Any, b: Any) -> Any:
-        self.a, self.b = a, b
+        self.a, self.b = a, b = promote(a, b)
         return self.xp.maximum(a, b)
 
     def backward(self, grad: Any) -> tuple:
@@ -227,7 +228,7 @@ class Minimum(Function):
     """out = min(a, b) element-wise.   ∂out/∂a = 1 where a < b, ½ where a = b, else 0 (as PyTorch)."""
 
     def forward(self, a: Any, b: Any) -> Any:
-        self.a, self.b = a, b
+        self.a, self.b = a, b = promote(a, b)
         return self.xp.minimum(a, b)
 
     def backward(self, grad: Any) -> tuple:
@@ -243,16 +244,3 @@ def _split_ties(ctx: Function, grad: Any, a_wins: Any) -> tuple:
         unbroadcast(grad * share_a, shape_of(a)) if need_a else None,
         unbroadcast(grad * (1 - share_a), shape_of(b)) if need_b else None,
     )
-
-
-def _is_integer(x: Any) -> bool:
-    if isinstance(x, bool | int):
-        return True
-    dtype = getattr(x, "dtype", None)
-    return dtype is not None and dtype.kind in "iub"
-
-
-def _default_float() -> Any:
-    from ..backend import get_default_dtype
-
-    return get_default_dtype()

@@ -1,22 +1,37 @@
 """``shenjing.optim``: optimizers and learning-rate schedulers (an index only)."""
 
 from . import lr_scheduler
+from .adadelta import Adadelta, adadelta_update
 from .adagrad import Adagrad, adagrad_update
 from .adam import Adam, AdamW, adam_update
+from .adamax import Adamax, adamax_update
+from .asgd import ASGD, asgd_update
+from .nadam import NAdam, nadam_update
 from .optimizer import Optimizer
+from .radam import RAdam, radam_update
 from .rmsprop import RMSprop, rmsprop_update
 from .sgd import SGD, sgd_update
 
 __all__ = [
+    "ASGD",
+    "Adadelta",
     "Adagrad",
     "Adam",
     "AdamW",
+    "Adamax",
+    "NAdam",
     "Optimizer",
+    "RAdam",
     "RMSprop",
     "SGD",
+    "adadelta_update",
     "adagrad_update",
     "adam_update",
+    "adamax_update",
+    "asgd_update",
     "lr_scheduler",
+    "nadam_update",
+    "radam_update",
     "rmsprop_update",
     "sgd_update",
 ]

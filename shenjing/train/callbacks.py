@@ -31,6 +31,7 @@ __all__ = [
     "CSVLogger",
     "JSONLogger",
     "ProgressBar",
+    "check_monitors",
 ]
 
 
@@ -83,6 +84,34 @@ def _monitored(logs: dict, monitor: str, who: str) -> float | None:
     return float(value)
 
 
+def logged_names(metrics: list[str], validation: bool) -> list[str]:
+    """The keys of an epoch's logs: loss, the metrics, lr, and their ``val_`` versions with validation data."""
+    names = ["loss", *metrics]
+    return names + (["val_" + n for n in names] if validation else []) + ["lr"]
+
+
+def check_monitors(callbacks: list, metrics: list[str], validation: bool) -> None:
+    """Before the first epoch: every monitored name (EarlyStopping, ModelCheckpoint(save_best_only),
+    ReduceLROnPlateau's) is one the epochs will log; a ValueError naming the nearest one otherwise."""
+    import difflib
+
+    available = logged_names(list(metrics), validation)
+    for callback in callbacks:
+        monitor = getattr(callback, "monitor", None)
+        if isinstance(callback, ModelCheckpoint) and not callback.save_best_only:
+            continue
+        if monitor is None or not isinstance(callback, EarlyStopping | ModelCheckpoint | LRSchedulerCallback):
+            continue
+        if monitor not in available:
+            close = difflib.get_close_matches(monitor, available, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            need_val = " (val_* values need validation data.)" if monitor.startswith("val_") and not validation else ""
+            raise ValueError(
+                f"{type(callback).__name__}: monitor {monitor!r} is not among the values each epoch logs: "
+                f"{', '.join(available)}.{hint}{need_val}"
+            )
+
+
 class EarlyStopping(Callback):
     """Stop training when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
 
@@ -133,6 +162,7 @@ class EarlyStopping(Callback):
     def on_train_end(self, logs: dict | None = None) -> None:
         if self.restore_best_weights and self.best_weights is not None and self.best_epoch != self.trainer.epoch:
             self.trainer.model.load_state_dict(self.best_weights)
+            self.trainer.weights_epoch = self.best_epoch
             self.trainer.say(f"Restored the weights of epoch {self.best_epoch} ({self.monitor} = {self.best:.6g}).")
 
     def state_dict(self) -> dict:
@@ -229,8 +259,17 @@ class CSVLogger(Callback):
         appending = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
         if appending:
             with open(self.filename, newline="") as f:
-                header = next(csv.reader(f, delimiter=self.separator), None)
+                rows = list(csv.reader(f, delimiter=self.separator))
+            header = rows[0] if rows else None
             self.keys = header[1:] if header else None
+            done = getattr(self.trainer, "resumed_epoch", None)
+            if done is not None:  # a resumed run: rows after the checkpoint's epoch are redone, so drop them now
+                kept = [r for r in rows[1:] if r and _epoch_of(r) is not None and _epoch_of(r) <= done]
+                if len(kept) != len(rows) - 1:
+                    from ..io import atomic_write_bytes
+
+                    text = _csv_text([header, *kept], self.separator)
+                    atomic_write_bytes(self.filename, text.encode(), durable=False)
         self.file = open(self.filename, "a" if appending else "w", newline="")  # noqa: SIM115 - kept open while training
 
     def on_epoch_end(self, epoch: int, logs: dict) -> None:
@@ -245,6 +284,21 @@ class CSVLogger(Callback):
         if self.file is not None:
             self.file.close()
             self.file = None
+
+
+def _epoch_of(row: list) -> int | None:
+    try:
+        return int(row[0])
+    except (ValueError, IndexError):
+        return None
+
+
+def _csv_text(rows: list, separator: str) -> str:
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=separator).writerows(rows)
+    return buffer.getvalue()
 
 
 def _csv_value(value: Any) -> Any:
@@ -288,6 +342,7 @@ class ProgressBar(Callback):
         self.bar: Any = None
         self.next_refresh = 0.0
         self.pending = 0
+        self.seconds: list[float] = []  # each epoch's duration, for the ETA of the summary lines
 
     def start_epoch(self, epoch: int, epochs: int, steps: int) -> None:
         if not self.enabled:
@@ -324,12 +379,25 @@ class ProgressBar(Callback):
             self.bar = None
         elif self.summary:
             values = "  ".join(f"{k} {_fmt(v)}" for k, v in logs.items())
-            print(f"Epoch {epoch}/{epochs}  {seconds:.2f}s  {values}", file=self.file, flush=True)
+            self.seconds.append(seconds)
+            left = epochs - epoch
+            eta = f"  ETA {_duration(left * sum(self.seconds) / len(self.seconds))}" if left > 0 else ""
+            print(f"Epoch {epoch}/{epochs}  {seconds:.2f}s{eta}  {values}", file=self.file, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _duration(seconds: float) -> str:
+    """``"42s"``, ``"3m05s"``, ``"1h02m"``: how long the remaining epochs should take."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def _fmt(value: Any) -> str:

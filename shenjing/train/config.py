@@ -55,6 +55,7 @@ __all__ = [
     "build_loss",
     "build_optimizer",
     "build_scheduler",
+    "check_output_dir",
     "to_dict",
 ]
 
@@ -72,7 +73,7 @@ class DataConfig:
     test: float = field(default=0.2, metadata={"min": 0.0, "below": 1.0})
     normalize: bool = False
     stratify: bool = True
-    split_seed: int = 0
+    split_seed: int = field(default=0, metadata={"min": 0})
     root: str | None = None
     target: str | int | None = None
     task: str = field(default="classification", metadata={"choices": ("classification", "regression")})
@@ -160,8 +161,13 @@ def _fail(source: str, path: str, message: str) -> ConfigError:
 
 
 def _suggest(key: str, valid: Any) -> str:
-    close = difflib.get_close_matches(str(key), list(valid), n=1)
-    return f" Did you mean {close[0]!r}?" if close else ""
+    """" Did you mean 'AdamW'?" for the nearest valid name, compared without case, underscores or dashes."""
+    names = list(valid)
+    by_form: dict = {}
+    for name in names:
+        by_form.setdefault(_canonical(str(name)), name)
+    close = difflib.get_close_matches(_canonical(str(key)), list(by_form), n=1, cutoff=0.6)
+    return f" Did you mean {by_form[close[0]]!r}?" if close else ""
 
 
 def _check_keys(raw: dict, valid: Any, source: str, prefix: str) -> None:
@@ -266,6 +272,8 @@ def parse_config(raw: dict, source: str = "<config>") -> Config:
         config.name = _check_value(raw["name"], str, source, "name")
     if "seed" in raw:
         config.seed = _check_value(raw["seed"], int, source, "seed")
+        if not 0 <= config.seed < 2**63:
+            raise _fail(source, "seed", f"expected an integer from 0 to 2**63 - 1, got {config.seed!r}")
     if "device" in raw:
         device = _check_value(raw["device"], str, source, "device")
         if device.partition(":")[0] not in ("cpu", "cuda"):
@@ -393,7 +401,9 @@ def build_model(config: Config) -> Any:
         try:
             modules.append(klass(**options))
         except (TypeError, ValueError) as error:
-            raise _fail(config.source, f"model.layers[{i}]", f"{klass.__name__}({_kwargs(options)}): {error}") from None
+            key = _blamed_key(options, error)
+            path = f"model.layers[{i}].{key}" if key else f"model.layers[{i}]"
+            raise _fail(config.source, path, f"{klass.__name__}({_kwargs(options)}): {error}") from None
     return Sequential(*modules)
 
 
@@ -434,11 +444,29 @@ def _schedulers() -> dict:
     }
 
 
+def _blamed_key(options: dict, error: Exception) -> str | None:
+    """The argument a constructor's error is about: the one it names, else the one whose value it quotes."""
+    import re
+
+    text = str(error)
+    named = [k for k in options if re.search(rf"\b{re.escape(k)}\b", text)]
+    if len(named) == 1:
+        return named[0]
+    quoted = [
+        k
+        for k, v in options.items()
+        if not isinstance(v, bool) and re.search(rf"(?<![\w.]){re.escape(str(v))}(?![\w.])", text)
+    ]
+    return quoted[0] if len(quoted) == 1 else None
+
+
 def _construct(klass: type, args: tuple, options: dict, source: str, path: str) -> Any:
     try:
         return klass(*args, **options)
     except (TypeError, ValueError) as error:
-        raise _fail(source, path, f"{klass.__name__}({_kwargs(options)}): {error}") from None
+        key = _blamed_key(options, error)
+        where = f"{path}.{key}" if key else path
+        raise _fail(source, where, f"{klass.__name__}({_kwargs(options)}): {error}") from None
 
 
 def build_loss(config: Config) -> Any:
@@ -486,6 +514,22 @@ def _check_early_stopping(config: Config) -> None:
 
     options = _arguments(EarlyStopping, config.train.early_stopping, config.source, "train.early_stopping")
     _construct(EarlyStopping, (), options, config.source, "train.early_stopping")
+
+
+def check_output_dir(config: Config, explicit: bool = False) -> None:
+    """``output.dir`` from a configuration file must stay inside the working folder; a folder given explicitly
+    (``--out DIR``, ``explicit=True``) may be anywhere."""
+    if explicit:
+        return
+    out = os.path.realpath(config.out_dir)
+    here = os.path.realpath(os.getcwd())
+    if os.path.commonpath([out, here]) != here:
+        raise _fail(
+            config.source,
+            "output.dir",
+            f"{config.output.dir!r} is outside the working folder {here}: give a folder inside it, or pass "
+            "--out DIR on the command line to write there on purpose",
+        )
 
 
 def to_dict(config: Config) -> dict:

@@ -14,7 +14,10 @@ import os
 
 import numpy  # host-side image and text preparation
 
-__all__ = ["load_image", "load_table", "prepare_image"]
+__all__ = ["load_image", "load_table", "prepare_image", "MAX_PIXELS"]
+
+MAX_PIXELS = 40_000_000  # 40 megapixels (8000 × 5000): larger images are refused before decoding
+WORKING_SIDE = 1024  # larger images are reduced to about this size while decoding (the digit is 28 px anyway)
 
 
 def load_image(path: str | os.PathLike, preprocessing: dict) -> numpy.ndarray:
@@ -23,11 +26,35 @@ def load_image(path: str | os.PathLike, preprocessing: dict) -> numpy.ndarray:
         from PIL import Image
     except ImportError:
         raise ImportError("predicting from images needs Pillow: pip install pillow") from None
+    import warnings
+
+    name = os.fspath(path)
     try:
-        with Image.open(path) as image:
-            grey = numpy.asarray(image.convert("L"), dtype=numpy.float64) / 255.0  # (H, W) in [0, 1]
-    except OSError as error:
-        raise ValueError(f"{os.fspath(path)}: not an image Pillow can read ({error})") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:  # reads the header only: the size is known before any decoding
+                width, height = image.size
+                if width * height > MAX_PIXELS or width <= 0 or height <= 0:
+                    raise ValueError(
+                        f"{name}: the image is {width}×{height} = {width * height:,} pixels, more than the "
+                        f"{MAX_PIXELS:,} accepted (a decompression bomb, or a photo far larger than needed): "
+                        "scale it down first"
+                    )
+                if max(width, height) > 2 * WORKING_SIDE:
+                    image.draft("L", (WORKING_SIDE, WORKING_SIDE))  # JPEG: decode at a reduced scale
+                    factor = max(1, max(image.size) // WORKING_SIDE)
+                    image = image.reduce(factor) if factor > 1 else image
+                grey = numpy.asarray(image.convert("L"), dtype=numpy.float64) / 255.0  # (H, W) in [0, 1]
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ValueError(f"{name}: refused, too many pixels ({error})") from None
+    except (OSError, SyntaxError) as error:  # UnidentifiedImageError is an OSError; truncated files too
+        if isinstance(error, FileNotFoundError | IsADirectoryError | PermissionError):
+            raise
+        raise ValueError(
+            f"{name}: not an image Pillow can read ({error}); expected a PNG or JPEG file, or a CSV file of rows"
+        ) from None
+    if grey.ndim != 2 or grey.size == 0:
+        raise ValueError(f"{name}: an empty image")
     return prepare_image(grey, preprocessing)
 
 
@@ -69,8 +96,11 @@ def prepare_image(grey: numpy.ndarray, preprocessing: dict) -> numpy.ndarray:
 def load_table(path: str | os.PathLike, preprocessing: dict | None = None) -> numpy.ndarray:
     """Rows of numbers from a CSV file (N, D), float32; a header row is skipped and, if the model file names
     the feature columns, they are picked by name (the target column, if present, is ignored)."""
-    with open(path, newline="") as f:
-        rows = [row for row in csv.reader(f) if row]
+    try:
+        with open(path, newline="") as f:
+            rows = [row for row in csv.reader(f) if row]
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ValueError(f"{os.fspath(path)}: not a text file of comma-separated numbers ({error})") from None
     if not rows:
         raise ValueError(f"{os.fspath(path)}: the file is empty")
     features = (preprocessing or {}).get("features")
@@ -85,10 +115,14 @@ def load_table(path: str | os.PathLike, preprocessing: dict | None = None) -> nu
             raise ValueError(f"{os.fspath(path)}: expected the feature columns {features}, missing {missing}")
         picks = [header.index(f) for f in features]
         rows = [[row[j] for j in picks] for row in rows]
+    if not rows:
+        raise ValueError(f"{os.fspath(path)}: a header but no rows of numbers (one sample per row)")
     try:
         table = numpy.array(rows, dtype=numpy.float64)
     except ValueError:
-        raise ValueError(f"{os.fspath(path)}: expected rows of numbers (one sample per row)") from None
+        raise ValueError(
+            f"{os.fspath(path)}: expected rows of numbers, the same count in each (one sample per row)"
+        ) from None
     if features and table.shape[1] != len(features):
         raise ValueError(
             f"{os.fspath(path)}: expected {len(features)} numbers per row ({', '.join(features)}), got {table.shape[1]}"

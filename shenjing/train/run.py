@@ -12,7 +12,7 @@ import numpy  # host-side gathering of evaluation arrays
 from ..backend import manual_seed
 from .config import Config, ConfigError, build_loss, build_model, build_optimizer, build_scheduler, to_dict
 
-__all__ = ["DataBundle", "load_data", "train_from_config", "dataset_arrays"]
+__all__ = ["DataBundle", "load_data", "train_from_config", "dataset_arrays", "write_plots"]
 
 
 @dataclass
@@ -42,8 +42,12 @@ def load_data(config: Config, flatten: bool | None = None) -> DataBundle:
     name = data.dataset
     if name in ("mnist", "fashion_mnist"):
         loader = datasets.mnist if name == "mnist" else datasets.fashion_mnist
-        full = loader(root=data.root, train=True, flatten=flatten, normalize=data.normalize)
-        test = loader(root=data.root, train=False, flatten=flatten, normalize=data.normalize)
+        root = check_data_root(data.root, f"{config.source}: data.root")
+        try:
+            full = loader(root=root, train=True, flatten=flatten, normalize=data.normalize)
+            test = loader(root=root, train=False, flatten=flatten, normalize=data.normalize)
+        except RuntimeError as error:  # offline and the files are not there
+            raise ConfigError(f"{config.source}: data.dataset: {_not_found(name, error)}") from None
         train, val, _ = train_val_test_split(
             full, val=data.val, test=0, stratify=data.stratify or None, seed=data.split_seed
         )
@@ -85,6 +89,31 @@ def load_data(config: Config, flatten: bool | None = None) -> DataBundle:
     if test is not None and len(test) == 0:
         test = None
     return DataBundle(train, val, test, shape, classes, task, preprocessing)
+
+
+def check_data_root(root: str | None, where: str) -> str | None:
+    """An explicitly given data folder (``root``, else ``$SHENJING_DATA``) must exist: it is never created."""
+    if root is not None:
+        if not os.path.isdir(os.path.expanduser(root)):
+            raise ConfigError(
+                f"{where}: no such data folder {root!r}: point it at the folder holding the data files "
+                "(or leave it out to use $SHENJING_DATA or ~/.cache/shenjing)"
+            )
+        return root
+    env = os.environ.get("SHENJING_DATA")
+    if env and not os.path.isdir(os.path.expanduser(env)):
+        raise ConfigError(
+            f"$SHENJING_DATA names no folder ({env!r}): set SHENJING_DATA=/path/to/the/data/folder "
+            "(holding mnist/ or the IDX files)"
+        )
+    return root
+
+
+def _not_found(name: str, error: Exception) -> str:
+    """One line for a data set that is neither on disk nor downloadable."""
+    lines = str(error).splitlines()
+    fix = lines[-1] if lines else str(error)
+    return f"{name} is not on disk and could not be downloaded. {fix}"
 
 
 def dataset_arrays(dataset: Any) -> tuple:
@@ -133,6 +162,7 @@ def train_from_config(
 
     if config.seed is not None:
         manual_seed(config.seed)
+    import_check()
     data = load_data(config)
     model = build_model(config)
     input_shape = config.input_shape or data.input_shape
@@ -141,7 +171,6 @@ def train_from_config(
     optimizer = build_optimizer(config, model.parameters())
     scheduler = build_scheduler(config, optimizer)
     out = config.out_dir
-    os.makedirs(out, exist_ok=True)
     callbacks: list = [
         CSVLogger(os.path.join(out, "history.csv"), append=resume is not None),
         JSONLogger(os.path.join(out, "history.json")),
@@ -163,6 +192,14 @@ def train_from_config(
     metrics = config.train.metrics
     if metrics is None:
         metrics = ["accuracy"] if data.task == "classification" else ["mae"]
+    from .callbacks import check_monitors
+    from .metrics import canonical_metric
+
+    try:  # a monitor that no epoch logs is reported now, not after the first epoch
+        check_monitors(callbacks, [canonical_metric(m) for m in metrics], data.val is not None)
+    except ValueError as error:
+        raise ConfigError(f"{config.source}: train.early_stopping.monitor: {error}") from None
+    os.makedirs(out, exist_ok=True)
     trainer = Trainer(
         model,
         loss_fn,
@@ -203,6 +240,7 @@ def train_from_config(
                 "test": test_metrics,
                 "last_epoch": history.last(),
                 "epochs": len(history),
+                "weights_epoch": trainer.weights_epoch,
                 "stop_reason": history.stop_reason,
             },
             f,
@@ -211,12 +249,25 @@ def train_from_config(
     paths["history_csv"] = os.path.join(out, "history.csv")
     paths["history_json"] = os.path.join(out, "history.json")
     if config.output.plots:
-        paths.update(_plots(trainer, history, data, out))
+        paths.update(write_plots(trainer, history, data, out))
     result["test"] = test_metrics
+    result["weights_epoch"] = trainer.weights_epoch
     return result
 
 
-def _plots(trainer: Any, history: Any, data: DataBundle, out: str) -> dict:
+def import_check() -> None:
+    """What saving needs (safetensors), checked before any training, so that no epoch is lost to a missing extra."""
+    try:
+        import safetensors  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            "saving models needs safetensors: pip install safetensors (or pip install -e .) - nothing was trained"
+        ) from None
+
+
+def write_plots(trainer: Any, history: Any, data: DataBundle, out: str) -> dict:
+    """The plots of a run into ``out``: loss and metric curves, and for classification the confusion matrix and
+    misclassified examples of the test (else validation) data. Returns ``{name: path}``."""
     from .metrics import confusion_matrix
     from .plots import plot_confusion_matrix, plot_history, plot_misclassified
 
@@ -275,20 +326,11 @@ def evaluation_data(spec: str, model: Any, document: dict, root: str | None = No
         raise ValueError(f"evaluate: expected a split among {', '.join(_SPLITS)} after ':', got {spec!r}")
     if name in ("mnist", "fashion_mnist"):
         loader = datasets.mnist if name == "mnist" else datasets.fashion_mnist
-        if split == "test":
-            full = loader(root=root, train=False, flatten=flatten, normalize=normalize)
-            return full, full.classes, "classification"
-        full = loader(root=root, train=True, flatten=flatten, normalize=normalize)
-        if split == "all":
-            return full, full.classes, "classification"
-        parts = train_val_test_split(
-            full,
-            val=trained.get("val", 0.1),
-            test=0,
-            stratify=trained.get("stratify", True) or None,
-            seed=trained.get("split_seed", 0),
-        )
-        return parts[0 if split == "train" else 1], full.classes, "classification"
+        root = check_data_root(root, "--root")
+        try:
+            return _mnist_split(loader, root, split, flatten, normalize, trained)
+        except RuntimeError as error:
+            raise ValueError(f"evaluate: {_not_found(name, error)}") from None
     if name == "digits":
         full = datasets.digits(flatten=flatten, normalize=normalize)
         if split == "all":
@@ -305,3 +347,22 @@ def evaluation_data(spec: str, model: Any, document: dict, root: str | None = No
         f"evaluate: unknown data {spec!r}: expected mnist[:SPLIT], fashion_mnist[:SPLIT], "
         "digits[:SPLIT] or csv:PATH (SPLIT: train, val, test, all)"
     )
+
+
+def _mnist_split(loader: Any, root: str | None, split: str, flatten: bool, normalize: Any, trained: dict) -> tuple:
+    from ..data import train_val_test_split
+
+    if split == "test":
+        full = loader(root=root, train=False, flatten=flatten, normalize=normalize)
+        return full, full.classes, "classification"
+    full = loader(root=root, train=True, flatten=flatten, normalize=normalize)
+    if split == "all":
+        return full, full.classes, "classification"
+    parts = train_val_test_split(
+        full,
+        val=trained.get("val", 0.1),
+        test=0,
+        stratify=trained.get("stratify", True) or None,
+        seed=trained.get("split_seed", 0),
+    )
+    return parts[0 if split == "train" else 1], full.classes, "classification"

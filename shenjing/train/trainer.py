@@ -4,7 +4,8 @@
     history = trainer.fit((X_train, y_train), val_data=(X_val, y_val), epochs=10, batch_size=128)
     trainer.evaluate((X_test, y_test))          # {"loss": 0.21, "accuracy": 0.94}
 
-Reliability: a nan/inf loss stops training and puts back the last good weights; Ctrl-C saves a checkpoint
+Reliability: a nan/inf loss, or nan/inf weights after any update, stops training and puts back the last finite
+weights (the message names the epoch, step, learning rate and first bad layer); Ctrl-C saves a checkpoint
 of the last finished epoch and returns; ``fit(..., resume_from=path)`` continues a checkpoint so that the
 weights come out bit for bit as in an uninterrupted run (model, optimizer, scheduler, RNG and the data
 loader's shuffling state are all restored).
@@ -22,10 +23,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..autograd import no_grad
-from ..backend import get_rng_state, manual_seed
+from ..backend import backend_of, get_rng_state, manual_seed
 from ..nn.utils import clip_grad_norm_, clip_grad_value_
 from ..tensor import Tensor
-from .callbacks import Callback, LRSchedulerCallback, ProgressBar
+from .callbacks import Callback, LRSchedulerCallback, ProgressBar, check_monitors
 from .metrics import MetricAccumulator, canonical_metric
 
 __all__ = ["Trainer", "History", "fit", "as_loader", "predict"]
@@ -160,6 +161,8 @@ class Trainer:
             self.progress.enabled = False
         self.history = History()
         self.epoch = 0  # epochs finished
+        self.weights_epoch = 0  # the epoch whose weights the model holds (0: the initial ones)
+        self.resumed_epoch: int | None = None  # the checkpoint's epoch when fit resumed one
         self.epochs = 0
         self.loader: Any = None
         self.stop_training = False
@@ -170,18 +173,18 @@ class Trainer:
             model.to(device)
 
     # ---- messages and stopping -------------------------------------------------------------------------------------
-    def say(self, message: str) -> None:
-        """Print a message to stderr (closing any progress bar first) unless ``verbose=0``."""
+    def say(self, message: str, always: bool = False) -> None:
+        """Print a message to stderr (closing any progress bar first) unless ``verbose=0`` (``always``: even then)."""
         self.progress.close()
-        if self.verbose != 0:
+        if self.verbose != 0 or always:
             print(message, file=sys.stderr, flush=True)
 
-    def stop(self, reason: str, message: str = "") -> None:
-        """Ask the loop to stop after this epoch (callbacks call this)."""
+    def stop(self, reason: str, message: str = "", always: bool = False) -> None:
+        """Ask the loop to stop after this epoch (callbacks call this); ``always`` prints even at ``verbose=0``."""
         self.stop_training = True
         self.history.stop_reason, self.history.stop_message = reason, message
         if message:
-            self.say(message)
+            self.say(message, always=always)
 
     # ---- the loop --------------------------------------------------------------------------------------------------
     def fit(
@@ -207,11 +210,14 @@ class Trainer:
         self.loader = as_loader(train_data, batch_size, shuffle, drop_last)
         val_loader = None if val_data is None else as_loader(val_data, max(batch_size, 256), False)
         self.epochs, self.stop_training = int(epochs), False
+        self.resumed_epoch = None
         if resume_from is not None:
             self.load_checkpoint(resume_from)
+            self.resumed_epoch = self.epoch
         elif self.seed is not None:
             manual_seed(self.seed)
         self.history.stop_reason, self.history.stop_message = "completed", ""
+        check_monitors(self.callbacks, self.metrics, val_loader is not None)
         batch_callbacks = [c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
         for callback in self.callbacks:
             callback.set_trainer(self)
@@ -229,7 +235,7 @@ class Trainer:
                 if val_loader is not None:
                     logs.update({"val_" + k: v for k, v in self.evaluate(val_loader).items()})
                 logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
-                self.epoch = epoch
+                self.epoch = self.weights_epoch = epoch
                 self.history.append(epoch, logs)
                 self.progress.end_epoch(epoch, self.epochs, logs, time.perf_counter() - start)
                 for callback in self.callbacks:
@@ -275,6 +281,9 @@ class Trainer:
             if self.clip_grad_value is not None:
                 clip_grad_value_(params, self.clip_grad_value)
             optimizer.step()  # 4. update: w ← w − η·∂loss/∂w (or the optimizer's rule)
+            if not self._weights_finite(params):  # every update, the last of the epoch and full-batch included
+                self._diverged(None, epoch, step + 1)
+                return None
             n = x.shape[0]
             total_loss += loss_value * n
             seen += n
@@ -335,33 +344,71 @@ class Trainer:
         if self.scheduler is not None and snap["scheduler"] is not None:
             self.scheduler.load_state_dict(copy.deepcopy(snap["scheduler"]))
 
-    def _diverged(self, loss_value: float, epoch: int, step: int) -> None:
-        """nan or inf loss: stop, put back the weights of the last finished epoch, and say what to try."""
+    @staticmethod
+    def _weights_finite(params: list) -> bool:
+        """True when every weight is finite: one reduction per parameter on its device, one host sync in all."""
+        ok = None
+        for p in params:
+            xp = backend_of(p.array).xp
+            finite = xp.isfinite(p.array).all()
+            ok = finite if ok is None else ok & finite
+        return ok is None or bool(ok)
+
+    def _first_non_finite(self) -> str | None:
+        """The name of the first parameter (in the model's order) holding nan or inf, or None."""
+        for name, p in self.model.named_parameters():
+            if not bool(backend_of(p.array).xp.isfinite(p.array).all()):
+                return name
+        return None
+
+    def _diverged(self, loss_value: float | None, epoch: int, step: int) -> None:
+        """nan or inf loss or weights: stop, put back the weights of the last finished epoch, and say what to try.
+
+        The message is printed at every verbosity (a failed run never ends silently)."""
+        layer = self._first_non_finite()
         self._restore_snapshot()
         lr = self.optimizer.param_groups[0].get("lr")
         where = f"the end of epoch {self.epoch}" if self.epoch else "before training"
+        if loss_value is None:
+            what = f"the weights became non-finite (nan/inf) in the update at epoch {epoch}, step {step}"
+        else:
+            what = f"the loss became {loss_value} at epoch {epoch}, step {step}"
+        first = f"; first non-finite layer: {layer}" if layer else ""
+        finite_lr = isinstance(lr, int | float) and math.isfinite(lr) and lr > 0
+        if finite_lr:
+            advice = f"A loss that blows up usually means the learning rate is too high: try lr={lr / 10:g}"
+        else:
+            advice = "The learning rate is not a positive finite number: set it to a small value such as lr=1e-3"
+        if self.clip_grad_norm is None:
+            advice += " or gradient clipping (clip_grad_norm=1.0)"
         self.stop(
             "nan",
-            f"Training stopped: the loss became {loss_value} at epoch {epoch}, step {step} (learning rate {lr}). "
-            f"The weights are back to the last good ones, from {where}. A loss that blows up usually means the "
-            f"learning rate is too high: try lr={lr / 10:g}"
-            + (" or gradient clipping (clip_grad_norm=1.0)" if self.clip_grad_norm is None else "")
-            + ". Also check the inputs for nan/inf and that they are scaled (pixels to [0, 1]).",
+            f"Training stopped: {what} (learning rate {lr}{first}). The weights are back to the last finite ones, "
+            f"from {where}. {advice}. Also check the inputs for nan/inf and that they are scaled (pixels to [0, 1]).",
+            always=True,
         )
+        self.weights_epoch = self.epoch
 
     def _interrupted(self) -> None:
         """Ctrl-C: save the state after the last finished epoch (resumable exactly) and return cleanly."""
         self.progress.close()
-        self.wait_for_writes()
         message = f"Interrupted during epoch {self.epoch + 1}."
+        try:
+            self.wait_for_writes()
+        except Exception as error:  # noqa: BLE001 - reported; the interrupt must still return cleanly
+            message += f" The last background write failed: {type(error).__name__}: {error}."
         if self.interrupt_checkpoint is not None and self._snapshot is not None:
             path = os.fspath(self.interrupt_checkpoint)
-            self._write_checkpoint(path, self._snapshot)
-            message += (
-                f" Saved the state after epoch {self._snapshot['epoch']} to {path}; continue with "
-                f"fit(..., resume_from={path!r}) or `shenjing train CONFIG --resume {path}`."
-            )
-        self.stop("interrupted", message)
+            try:
+                self._write_checkpoint(path, self._snapshot)
+            except Exception as error:  # noqa: BLE001 - e.g. a missing extra or a full disk: say so, do not crash
+                message += f" Could not save a checkpoint to {path}: {type(error).__name__}: {error}"
+            else:
+                message += (
+                    f" Saved the state after epoch {self._snapshot['epoch']} to {path}; continue with "
+                    f"fit(..., resume_from={path!r}) or `shenjing train CONFIG --resume {path}`."
+                )
+        self.stop("interrupted", message, always=True)
 
     # ---- checkpoints and model files -------------------------------------------------------------------------------
     def save_checkpoint(self, path: str | os.PathLike, background: bool = False) -> None:
@@ -417,7 +464,7 @@ class Trainer:
 
         state = load_checkpoint(path, self.model, self.optimizer, self.scheduler)
         extra = state.get("extra") or {}
-        self.epoch = int(state["epoch"])
+        self.epoch = self.weights_epoch = int(state["epoch"])
         self.history = History.from_dict(extra.get("history") or {})
         generator = getattr(self.loader, "generator", None)
         if generator is not None and extra.get("loader_rng") is not None:

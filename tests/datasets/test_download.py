@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import mnist_dir
+from conftest import MNIST_HINT, mnist_dir
 
 from shenjing.datasets import data_root, mnist
 from shenjing.datasets._download import download
@@ -55,7 +55,9 @@ def test_offline_download_fails_naming_files_and_folder(tmp_path, monkeypatch):
     assert leftovers(tmp_path) == []  # no partial files
 
 
-@pytest.mark.skipif(not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists(), reason=f"no MNIST files in {MNIST_DIR}")
+@pytest.mark.skipif(
+    not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists(), reason=f"no MNIST files in {MNIST_DIR}: {MNIST_HINT}"
+)
 def test_download_from_mirrors_on_local_files(tmp_path, monkeypatch):
     """The real download path: the first mirror fails, the second (a file:// URL) serves, MD5s are checked."""
     mirrors = ((tmp_path / "nowhere").as_uri() + "/", MNIST_DIR.as_uri() + "/")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import mnist_dir
+from conftest import MNIST_HINT, mnist_dir
 
 from shenjing.data import DataLoader
 from shenjing.datasets import fashion_mnist, mnist, read_idx
@@ -21,7 +21,7 @@ mnist_module = importlib.import_module("shenjing.datasets.mnist")
 MNIST_DIR = mnist_dir()
 needs_mnist = pytest.mark.skipif(
     not (MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
-    reason=f"the MNIST files are not in {MNIST_DIR} (the shared data folder of this machine)",
+    reason=f"the MNIST files are not in {MNIST_DIR}: {MNIST_HINT}",
 )
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -54,7 +54,7 @@ def _fresh_cache(monkeypatch):
 @pytest.fixture(scope="module")
 def train_set():
     if not (MNIST_DIR / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"the MNIST files are not in {MNIST_DIR}")
+        pytest.skip(f"the MNIST files are not in {MNIST_DIR}: {MNIST_HINT}")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SHENJING_DATA", str(MNIST_DIR))
         return mnist(train=True, download=False)

@@ -280,7 +280,7 @@ def test_rms_norm_matches_torch(shape, eps, affine, dtype):
 
 
 def test_rms_norm_finite_differences():
-    from shenjing.nn.norm import rms_norm
+    from shenjing.nn.functional import rms_norm
 
     rng = np.random.default_rng(9)
     check_gradients(lambda x, w: rms_norm(x, (5,), w, 1e-5), [rng.standard_normal((3, 5)), rng.standard_normal(5)])

@@ -325,3 +325,29 @@ def test_several_batch_blocks_with_a_partial_last_one(x_shape: tuple, w_shape: t
     """Images large enough that the batch is cut into cache-sized blocks, the last one smaller."""
     inputs = [randn(*x_shape), randn(*w_shape), randn(w_shape[0])]
     check_torch(lambda *a: F.conv2d(*a), lambda *a: torch.nn.functional.conv2d(*a), inputs, dtypes=("float64",))
+
+
+@pytest.mark.parametrize(
+    "make, fan_in",
+    [
+        (lambda: nn.Conv2d(3, 4000, (5, 3)), 3 * 5 * 3),
+        (lambda: nn.Conv2d(4, 4000, 3, groups=2), 2 * 3 * 3),  # C/g, not C
+        (lambda: nn.Conv2d(6, 3000, 1, groups=3), 2),
+        (lambda: nn.Conv2d(1, 4000, 2, stride=2, dilation=3), 4),  # stride and dilation change nothing
+        (lambda: nn.Conv2d(64, 3000, 3), 64 * 9),  # fan_out = 27 000 would give a bound 7x smaller
+        (lambda: nn.Conv1d(2, 4000, 7), 14),
+        (lambda: nn.Conv1d(8, 4000, 3, groups=4), 6),
+    ],
+)
+def test_bias_is_uniform_within_one_over_root_fan_in(make, fan_in: int) -> None:
+    """PyTorch: b ~ U(−1/√fan_in, 1/√fan_in), fan_in = in_channels / groups · ∏ kernel_size (the weight's fan-in)."""
+    layer = make()
+    bound = 1 / np.sqrt(fan_in)
+    b = layer.bias.detach().numpy().astype(np.float64)
+    n = b.size
+    assert np.abs(b).max() <= bound * (1 + 1e-6)
+    assert np.abs(b).max() > bound * (1 - 10 / n)  # the largest of n uniforms is this close to the bound
+    assert b.std() == pytest.approx(bound / np.sqrt(3), rel=0.06)  # uniform, not normal or one-sided
+    assert abs(b.mean()) < 4 * bound / np.sqrt(3 * n)
+    w = layer.weight.detach().numpy()
+    assert np.abs(w).max() <= bound * (1 + 1e-6)  # the weight's bound, kaiming_uniform_(a=√5): the same 1/√fan_in
