@@ -232,7 +232,7 @@ def test_a_large_but_sane_photo_is_reduced_and_predicted(runs, tmp_path, capsys)
         (("epochs = 2", "epochs = 0"), "train.epochs: expected a value ≥ 1"),
         (("lr = 0.01", "lr = -1.0"), "optimizer.lr: Adam(lr=-1.0): Invalid learning rate"),
         (("lr = 0.01", 'lr = "fast"'), "optimizer.lr: expected a number, got 'fast'"),
-        (("out_features = 10 }", "out_features = -10 }"), "model.layers[0]: Linear(in_features=64, out_features=-10)"),
+        (("out_features = 10 }", "out_features = -10 }"), "model.layers[0].out_features: Linear(in_features=64, out_features=-10)"),
         (("plots = false", "plots = 3"), "output.plots: expected true or false, got 3"),
         (("epochs = 2", "epoch = 2"), "train.epoch: unknown key. Did you mean 'epochs'?"),
         (("[data]", "[data]\nsplit_seed = -3"), "data.split_seed: expected a value ≥ 0"),

@@ -400,7 +400,7 @@ def build_model(config: Config) -> Any:
     for i, (klass, options) in enumerate(config.layers):
         try:
             modules.append(klass(**options))
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, RuntimeError) as error:  # RuntimeError: PyTorch's class for negative sizes
             key = _blamed_key(options, error)
             path = f"model.layers[{i}].{key}" if key else f"model.layers[{i}]"
             raise _fail(config.source, path, f"{klass.__name__}({_kwargs(options)}): {error}") from None
@@ -463,7 +463,7 @@ def _blamed_key(options: dict, error: Exception) -> str | None:
 def _construct(klass: type, args: tuple, options: dict, source: str, path: str) -> Any:
     try:
         return klass(*args, **options)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, RuntimeError) as error:
         key = _blamed_key(options, error)
         where = f"{path}.{key}" if key else path
         raise _fail(source, where, f"{klass.__name__}({_kwargs(options)}): {error}") from None
