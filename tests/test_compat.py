@@ -150,9 +150,6 @@ def _run_ported(name: str, timeout: float = 900) -> tuple[subprocess.CompletedPr
     return done, float(found[-1]) if found else None
 
 
-PROMOTION = "float32 tensor ** int64 tensor becomes float64 (NumPy promotion), and Linear refuses it (issue 9)"
-
-
 HAS_SKLEARN = (importlib.util.find_spec("sklearn") is not None
                or (ROOT / "compat" / ".site" / "common" / "sklearn").is_dir())
 
@@ -164,20 +161,16 @@ def test_textbook_kfold_mlp_runs_ported() -> None:
     assert accuracy is not None and accuracy > 0.85  # PyTorch reaches about 0.94
 
 
-@pytest.mark.xfail(reason=PROMOTION, strict=False)
 def test_tut_polynomial_nn_runs_ported() -> None:
     _, loss = _run_ported("tut_polynomial_nn")
     assert loss is not None and loss < 50  # PyTorch ends near 9
 
 
-@pytest.mark.xfail(reason="shenjing.set_default_device is missing (issue 9)", strict=False)
 def test_tut_polynomial_autograd_runs_ported() -> None:
     _, loss = _run_ported("tut_polynomial_autograd")
     assert loss is not None and loss < 5000  # from random N(0, 1) coefficients; PyTorch ends between ~10 and ~1000
 
 
-@pytest.mark.xfail(reason="ctx-style torch.autograd.Function (staticmethod forward(ctx, ...), ctx.save_for_backward, "
-                          "ctx.saved_tensors, Function.apply) is missing (issue 9)", strict=False)
 def test_tut_polynomial_custom_function_runs_ported() -> None:
     _, loss = _run_ported("tut_polynomial_custom_function")
     assert loss is not None and loss < 50  # PyTorch ends near 9
