@@ -115,3 +115,4 @@ __all__ += ["adaptive_max_pool1d", "adaptive_max_pool2d"]
 from .fold import fold, unfold  # noqa: E402
 
 __all__ += ["fold", "unfold"]
+__all__ += ["one_hot"]

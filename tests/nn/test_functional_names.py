@@ -116,11 +116,19 @@ COVERED = {
     "poisson_nll_loss": [case([X * 0.3, COUNTS])], "multi_margin_loss": [case([X, LABELS], margin=2.0)],
     "triplet_margin_with_distance_loss": [case([X, Y, X[::-1].copy()], grads=[True, True, True], swap=True)],
     "gaussian_nll_loss": [case([X, Y, VAR], grads=[True, True, True])],
+    # sequences, attention, transposed convolution (nn/embedding.py, attention.py, conv_transpose.py; ops for one_hot)
+    "embedding": [case([rng.integers(0, 6, (3, 4)), X], grads=[False, True]),
+                  case([rng.integers(0, 6, (5,)), X], grads=[False, True], padding_idx=2)],
+    "embedding_bag": [case([rng.integers(0, 6, (3, 4)), X], grads=[False, True], mode="sum"),
+                      case([rng.integers(0, 6, (3, 4)), X], grads=[False, True], mode="max")],
+    "one_hot": [case([LABELS], grads=[False], num_classes=10)],
+    "conv_transpose2d": [case([IMG, rng.standard_normal((4, 3, 3, 3))], grads=[True, True], stride=2, padding=1)],
+    "conv_transpose1d": [case([SEQ, rng.standard_normal((4, 2, 3))], grads=[True, True], stride=2)],
+    "scaled_dot_product_attention": [case([IMG, IMG[:, :, ::-1].copy(), IMG * 0.5], grads=[True, True, True]),
+                                     case([IMG, IMG, IMG], grads=[True, True, True], is_causal=True)],
 }
 
 NOT_COVERED = {
-    "one_hot": "added by the ops branch (index ops), not this one",
-    "embedding": "no Embedding layer yet", "embedding_bag": "no Embedding layer yet",
     "adaptive_avg_pool3d": "no 3-D layers", "adaptive_max_pool3d": "no 3-D layers", "avg_pool3d": "no 3-D layers",
     "conv3d": "no 3-D layers", "max_pool3d": "no 3-D layers", "dropout3d": "no 3-D layers",
     "lp_pool3d": "no 3-D layers", "max_unpool3d": "no 3-D layers", "conv_transpose3d": "no 3-D layers",
@@ -131,7 +139,6 @@ NOT_COVERED = {
     "adaptive_max_pool3d_with_indices": "no 3-D layers", "fractional_max_pool2d_with_indices": "random pooling",
     "fractional_max_pool3d_with_indices": "no 3-D layers",
     "max_unpool1d": "needs pooling indices", "max_unpool2d": "needs pooling indices",
-    "conv_transpose1d": "no transposed convolution layer", "conv_transpose2d": "no transposed convolution layer",
     "conv_tbc": "no transposed convolution layer", 
     "fractional_max_pool2d": "random pooling, no layer",
    
@@ -141,7 +148,6 @@ NOT_COVERED = {
     "ctc_loss": "needs the recurrent family",
     "multilabel_margin_loss": "not yet (no margin-classification layer)",
     "multi_head_attention_forward": "no attention family yet",
-    "scaled_dot_product_attention": "no attention family yet",
     "linear_cross_entropy": "fused large-vocabulary loss: no language-model family yet",
     "grouped_mm": "grouped GEMMs of the GPU kernels: out of scope", "scaled_grouped_mm": "out of scope (FP8 GEMM)",
     "scaled_mm": "out of scope (FP8 GEMM)",
