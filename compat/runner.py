@@ -1,0 +1,145 @@
+"""Run one program of the suite, as PyTorch (original.py) or as shenjing (ported.py), in this process.
+
+    python -m compat.runner torch NAME      # compat/programs/NAME/original.py with torch and torchvision
+    python -m compat.runner shenjing NAME   # compat/programs/NAME/ported.py with shenjing
+
+What it arranges around the program, identically for both frameworks (no program line is changed):
+- a fresh working folder compat/.work/<framework>/<NAME>/run (the program's cwd), with the local data where the
+  program looks for it: MNIST's IDX files (gunzipped, torchvision's layout) under ../data/MNIST/raw, ./data/MNIST/raw
+  and the FashionMNIST folders (the quickstart's FashionMNIST reads the MNIST digits: Fashion-MNIST is not
+  available offline), tiny Shakespeare as ./input.txt, and an empty results/ folder (vae writes there);
+- COMPAT_TRAIN_LIMIT=N keeps the first N images of every MNIST / FashionMNIST training split (for programs
+  without a flag of their own);
+- sys.argv = [program] + the flags after NAME (the program's own flags: --epochs and the like);
+- the reference side gets torchvision 0.28 from compat/.site/reference (installed by compat/setup.sh) with its
+  compiled operators left out (that wheel's C++ ops do not match the CPU torch 2.13.0 build; the datasets,
+  transforms and save_image that these programs use are pure Python), and both sides get scikit-learn from
+  the environment (the project's `train` extra) or else compat/.site/common.
+The program's wall time (after the framework is imported) is printed last on stderr as ``COMPAT_TIME <seconds>``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import runpy
+import shutil
+import sys
+import time
+import types
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SITE = HERE / ".site"
+WORK = HERE / ".work"
+SHARED = Path(os.environ.get("COMPAT_SHARED_DATA", HERE.parent.parent / "shared" / "datasets"))
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def shared_data() -> Path:
+    """The shared datasets: $COMPAT_SHARED_DATA, else ../shared/datasets beside the checkout, else /work/shared."""
+    for candidate in (SHARED, Path("/work/shared/datasets")):
+        if (candidate / "mnist").is_dir():
+            return candidate
+    raise FileNotFoundError(f"compat: MNIST not found in {SHARED}/mnist; set COMPAT_SHARED_DATA to the datasets folder")
+
+
+def gunzipped_mnist() -> Path:
+    """MNIST's four IDX files uncompressed once (torchvision checks for the uncompressed names)."""
+    folder = WORK / "mnist_raw"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in MNIST_FILES:
+        target = folder / name
+        if not target.is_file():
+            with gzip.open(shared_data() / "mnist" / f"{name}.gz", "rb") as src:
+                data = src.read()
+            partial = folder / f".{name}.part"
+            partial.write_bytes(data)
+            partial.replace(target)
+    return folder
+
+
+def prepare(framework: str, name: str) -> Path:
+    base = WORK / framework / name
+    shutil.rmtree(base, ignore_errors=True)
+    run = base / "run"
+    run.mkdir(parents=True)
+    (run / "results").mkdir()
+    raw = gunzipped_mnist()
+    for root in (base / "data", run / "data"):
+        for dataset in ("MNIST", "FashionMNIST"):
+            folder = root / dataset / "raw"
+            folder.mkdir(parents=True)
+            for file in MNIST_FILES:
+                (folder / file).symlink_to(raw / file)
+    text = shared_data() / "tinyshakespeare" / "input.txt"
+    if text.is_file():
+        (run / "input.txt").symlink_to(text)
+    return run
+
+
+def limit_training_sets(classes: list[type]) -> None:
+    """Keep the first COMPAT_TRAIN_LIMIT samples of each training split (``.data`` / ``.targets``, as torchvision)."""
+    limit = os.environ.get("COMPAT_TRAIN_LIMIT")
+    if not limit:
+        return
+    count = int(limit)
+    for cls in classes:
+        original_init = cls.__init__
+
+        def __init__(self, *args, _init=original_init, **kwargs):  # noqa: N807
+            _init(self, *args, **kwargs)
+            if self.train:
+                self.data, self.targets = self.data[:count], self.targets[:count]
+
+        cls.__init__ = __init__
+
+
+def setup_torch() -> None:
+    sys.path.insert(0, str(SITE / "reference"))
+    # torchvision's fake-kernel registrations need its compiled ops, which this wheel lacks for torch 2.13.0+cpu
+    sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
+    import torch  # noqa: F401
+    import torchvision.datasets
+
+    limit_training_sets([torchvision.datasets.MNIST])
+
+
+def setup_shenjing() -> None:
+    sys.path.insert(0, str(HERE.parent))
+    import shenjing  # noqa: F401
+
+    try:
+        import shenjing.vision.datasets as vision_datasets
+    except ImportError:
+        return
+    # the local FashionMNIST folders hold the MNIST digits (no Fashion-MNIST offline): check them as MNIST's files
+    vision_datasets.FashionMNIST._files = vision_datasets.MNIST._files
+    limit_training_sets([vision_datasets.MNIST])
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2 or argv[0] not in ("torch", "shenjing"):
+        print("usage: python -m compat.runner {torch|shenjing} NAME [program flags...]", file=sys.stderr)
+        return 2
+    framework, name, flags = argv[0], argv[1], argv[2:]
+    source = HERE / "programs" / name / ("original.py" if framework == "torch" else "ported.py")
+    if not source.is_file():
+        print(f"compat: no program {source}", file=sys.stderr)
+        return 2
+    sys.path.append(str(SITE / "common"))  # scikit-learn, where the environment has none of its own
+    run = prepare(framework, name)
+    setup_torch() if framework == "torch" else setup_shenjing()
+    os.chdir(run)
+    sys.argv = [str(source), *flags]
+    start = time.perf_counter()
+    try:
+        runpy.run_path(str(source), run_name="__main__")
+    finally:
+        sys.stdout.flush()
+        print(f"COMPAT_TIME {time.perf_counter() - start:.3f}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,52 @@
+"""The programs of the compatibility suite: how each is run, where its final metric is read, what it must reach.
+
+Each entry names a folder of compat/programs/. ``args`` are the program's own command-line flags (epochs, sizes);
+``train_limit`` (where set) keeps only the first N training images of MNIST-style data sets, applied by
+compat/runner.py identically to torchvision's and shenjing.vision's data sets (the env var COMPAT_TRAIN_LIMIT),
+for programs that have no flag of their own for it. ``metric`` is a regular expression whose last match in the
+program's output is the final metric; ``kind`` says how to compare it with PyTorch's:
+``accuracy`` (percent, within 3 points), ``fraction`` (an accuracy in [0, 1]), ``error`` (a fraction in [0, 1],
+compared as accuracy = 100 (1 - error)), ``loss`` (within 10 %), ``below`` (the program stops when its loss is
+below ``threshold``: both must get there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FLOAT = r"([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)"
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    metric: str
+    kind: str
+    args: tuple[str, ...] = ()
+    train_limit: int | None = None
+    conv: bool = False
+    threshold: float | None = None
+    data: tuple[str, ...] = field(default=("mnist",))
+    note: str = ""
+
+
+PROGRAMS = (
+    Program("textbook_cnn", rf"Accuracy: \d+/\d+ \({FLOAT}%\)", "accuracy", ("--epochs", "1"), 6000, conv=True,
+            note="textbook 001 section 5.2 (completed)"),
+    Program("textbook_kfold_mlp", rf"mean validation accuracy: {FLOAT}", "fraction", data=(),
+            note="textbook 004 k-fold MLP (repaired), scikit-learn digits"),
+    Program("examples_mnist", rf"Accuracy: \d+/\d+ \({FLOAT}%\)", "accuracy", ("--epochs", "1"), 12000, conv=True),
+    Program("examples_vae", rf"Test set loss: {FLOAT}", "loss", ("--epochs", "1"), 12000),
+    Program("examples_forward_forward", rf"test error: {FLOAT}", "error",
+            ("--epochs", "30", "--train_size", "2000", "--test_size", "1000"), note="forward-forward, 30 epochs"),
+    Program("tut_polynomial_nn", rf"^1999 {FLOAT}$", "loss", data=()),
+    Program("tut_polynomial_optim", rf"^1999 {FLOAT}$", "loss", data=()),
+    Program("tut_polynomial_module", rf"^1999 {FLOAT}$", "loss", data=()),
+    Program("tut_polynomial_autograd", rf"^1999 {FLOAT}$", "loss", data=()),
+    Program("tut_polynomial_custom_function", rf"^1999 {FLOAT}$", "loss", data=()),
+    Program("tut_quickstart", rf"Accuracy: {FLOAT}%", "accuracy", (), 12000,
+            note="FashionMNIST read from the MNIST digits files (no Fashion-MNIST offline)"),
+    Program("karpathy_bigram", rf"val loss {FLOAT}", "loss", data=("tinyshakespeare",)),
+)
+
+BY_NAME = {p.name: p for p in PROGRAMS}
