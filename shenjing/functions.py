@@ -18,7 +18,7 @@ __all__ = [
     "gather", "take_along_dim", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
     "masked_fill", "masked_select", "sort", "argsort", "msort", "topk", "cumsum", "cumprod", "tril", "triu",
     "diagonal", "diag", "outer", "ger", "roll", "repeat_interleave", "nonzero", "argwhere", "unique", "bincount",
-    "einsum", "bmm", "baddbmm", "addmm", "multinomial", "one_hot", "take", "trace", "index_fill", "kthvalue",
+    "einsum", "mm", "mv", "dot", "bmm", "baddbmm", "addmm", "multinomial", "one_hot", "take", "trace", "index_fill", "kthvalue",
     "median", "searchsorted", "bucketize", "diag_embed", "tril_indices", "triu_indices",
 ]
 
@@ -153,6 +153,33 @@ def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right:
     if boundaries.ndim != 1:
         raise RuntimeError(f"bucketize: boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
+    """Matrix product of an (n, m) and an (m, p) tensor (no broadcasting, as ``torch.mm``)."""
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got {input.ndim}-D {tuple(input.shape)} and {mat2.ndim}-D "
+                           f"{tuple(mat2.shape)}; use matmul or bmm for batches")
+    if input.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({input.shape[0]}x{input.shape[1]} and "
+                           f"{mat2.shape[0]}x{mat2.shape[1]})")
+    return input.matmul(mat2)
+
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:  # noqa: A002
+    """Matrix-vector product of an (n, m) matrix and an (m,) vector."""
+    if input.ndim != 2 or vec.ndim != 1 or input.shape[1] != vec.shape[0]:
+        raise RuntimeError(f"mv: expected an (n, m) matrix and an (m,) vector, got {tuple(input.shape)} and "
+                           f"{tuple(vec.shape)}")
+    return input.matmul(vec)
+
+
+def dot(input: Tensor, tensor: Tensor) -> Tensor:  # noqa: A002
+    """Inner product of two 1-D tensors of the same length."""
+    if input.ndim != 1 or tensor.ndim != 1 or input.shape[0] != tensor.shape[0]:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors of shapes "
+                           f"{tuple(input.shape)} and {tuple(tensor.shape)}")
+    return input.matmul(tensor)
 
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002

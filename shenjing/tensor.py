@@ -493,8 +493,31 @@ class Tensor:
     def matmul(self, other: Any) -> Tensor:
         return self @ other
 
-    mm = matmul
-    bmm = matmul
+    def mm(self, mat2: Any) -> Tensor:
+        from .functions import mm
+
+        return mm(self, mat2)
+
+    def mv(self, vec: Any) -> Tensor:
+        from .functions import mv
+
+        return mv(self, vec)
+
+    def dot(self, other: Any) -> Tensor:
+        from .functions import dot
+
+        return dot(self, other)
+
+    def bmm(self, mat2: Any) -> Tensor:
+        from .functions import bmm
+
+        return bmm(self, mat2)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a 0-d tensor's value, as PyTorch; other tensors format as their repr."""
+        if self.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
 
     def neg(self) -> Tensor:
         return -self

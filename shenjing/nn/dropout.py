@@ -75,6 +75,16 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     is zero on a dropped channel. A 3-D input is taken as (N, C, L) with a warning, as PyTorch.
     """
     _check_p(p)
+    if input.ndim == 2:  # as PyTorch: deprecated, a warning, then element-wise dropout (the textbook's CNN does this)
+        warnings.warn(
+            "dropout2d: Received a 2-D input to dropout2d, which is deprecated and will result in an error in a future "
+            "release. To retain the behavior and silence this warning, please use dropout instead. Note that dropout2d "
+            "exists to provide channel-wise dropout on inputs with 2 spatial dimensions, a channel dimension, and an "
+            "optional batch dimension (i.e. 3D or 4D inputs).",
+            UserWarning,
+            stacklevel=2,
+        )
+        return dropout(input, p, training)
     if input.ndim not in (3, 4):
         raise RuntimeError(
             f"dropout2d: expected a 4-D input (N, C, H, W) (or 3-D (N, C, L)), got a {input.ndim}-D input of shape "

@@ -25,6 +25,20 @@ __all__ = [
 _REDUCTIONS = ("mean", "sum", "none")
 
 
+def legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
+    """PyTorch's deprecated ``size_average`` / ``reduce`` pair, mapped onto ``reduction`` (as torch's _Reduction)."""
+    if size_average is None and reduce is None:
+        _check_reduction(reduction)
+        return reduction
+    warnings.warn("size_average and reduce args will be deprecated, please use reduction instead.",
+                  UserWarning, stacklevel=3)
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
 def _check_reduction(reduction: str) -> None:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction; expected one of {_REDUCTIONS}")
@@ -90,16 +104,18 @@ def _check_regression_shapes(name: str, input: Tensor, target: Any) -> None:  # 
         )
 
 
-def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002 - PyTorch's name
+def mse_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,  # noqa: A002 - PyTorch's
+             reduction: str = "mean") -> Tensor:
     """Mean squared error (no ½, as PyTorch): L = (1/M) Σ (a − y)²; gradient 2(a − y)/M."""
-    _check_reduction(reduction)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_regression_shapes("mse_loss", input, target)
     return MSEFunction.apply(input, target, reduction=reduction)
 
 
-def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+def l1_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,  # noqa: A002
+            reduction: str = "mean") -> Tensor:
     """Mean absolute error: L = (1/M) Σ |a − y|."""
-    _check_reduction(reduction)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_regression_shapes("l1_loss", input, target)
     return L1Function.apply(input, target, reduction=reduction)
 
@@ -123,13 +139,12 @@ class MSELoss(Module):
     Differs from the textbook, which writes L = ½ Σ (a − y)²: that is :class:`HalfSquaredErrorLoss`.
     """
 
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> None:
         super().__init__()
-        _check_reduction(reduction)
-        self.reduction = reduction
+        self.reduction = legacy_reduction(size_average, reduce, reduction)
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
-        return mse_loss(input, target, self.reduction)
+        return mse_loss(input, target, reduction=self.reduction)
 
     def extra_repr(self) -> str:
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
@@ -142,7 +157,7 @@ class L1Loss(MSELoss):
     """Mean absolute error, L = (1/M) Σ |a − y|."""
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
-        return l1_loss(input, target, self.reduction)
+        return l1_loss(input, target, reduction=self.reduction)
 
 
 class HalfSquaredErrorLoss(Module):
@@ -277,13 +292,14 @@ def _check_class_target(name: str, input: Tensor, target: Any, ignore_index: int
     return False
 
 
-def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,  # noqa: A002
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(input: Tensor, target: Any, weight: Any = None, size_average: Any = None,  # noqa: A002
+                  ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy on logits (softmax applied inside): L = −(1/N) Σₙ log softmax(zₙ)[yₙ].
 
     See :class:`CrossEntropyFunction` for the fused gradient δ = (softmax(z) − onehot(y))/N.
     """
-    _check_reduction(reduction)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     target_data = _data(target)
     soft = _check_class_target("cross_entropy", input, target_data, ignore_index)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -318,10 +334,10 @@ class NLLFunction(Function):
         return (_classes_back(delta, self.shape, self.xp),)
 
 
-def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,  # noqa: A002
-             reduction: str = "mean") -> Tensor:
+def nll_loss(input: Tensor, target: Any, weight: Any = None, size_average: Any = None,  # noqa: A002
+             ignore_index: int = -100, reduce: Any = None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities (the output of ``log_softmax``)."""
-    _check_reduction(reduction)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     target_data = _data(target)
     if _check_class_target("nll_loss", input, target_data, ignore_index):
         raise RuntimeError("nll_loss: expected integer class labels, got floating-point targets")
@@ -353,9 +369,10 @@ class BCEFunction(Function):
         return (delta * scale,)
 
 
-def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, reduction: str = "mean") -> Tensor:  # noqa: A002
+def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, size_average: Any = None,  # noqa: A002
+                         reduce: Any = None, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy on probabilities p ∈ [0, 1] (use the logits form for stability)."""
-    _check_reduction(reduction)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     target_data = _data(target)
     if tuple(target_data.shape) != tuple(input.shape):
         raise ValueError(
@@ -401,9 +418,10 @@ class BCEWithLogitsFunction(Function):
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None,  # noqa: A002
-                                     reduction: str = "mean", pos_weight: Any = None) -> Tensor:
+                                     size_average: Any = None, reduce: Any = None, reduction: str = "mean",
+                                     pos_weight: Any = None) -> Tensor:
     """Binary cross-entropy on logits (sigmoid applied inside, stably); gradient (σ(z) − y)/M."""
-    _check_reduction(reduction)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     target_data = _data(target)
     if tuple(target_data.shape) != tuple(input.shape):
         raise ValueError(
@@ -414,10 +432,10 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = N
 
 
 class _WeightedLoss(Module):
-    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
+    def __init__(self, weight: Any = None, size_average: Any = None, reduce: Any = None,
+                 reduction: str = "mean") -> None:
         super().__init__()
-        _check_reduction(reduction)
-        self.reduction = reduction
+        self.reduction = legacy_reduction(size_average, reduce, reduction)
         self.register_buffer("weight", weight if weight is None or isinstance(weight, Tensor) else Tensor(weight))
 
     def get_config(self) -> dict:
@@ -448,13 +466,14 @@ class CrossEntropyLoss(_WeightedLoss):
         0.2395
     """
 
-    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
-                 label_smoothing: float = 0.0) -> None:
-        super().__init__(weight, reduction)
+    def __init__(self, weight: Any = None, size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
+                 reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+        super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
-        return cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
+        return cross_entropy(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
+                             label_smoothing=self.label_smoothing)
 
     def get_config(self) -> dict:
         return {"reduction": self.reduction, "ignore_index": self.ignore_index,
@@ -464,12 +483,13 @@ class CrossEntropyLoss(_WeightedLoss):
 class NLLLoss(_WeightedLoss):
     """Negative log-likelihood of log-probabilities; ``LogSoftmax`` + ``NLLLoss`` = ``CrossEntropyLoss``."""
 
-    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
-        super().__init__(weight, reduction)
+    def __init__(self, weight: Any = None, size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
+                 reduction: str = "mean") -> None:
+        super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
-        return nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+        return nll_loss(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
     def get_config(self) -> dict:
         return {"reduction": self.reduction, "ignore_index": self.ignore_index}
@@ -479,17 +499,19 @@ class BCELoss(_WeightedLoss):
     """Binary cross-entropy on probabilities (after a Sigmoid): L = −[y log p + (1 − y) log(1 − p)]."""
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
-        return binary_cross_entropy(input, target, self.weight, self.reduction)
+        return binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_WeightedLoss):
     """Sigmoid + binary cross-entropy, fused and stable: δ = (σ(z) − y)/M."""
 
-    def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None) -> None:
-        super().__init__(weight, reduction)
+    def __init__(self, weight: Any = None, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
+                 pos_weight: Any = None) -> None:
+        super().__init__(weight, size_average, reduce, reduction)
         self.register_buffer(
             "pos_weight", pos_weight if pos_weight is None or isinstance(pos_weight, Tensor) else Tensor(pos_weight)
         )
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
-        return binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
+        return binary_cross_entropy_with_logits(input, target, self.weight, reduction=self.reduction,
+                                                pos_weight=self.pos_weight)

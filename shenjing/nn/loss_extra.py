@@ -15,7 +15,7 @@ from ..autograd import Function
 from ..ops.broadcast import unbroadcast
 from ..tensor import Tensor
 from .distance import cosine_similarity, pairwise_distance
-from .loss import _check_reduction, _reduce, binary_cross_entropy_with_logits
+from .loss import _check_reduction, _reduce, binary_cross_entropy_with_logits, legacy_reduction
 from .module import Module
 
 __all__ = [
@@ -26,20 +26,6 @@ __all__ = [
     "hinge_embedding_loss", "soft_margin_loss", "multilabel_soft_margin_loss", "triplet_margin_loss",
     "poisson_nll_loss", "gaussian_nll_loss",
 ]
-
-
-def legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
-    """PyTorch's deprecated ``size_average`` / ``reduce`` pair, mapped onto ``reduction`` (as torch's _Reduction)."""
-    if size_average is None and reduce is None:
-        _check_reduction(reduction)
-        return reduction
-    warnings.warn("size_average and reduce args will be deprecated, please use reduction instead.",
-                  UserWarning, stacklevel=3)
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
 
 
 def _tensor(x: Any, like: Tensor) -> Tensor:
