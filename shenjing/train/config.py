@@ -150,7 +150,12 @@ def load_config(path: str | os.PathLike) -> Config:
         raise ConfigError(f"{path}: no such configuration file") from None
     except toml.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
-    config = parse_config(raw, source=path)
+    except RecursionError:
+        raise ConfigError(f"{path}: not a usable configuration: arrays or tables nested too deeply") from None
+    try:
+        config = parse_config(raw, source=path)
+    except RecursionError:
+        raise ConfigError(f"{path}: not a usable configuration: values nested too deeply") from None
     if "name" not in raw:
         config.name = os.path.splitext(os.path.basename(path))[0]
     return config

@@ -332,7 +332,7 @@ class Trainer:
         generator = getattr(self.loader, "generator", None)
         return {
             "history": copy.deepcopy(self.history.to_dict()),
-            "loader_rng": copy.deepcopy(generator.bit_generator.state) if generator is not None else None,
+            "loader_rng": copy.deepcopy(_numpy_rng(generator).bit_generator.state) if generator is not None else None,
             "callbacks": [copy.deepcopy(c.state_dict()) for c in self.callbacks],
             "metadata": self.metadata,
         }
@@ -462,16 +462,30 @@ class Trainer:
         """Restore model, optimizer, scheduler, RNG, loader shuffling, history and callbacks from a checkpoint."""
         from ..io import load_checkpoint
 
+        from ..io import ModelFileError
+
         state = load_checkpoint(path, self.model, self.optimizer, self.scheduler)
-        extra = state.get("extra") or {}
-        self.epoch = self.weights_epoch = int(state["epoch"])
-        self.history = History.from_dict(extra.get("history") or {})
-        generator = getattr(self.loader, "generator", None)
-        if generator is not None and extra.get("loader_rng") is not None:
-            generator.bit_generator.state = extra["loader_rng"]
-        for callback, callback_state in zip(self.callbacks, extra.get("callbacks") or []):
-            if callback_state:
-                callback.load_state_dict(callback_state)
+        try:
+            extra = state.get("extra") or {}
+            if not isinstance(extra, dict):
+                raise TypeError(f"'extra' is a {type(extra).__name__}, expected a table")
+            epoch = int(state["epoch"])
+            history = History.from_dict(extra.get("history") or {})
+            generator = getattr(self.loader, "generator", None)
+            if generator is not None and extra.get("loader_rng") is not None:
+                _numpy_rng(generator).bit_generator.state = extra["loader_rng"]
+            callback_states = extra.get("callbacks") or []
+            if not isinstance(callback_states, list):
+                raise TypeError(f"'callbacks' is a {type(callback_states).__name__}, expected a list")
+            for callback, callback_state in zip(self.callbacks, callback_states):
+                if callback_state:
+                    callback.load_state_dict(callback_state)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as error:
+            # NOTE: the weights loaded and checked; what is malformed is the training state around them
+            raise ModelFileError(f"{os.fspath(path)}: the checkpoint's training state is malformed "
+                                 f"({type(error).__name__}: {error})") from None
+        self.epoch = self.weights_epoch = epoch
+        self.history = history
 
     def save_model(self, path: str | os.PathLike, background: bool = False) -> None:
         """Save the model file (weights + structure + ``metadata``) for ``shenjing.load``; see :meth:`save_checkpoint`
@@ -480,6 +494,11 @@ class Trainer:
 
         arrays = {k: _host(v.array).copy() for k, v in self.model.state_dict().items()}
         self._write(background, save_model_state, os.fspath(path), describe(self.model), arrays, dict(self.metadata))
+
+
+def _numpy_rng(generator: Any) -> Any:
+    """The NumPy Generator behind a DataLoader's ``generator`` (a shenjing.Generator keeps it in ``.rng``)."""
+    return getattr(generator, "rng", generator)
 
 
 def predict(model: Any, x: Any, batch_size: int = 1024, device: Any = None) -> Tensor:
