@@ -24,6 +24,10 @@ def _forward_rows(record: Any, fmt: Any, batch: int) -> list:
     s, v, rows = sup(l), record.values, []
     module = record.transform
     kind = record.kind
+    if kind in ("affine", "conv"):
+        for key, symbol in (("W", "W"), ("b", "b")):
+            if v.get(key) is not None:
+                rows.append((f"{symbol}{s}", "weights" if key == "W" else "biases", fmt(v[key])))
     if kind == "affine":
         rows.append((f"z{s}", f"W{s}a{prev} + b{s}" if v.get("b") is not None else f"W{s}a{prev}", fmt(v["z"])))
     elif kind == "conv":
@@ -72,8 +76,9 @@ def _forward_rows(record: Any, fmt: Any, batch: int) -> list:
     if record.dead_units:
         n = v["z"].shape[-1] if v["z"].ndim else 1
         units = ", ".join(str(u) for u in record.dead_units)
-        rows.append(("dead ReLUs", f"{len(record.dead_units)} of {n} (unit{"s" if len(record.dead_units) > 1 else ""} {units}): z ≤ 0, so a = 0 and relu′ = 0; "
-                     f"no gradient reaches their weights", ""))
+        plural = "s" if len(record.dead_units) > 1 else ""
+        rows.append(("dead ReLUs", f"{len(record.dead_units)} of {n} (unit{plural} {units}): z ≤ 0, so a = 0 and "
+                     "relu′ = 0; no gradient reaches their weights", ""))
     return rows
 
 
