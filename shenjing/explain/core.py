@@ -141,7 +141,7 @@ class Explanation:
         for title, rows in self.sections:
             lines.append(title)
             for quantity, formula, value in rows:
-                left = quantity if not formula else f"{quantity} = {formula}"
+                left = formula if not quantity else quantity if not formula else f"{quantity} = {formula}"
                 lines.append(f"  {left} = {value}" if value != "" else f"  {left}")
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
@@ -400,7 +400,9 @@ def _group(calls: list, batch: int) -> list:
             pass
         if type(record.activation).__name__ == "ReLU" and record.values.get("z") is not None:
             z = record.values["z"]
-            zz = z.reshape(1, -1) if batch == 1 else z.reshape(z.shape[0], -1)
+            z = z[None] if batch == 1 else z  # (N, units) or (N, channels, …): a channel is dead at every position
+            zz = numpy.moveaxis(z, 1, -1).reshape(-1, z.shape[1]) if z.ndim >= 2 else z.reshape(-1, 1)
+            record.values["units"] = zz.shape[1]
             dead = numpy.all(zz <= 0, axis=0)
             record.dead_units = [int(i) for i in numpy.flatnonzero(dead)]
     return layers

@@ -74,10 +74,11 @@ def _forward_rows(record: Any, fmt: Any, batch: int) -> list:
         symbol, formula, _ = _act(record.activation)
         rows.append((f"a{s}", f"{symbol}(z{s}), {symbol}(z) = {formula}", fmt(v["a"])))
     if record.dead_units:
-        n = v["z"].shape[-1] if v["z"].ndim else 1
+        n = v.get("units", 1)
         units = ", ".join(str(u) for u in record.dead_units)
         plural = "s" if len(record.dead_units) > 1 else ""
-        rows.append(("dead ReLUs", f"{len(record.dead_units)} of {n} (unit{plural} {units}): z ≤ 0, so a = 0 and "
+        what = "channels" if kind == "conv" else "units"
+        rows.append((f"dead ReLUs ({what})", f"{len(record.dead_units)} of {n} (unit{plural} {units}): z ≤ 0, so a = 0 and "
                      "relu′ = 0; no gradient reaches their weights", ""))
     return rows
 

@@ -91,7 +91,7 @@ def test_coat_mlp_shows_both_dead_relus() -> None:
     assert e.loss is None
     text = e.to_text()
     assert "z⁽¹⁾ = W⁽¹⁾a⁽⁰⁾ + b⁽¹⁾ = [-3.500000, -8.000000]" in text
-    assert "dead ReLUs = 2 of 2 (units 0, 1)" in text
+    assert "dead ReLUs (units) = 2 of 2 (units 0, 1)" in text
     assert "a⁽²⁾ = σ(z⁽²⁾), σ(z) = 1/(1 + e⁻ᶻ) = 0.549834" in text
 
 
@@ -203,3 +203,13 @@ def test_loss_by_name() -> None:
     close(e.loss, (0.716866 - 1) ** 2)
     with pytest.raises(ValueError, match="unknown loss"):
         explain(two_layer(), [[0.5, 0.1]], [[1.0]], loss="nonsense")
+
+
+def test_dead_relu_channels_of_a_convolution() -> None:
+    conv = nn.Conv2d(1, 3, 1)
+    conv.load_state_dict({"weight": np.array([1.0, -1.0, 0.0], dtype=np.float32).reshape(3, 1, 1, 1),
+                          "bias": np.array([0.0, 0.0, -1.0], dtype=np.float32)})
+    x = np.abs(np.random.default_rng(0).normal(size=(2, 1, 3, 3))).astype(np.float32) + 0.1
+    e = nn.Sequential(conv, nn.ReLU()).explain(x)
+    assert e.layer(1).dead_units == [1, 2]  # −x < 0 everywhere, and 0·x − 1 < 0: channels 1 and 2
+    assert "dead ReLUs (channels) = 2 of 3 (units 1, 2)" in e.to_text()
