@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
 # ValueError, OSError or ImportError gives the usual one-line ``shenjing NAME: error: ...``.
 EXTRA_COMMANDS: list[tuple[str, str]] = [
     ("explain", "shenjing.explain.cli"),
+    ("plot", "shenjing.explain.plot_cli"),
 ]
 
 
