@@ -73,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 EXTRA_COMMANDS: list[tuple[str, str]] = [
     ("explain", "shenjing.explain.cli"),
     ("plot", "shenjing.explain.plot_cli"),
+    ("diagnose", "shenjing.train.diagnose_cli"),
 ]
 
 
