@@ -127,7 +127,9 @@ def run(args: argparse.Namespace) -> int:
         e = explain(model, x, y, loss=args.loss, optimizer=optimizer, lr=lr, watch=args.watch,
                     precision=args.precision, max_entries=args.max_entries)
     except RuntimeError as error:  # shapes that do not fit the model: one line, not a traceback
-        raise ValueError(f"{args.model}: the input of shape {tuple(x.shape)} does not fit the model ({error})") from None
+        raise ValueError(
+            f"{args.model}: the input of shape {tuple(x.shape)} does not fit the model ({error})"
+        ) from None
     text = e.render(args.format)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:

@@ -394,10 +394,7 @@ def _group(calls: list, batch: int) -> list:
             record.transform = module
             record.values.update(z=out, delta=grad, a=out, grad_a=grad)
         layers.append(record)
-    for record in layers:
-        if record.activation is not None and record.transform is not None:
-            # δ = ∂L/∂z: the gradient at the transform's output, which the activation's input is
-            pass
+    for record in layers:  # δ = ∂L/∂z is the gradient at the transform's output (the activation's input)
         if type(record.activation).__name__ == "ReLU" and record.values.get("z") is not None:
             z = record.values["z"]
             z = z[None] if batch == 1 else z  # (N, units) or (N, channels, …): a channel is dead at every position

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy
-
 from .core import ACTIVATIONS, format_array, sup
 
 __all__ = ["build_sections"]
@@ -78,7 +76,8 @@ def _forward_rows(record: Any, fmt: Any, batch: int) -> list:
         units = ", ".join(str(u) for u in record.dead_units)
         plural = "s" if len(record.dead_units) > 1 else ""
         what = "channels" if kind == "conv" else "units"
-        rows.append((f"dead ReLUs ({what})", f"{len(record.dead_units)} of {n} (unit{plural} {units}): z ≤ 0, so a = 0 and "
+        count = len(record.dead_units)
+        rows.append((f"dead ReLUs ({what})", f"{count} of {n} (unit{plural} {units}): z ≤ 0, so a = 0 and "
                      "relu′ = 0; no gradient reaches their weights", ""))
     return rows
 
@@ -153,7 +152,8 @@ def build_sections(e: Any, batch: int) -> list:
         return sections
     last = sup(len(e.layers))
     formula = {"HalfSquaredErrorLoss": f"½ Σ (a{last} − y)²", "MSELoss": f"mean (a{last} − y)²",
-               "CrossEntropyLoss": f"−log softmax(a{last})_y", "BCELoss": f"−[y log a{last} + (1 − y) log(1 − a{last})]",
+               "CrossEntropyLoss": f"−log softmax(a{last})_y",
+               "BCELoss": f"−[y log a{last} + (1 − y) log(1 − a{last})]",
                "L1Loss": f"mean |a{last} − y|"}.get(e.loss_name, f"{e.loss_name}(a{last}, y)")
     y = e.y[0] if batch == 1 and e.y is not None and e.y.ndim >= 1 else e.y
     sections.append((f"Loss — {e.loss_name}", [("y", "target", fmt(y)), ("L", formula, fmt(e.loss))]))
@@ -182,5 +182,3 @@ def build_sections(e: Any, batch: int) -> list:
         sections.append((f"Optimizer view — {view['parameter']} ({view['rule']})", rows))
     return sections
 
-
-_ = numpy  # host-side formatting only
