@@ -213,3 +213,16 @@ def test_dead_relu_channels_of_a_convolution() -> None:
     e = nn.Sequential(conv, nn.ReLU()).explain(x)
     assert e.layer(1).dead_units == [1, 2]  # −x < 0 everywhere, and 0·x − 1 < 0: channels 1 and 2
     assert "dead ReLUs (channels) = 2 of 3 (units 1, 2)" in e.to_text()
+
+
+def test_example_script_prints_both_textbook_examples(capsys, monkeypatch) -> None:
+    import runpy
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "examples" / "explain_textbook.py"
+    monkeypatch.setattr(sys, "argv", [str(script), "--format", "markdown"])
+    runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "| δ⁽¹⁾ | ∂L/∂z⁽¹⁾ = (W⁽²⁾ᵀδ⁽²⁾) ⊙ σ′(z⁽¹⁾) | [-0.007132, -0.008300] |" in out
+    assert "| dead ReLUs (units) | 2 of 2 (units 0, 1)" in out
