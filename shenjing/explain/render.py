@@ -155,6 +155,8 @@ def build_sections(e: Any, batch: int) -> list:
                "CrossEntropyLoss": f"−log softmax(a{last})_y",
                "BCELoss": f"−[y log a{last} + (1 − y) log(1 − a{last})]",
                "L1Loss": f"mean |a{last} − y|"}.get(e.loss_name, f"{e.loss_name}(a{last}, y)")
+    if batch > 1 and e.loss_name in ("CrossEntropyLoss", "BCELoss"):
+        formula = f"mean over the batch of {formula}"
     y = e.y[0] if batch == 1 and e.y is not None and e.y.ndim >= 1 else e.y
     sections.append((f"Loss — {e.loss_name}", [("y", "target", fmt(y)), ("L", formula, fmt(e.loss))]))
     backward = []
