@@ -291,7 +291,8 @@ def explain(
     tensors = [p for _, p in params] + [b for _, b in model.named_buffers()]
     saved = [(t, t.array.copy()) for t in tensors]
     saved_grads = [(p, p.grad) for _, p in params]
-    saved_state = copy.deepcopy(dict(optimizer.state)) if optimizer is not None else None
+    # the state's keys are the parameters themselves: copy the values only
+    saved_state = {p: copy.deepcopy(v) for p, v in optimizer.state.items()} if optimizer is not None else None
 
     calls: list = []
 

@@ -226,3 +226,21 @@ def test_example_script_prints_both_textbook_examples(capsys, monkeypatch) -> No
     out = capsys.readouterr().out
     assert "| δ⁽¹⁾ | ∂L/∂z⁽¹⁾ = (W⁽²⁾ᵀδ⁽²⁾) ⊙ σ′(z⁽¹⁾) | [-0.007132, -0.008300] |" in out
     assert "| dead ReLUs (units) | 2 of 2 (units 0, 1)" in out
+
+
+def test_optimizer_state_of_a_trained_optimizer_is_put_back() -> None:
+    model = two_layer()
+    opt = shenjing.optim.Adam(model.parameters(), lr=0.01)
+    loss = nn.HalfSquaredErrorLoss()(model(shenjing.tensor([[0.5, 0.1]], dtype=f64)), shenjing.tensor([[1.0]],
+                                                                                                      dtype=f64))
+    loss.backward()
+    opt.step()
+    before = {id(p): (s["step"], s["exp_avg"].copy()) for p, s in opt.state.items()}
+    weights = model[0].weight.array.copy()
+    e = model.explain([[0.5, 0.1]], [[1.0]], optimizer=opt, watch="0.weight")
+    assert e.optimizer_view["t"] == 2  # the view continues from the optimizer's real state
+    assert {id(p) for p in opt.state} == set(before)  # same parameter objects as keys
+    for p, s in opt.state.items():
+        assert s["step"] == before[id(p)][0]
+        np.testing.assert_array_equal(s["exp_avg"], before[id(p)][1])
+    np.testing.assert_array_equal(model[0].weight.array, weights)
