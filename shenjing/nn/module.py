@@ -383,6 +383,8 @@ class Module:
         body = "\n  ".join(([extra] if extra else []) + lines)
         return f"{type(self).__name__}(\n  {body}\n)"
 
+    from ..explain._method import explain  # model.explain(x, y, loss=..., optimizer=...): shenjing.explain
+
     def get_config(self) -> dict:
         """The constructor arguments that rebuild this layer (for model files). Built-in layers define it."""
         raise NotImplementedError(
