@@ -198,7 +198,8 @@ class DistributedDataParallel(Module):
 
     # ---- forward -----------------------------------------------------------------------------------------------
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
-        if self.require_backward_grad_sync and self._next_bucket not in (0, len(self._buckets)):
+        started = bool(self._pending) or self._next_bucket > 0
+        if self.require_backward_grad_sync and started and self._next_bucket < len(self._buckets):
             missing = [name for name, p in self.module.named_parameters()
                        if p.requires_grad and id(p) not in self._pending
                        and self._bucket_of[id(p)] >= self._next_bucket][:5]
