@@ -197,7 +197,9 @@ class DistributedDataParallel(Module):
                 p.grad.array = value
 
     # ---- forward -----------------------------------------------------------------------------------------------
-    def forward(self, *inputs: Any, **kwargs: Any) -> Any:
+    def _before_forward(self) -> None:
+        """Start an iteration: check that the previous one reduced every bucket, forget its state, and give every
+        rank rank 0's buffers."""
         started = bool(self._pending) or self._next_bucket > 0
         if self.require_backward_grad_sync and started and self._next_bucket < len(self._buckets):
             missing = [name for name, p in self.module.named_parameters()
@@ -210,18 +212,25 @@ class DistributedDataParallel(Module):
                 f"{', '.join(missing)}). Pass find_unused_parameters=True, or make every parameter take part in "
                 "the loss."
             )
-        if self._pending or self._next_bucket:
+        if started:
             self._reset()
         if self.broadcast_buffers and self.module.training and self.process_group.size > 1:
             for buf in self.module.buffers():
                 if buf is not None:
                     buf.array = self.process_group.broadcast(buf.array, 0)
-        out = self.module(*inputs, **kwargs)
+
+    def _after_forward(self, out: Any) -> None:
+        """With find_unused_parameters: the parameters the graph of ``out`` does not reach are ready now."""
         if self.find_unused_parameters and self.require_backward_grad_sync and self.module.training:
             used = _reachable_leaves(out)
             for p in self._params:
                 if id(p) not in used:
                     self._mark_ready(p, None if p.grad is None else p.grad.array)
+
+    def forward(self, *inputs: Any, **kwargs: Any) -> Any:
+        self._before_forward()
+        out = self.module(*inputs, **kwargs)
+        self._after_forward(out)
         return out
 
     @contextlib.contextmanager
