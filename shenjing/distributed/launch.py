@@ -49,7 +49,7 @@ def add_parser(commands: Any, common: Any) -> None:
     p = commands.add_parser("launch", parents=[common], help="run a shenjing command or script on N MPI processes",
                             description=__doc__.split("\n\n")[0])
     p.add_argument("-n", "--nproc", type=int, default=2, help="number of processes (ranks), default 2")
-    p.add_argument("command", nargs=argparse_remainder(), help="the shenjing subcommand or script.py and arguments")
+    p.add_argument("argv", metavar="command", nargs=argparse_remainder(), help="the shenjing subcommand or script.py and arguments")
 
 
 def argparse_remainder() -> Any:
@@ -61,7 +61,7 @@ def argparse_remainder() -> Any:
 def run(args: Any) -> int:
     if args.nproc < 1:
         raise ValueError(f"shenjing launch: -n must be at least 1, got {args.nproc}")
-    command = mpiexec_command(args.nproc, list(args.command))
+    command = mpiexec_command(args.nproc, list(args.argv))
     try:
         import mpi4py  # noqa: F401
     except ImportError as e:

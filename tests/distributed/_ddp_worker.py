@@ -141,6 +141,48 @@ def hangs(rank: int, world: int) -> dict:
     return {}
 
 
+def trainer_equality(rank: int, world: int, path: str) -> dict:
+    """DistributedTrainer (Adam, global batch B, no shuffle) == Trainer in one process; then a resumed run."""
+    from shenjing.train import Trainer
+    from shenjing.train.callbacks import ModelCheckpoint
+    from shenjing.train.distributed import DistributedTrainer
+
+    x, y = data()
+    x = x.reshape(len(x), -1)
+
+    def mlp(seed):
+        shenjing.manual_seed(seed)
+        return nn.Sequential(nn.Linear(36, 12), nn.Tanh(), nn.Linear(12, 4)).double()
+
+    def run(klass, model, epochs, shuffle, resume=None, callbacks=()):
+        trainer = klass(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01), verbose=0, seed=5,
+                        callbacks=list(callbacks), interrupt_checkpoint=None)
+        history = trainer.fit((x, y), epochs=epochs, batch_size=B, shuffle=shuffle, resume_from=resume)
+        return trainer, history
+
+    model = mlp(rank)
+    _, history = run(DistributedTrainer, model, 3, False)
+    out = {}
+    if rank == 0:
+        ref = mlp(0)
+        _, ref_history = run(Trainer, ref, 3, False)
+        out["rel"] = max_rel(weights(model), weights(ref))
+        out["loss"] = history["loss"]
+        out["ref_loss"] = ref_history["loss"]
+    # resume across a restart with the same world size == an uninterrupted run (shuffled)
+    whole = mlp(0)
+    run(DistributedTrainer, whole, 4, True)
+    ckpt = os.path.join(os.path.dirname(path), "ckpt.safetensors")
+    first = mlp(0)
+    run(DistributedTrainer, first, 2, True, callbacks=[ModelCheckpoint(ckpt, resumable=True)])
+    dist.barrier()
+    second = mlp(1)
+    run(DistributedTrainer, second, 4, True, resume=ckpt)
+    if rank == 0:
+        out["resume_rel"] = max_rel(weights(second), weights(whole))
+    return out
+
+
 def main() -> int:
     case, path = sys.argv[1], sys.argv[2]
     dist.init_process_group("mpi", timeout=float(os.environ.get("DIST_TIMEOUT", "600")))
@@ -153,6 +195,8 @@ def main() -> int:
         out = ddp_no_sync(rank, world)
     elif case == "collectives":
         out = collectives(rank, world)
+    elif case == "trainer":
+        out = trainer_equality(rank, world, path)
     elif case == "dies":
         out = dies(rank, world)
     elif case == "hangs":

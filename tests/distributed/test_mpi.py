@@ -87,3 +87,42 @@ def test_hanging_rank_times_out_with_a_clear_error(tmp_path):
     assert "all_reduce(sum) of shape (3,) float32 did not complete within 2 s" in proc.stderr
     assert "aborting all 2 ranks" in proc.stderr
     assert elapsed < 40
+
+
+def test_trainer_data_parallel_equals_one_process_and_resumes(tmp_path):
+    """DistributedTrainer on 2 ranks (Adam, global batch 24) == Trainer in one process; a run resumed from a
+    checkpoint after 2 of 4 epochs == the uninterrupted run (same world size)."""
+    proc, r, _ = mpirun(2, "trainer", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert r["rel"] < 1e-10
+    np_close = [abs(a - b) <= 1e-12 * abs(b) for a, b in zip(r["loss"], r["ref_loss"])]
+    assert all(np_close) and len(r["loss"]) == 3  # the logged loss is the global one (averaged over the ranks)
+    assert r["resume_rel"] < 1e-12
+
+
+def test_cli_launch_train_only_rank_0_prints_and_writes(tmp_path):
+    pytest.importorskip("sklearn", reason="the digits data set comes with scikit-learn (the train extra)")
+    config = (ROOT / "examples" / "digits.toml").read_text().replace("epochs = 40", "epochs = 2")
+    (tmp_path / "digits.toml").write_text(config)
+    out = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1",
+               MPLBACKEND="Agg")
+    proc = subprocess.run([sys.executable, "-m", "shenjing.cli", "launch", "-n", "2", "train",
+                           str(tmp_path / "digits.toml"), "--out", str(out), "--verbose", "2"],
+                          capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("Wrote ") == 1 and proc.stdout.count("Test: ") == 1  # rank 0 only
+    assert proc.stderr.count("Epoch 1/2") == 1  # the epoch lines too
+    assert {"model.safetensors", "history.csv", "metrics.json", "checkpoint.safetensors"} <= set(os.listdir(out))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs"] == 2 and metrics["test"]["accuracy"] > 0.8
+    rows = (out / "history.csv").read_text().strip().splitlines()
+    assert len(rows) == 3  # a header and one row per epoch, written once
+
+
+def test_cli_launch_reports_a_failing_rank(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-m", "shenjing.cli", "launch", "-n", "2", "train",
+                           str(tmp_path / "missing.toml")], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode != 0
+    assert "shenjing launch: a rank failed with exit status" in proc.stderr
