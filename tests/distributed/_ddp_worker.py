@@ -183,6 +183,34 @@ def trainer_equality(rank: int, world: int, path: str) -> dict:
     return out
 
 
+def sync_bn(rank: int, world: int) -> dict:
+    """BatchNorm2d → SyncBatchNorm under DDP on N ranks == BatchNorm2d in one process with the global batch."""
+
+    def bn_model(seed):
+        shenjing.manual_seed(seed)
+        return nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3), nn.Tanh(), nn.Flatten(),
+                             nn.Linear(108, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 4)).double()
+
+    x, y = data()
+    loss_fn = nn.CrossEntropyLoss()
+    model = nn.parallel.DistributedDataParallel(nn.SyncBatchNorm.convert_sync_batchnorm(bn_model(rank)))
+    assert sum(isinstance(m, nn.SyncBatchNorm) for m in model.modules()) == 2
+    ref = bn_model(0)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    ref_opt = optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+    for step in range(STEPS):
+        idx = np.arange(step * B, (step + 1) * B)
+        opt.zero_grad()
+        loss_fn(model(x[idx[rank::world]]), y[idx[rank::world]]).backward()
+        opt.step()
+        ref_opt.zero_grad()
+        loss_fn(ref(x[idx]), y[idx]).backward()
+        ref_opt.step()
+    mine = [t.detach().numpy().copy() for t in model.module.state_dict().values() if t.dtype != shenjing.int64]
+    theirs = [t.detach().numpy().copy() for t in ref.state_dict().values() if t.dtype != shenjing.int64]
+    return {"rel": max_rel(mine, theirs), "n": len(mine)}
+
+
 def main() -> int:
     case, path = sys.argv[1], sys.argv[2]
     dist.init_process_group("mpi", timeout=float(os.environ.get("DIST_TIMEOUT", "600")))
@@ -197,6 +225,8 @@ def main() -> int:
         out = collectives(rank, world)
     elif case == "trainer":
         out = trainer_equality(rank, world, path)
+    elif case == "sync_bn":
+        out = sync_bn(rank, world)
     elif case == "dies":
         out = dies(rank, world)
     elif case == "hangs":

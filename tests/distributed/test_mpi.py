@@ -126,3 +126,12 @@ def test_cli_launch_reports_a_failing_rank(tmp_path):
                            str(tmp_path / "missing.toml")], capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode != 0
     assert "shenjing launch: a rank failed with exit status" in proc.stderr
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_sync_batchnorm_equals_one_process_batchnorm(n, tmp_path):
+    """Conv + BatchNorm2d + BatchNorm1d converted to SyncBatchNorm, under DDP: the weights and running statistics
+    after 6 steps equal one process's BatchNorm with the global batch."""
+    proc, r, _ = mpirun(n, "sync_bn", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert r["n"] == 14 and r["rel"] < 1e-10
