@@ -2,7 +2,7 @@
 
 NOTE: written against CuPy's NCCL API (``NcclCommunicator``, ``allReduce``, ``broadcast``) and checked on the CPU
 only through a stand-in of that API (tests/distributed); run it on a GPU machine with
-``mpiexec -n 2 python -m shenjing.distributed.selftest nccl`` (one command, prints "nccl ok").
+``mpiexec -n 1 python -m shenjing.distributed.selftest nccl`` (one rank a GPU; prints "nccl ok").
 
 Rendezvous: rank 0 makes the NCCL unique id and hands it to the others over MPI when the job runs under
 ``mpiexec`` (``mpi4py`` installed), else through a file (``init_method="file:///shared/path"``), with ranks and
@@ -102,6 +102,12 @@ class NCCLGroup(ProcessGroup):
         array = self.cupy.asarray(array)
         return self.cupy.ascontiguousarray(array)
 
+    def _back(self, result: Any, like: Any) -> Any:
+        """The result where the input lived: a host (NumPy) input gets a host array back (staged through the GPU)."""
+        if isinstance(like, self.cupy.ndarray):
+            return result.reshape(like.shape)
+        return self.cupy.asnumpy(result).reshape(like.shape)
+
     def all_reduce(self, array: Any, op: str) -> Any:
         buf = self._device(array).copy()
         self.cupy.cuda.get_current_stream().synchronize()
@@ -109,14 +115,14 @@ class NCCLGroup(ProcessGroup):
         self._sync(f"all_reduce({op}) of shape {tuple(buf.shape)}")
         if op == "avg":
             buf /= self.size
-        return buf.reshape(array.shape)
+        return self._back(buf, array)
 
     def broadcast(self, array: Any, src: int) -> Any:
         buf = self._device(array).copy()
         self.cupy.cuda.get_current_stream().synchronize()
         self.comm.broadcast(buf.data.ptr, buf.data.ptr, buf.size, self._dtype(buf), src, self.stream.ptr)
         self._sync(f"broadcast from rank {src} of shape {tuple(buf.shape)}")
-        return buf.reshape(array.shape)
+        return self._back(buf, array)
 
     def barrier(self) -> None:
         self.all_reduce(self.cupy.zeros(1, dtype="float32"), "sum")
@@ -127,7 +133,7 @@ class NCCLGroup(ProcessGroup):
         self.cupy.cuda.get_current_stream().synchronize()
         self.comm.allGather(buf.data.ptr, out.data.ptr, buf.size, self._dtype(buf), self.stream.ptr)
         self._sync(f"all_gather of shape {tuple(buf.shape)}")
-        return [out[r] for r in range(self.size)]
+        return [self._back(out[r], array) for r in range(self.size)]
 
     def all_gather_object(self, obj: Any) -> list:
         if self._mpi is None:
