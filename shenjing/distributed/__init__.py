@@ -156,7 +156,7 @@ def _group(group: Any, caller: str) -> ProcessGroup:
 
 
 def get_rank(group: Any = None) -> int:
-    """This process's rank, 0 … world_size − 1 (0 before init_process_group raises in PyTorch; here too)."""
+    """This process's rank, 0 … world_size − 1 (raises before init_process_group, as PyTorch)."""
     return _group(group, "get_rank").rank
 
 

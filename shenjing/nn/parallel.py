@@ -25,6 +25,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from ..backend import backend_of
 from ..tensor import Tensor
 from .module import Module
 
@@ -145,7 +146,7 @@ class DistributedDataParallel(Module):
             g = grad.array
             total = g if p.grad is None else p.grad.array + g.astype(p.grad.array.dtype, copy=False)
             self._mark_ready(p, total)
-            return Tensor._wrap(g * 0)  # NOTE: p.grad already holds (or will hold) the averaged sum; add nothing
+            return backend_of(g).xp.zeros_like(g)  # NOTE: p.grad holds (or will hold) the averaged sum: add nothing
         return hook
 
     def _mark_ready(self, p: Any, total: Any) -> None:
@@ -172,14 +173,10 @@ class DistributedDataParallel(Module):
         for p in params:
             total = self._pending.pop(id(p))
             if total is None:  # unused on this rank: contributes zeros
-                from ..backend import backend_of
-
                 xp = xp or backend_of(p.array).xp
                 total = xp.zeros(p.array.shape, dtype=p.array.dtype)
             parts.append(total.reshape(-1))
         if xp is None:
-            from ..backend import backend_of
-
             xp = backend_of(parts[0]).xp
         flat = xp.concatenate([x.astype(parts[0].dtype, copy=False) for x in parts]) if len(parts) > 1 else parts[0]
         flat = self.process_group.all_reduce(flat, "sum")
