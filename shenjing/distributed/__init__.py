@@ -234,8 +234,9 @@ def broadcast_object_list(object_list: list, src: int = 0, group: Any = None, de
 
 
 def _launched_size() -> int:
-    """The world size a launcher announced in the environment (MPICH, Open MPI, Slurm, torchrun), else 1."""
-    for key in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "WORLD_SIZE", "SLURM_NTASKS"):
+    """The world size an MPI launcher announced in the environment (MPICH / Intel MPI / srun's PMI, Open MPI,
+    MVAPICH), else 1."""
+    for key in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE"):
         value = os.environ.get(key)
         if value and value.isdigit():
             return int(value)

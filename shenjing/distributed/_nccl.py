@@ -38,7 +38,7 @@ class NCCLGroup(ProcessGroup):
 
         self.cupy, self.nccl = cupy, nccl
         self._mpi = None
-        if init_method is None and _int_env("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE") is not None:
+        if init_method is None and _int_env("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE") is not None:
             from ._mpi import MPIGroup
 
             self._mpi = MPIGroup(timeout)

@@ -33,7 +33,7 @@ _WRITERS = (CSVLogger, JSONLogger, ModelCheckpoint)
 
 
 def launched_world_size() -> int:
-    """The number of ranks a launcher (mpiexec of MPICH or Open MPI, Slurm's srun, torchrun) started, else 1."""
+    """The number of ranks an MPI launcher (mpiexec of MPICH or Open MPI, srun with PMI) started, else 1."""
     from ..distributed import _launched_size
 
     return _launched_size()
