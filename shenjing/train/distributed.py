@@ -13,6 +13,7 @@ What changes on N ranks (``shenjing.distributed`` under MPI, a process group mad
   trainer's seed and the epoch, the same permutation on every rank), ``batch_size`` per rank = global / N;
 - each epoch's training loss and metrics are averaged over the ranks, so every rank logs, stops early and
   schedules the learning rate on the same numbers (validation runs whole on every rank: the models are equal);
+- a nan/inf loss on any rank stops every rank at the same step (the usual restore of the last finite weights);
 - only rank 0 prints, writes logs, checkpoints and model files (the other ranks' CSV/JSON loggers and
   ModelCheckpoint are muted; their saved state stays aligned for resuming); a resumed run loads the checkpoint
   on every rank, which works across a restart with the same world size.
@@ -69,6 +70,29 @@ class _Muted(Callback):
         return f"_Muted({self.inner!r})"
 
 
+class _AgreeingLoss:
+    """The loss, made non-finite on every rank when it is non-finite on any (one tiny all-reduce a training step),
+    so a nan on one rank stops all of them together instead of leaving the others waiting in backward."""
+
+    def __init__(self, loss_fn: Any, group: Any, model: Any) -> None:
+        self.loss_fn, self.group, self.model = loss_fn, group, model
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loss_fn, name)
+
+    def __call__(self, output: Any, target: Any) -> Any:
+        loss = self.loss_fn(output, target)
+        if not self.model.training or self.group.size == 1:
+            return loss
+        from ..backend import backend_of
+
+        xp = backend_of(loss.array).xp
+        finite = xp.isfinite(loss.array).all().astype("float64").reshape(1)
+        if float(self.group.all_reduce(finite, "min")[0]) < 1:
+            return loss + float("nan")
+        return loss
+
+
 class DistributedTrainer(Trainer):
     """A :class:`Trainer` whose ``fit`` runs data-parallel over the default process group (see the module notes).
 
@@ -91,6 +115,7 @@ class DistributedTrainer(Trainer):
             kwargs["interrupt_checkpoint"] = None
             kwargs["callbacks"] = [_Muted(c) if isinstance(c, _WRITERS) else c for c in kwargs.get("callbacks", ())]
         super().__init__(model, loss_fn, optimizer, **kwargs)
+        self.loss_fn = _AgreeingLoss(loss_fn, self.group, model)
         self.ddp = DistributedDataParallel(model, process_group=self.group, bucket_cap_mb=bucket_cap_mb,
                                            find_unused_parameters=find_unused_parameters)
         self._hooks = [model.register_forward_pre_hook(lambda module, args: self.ddp._before_forward()),
@@ -135,6 +160,11 @@ class DistributedTrainer(Trainer):
         values.array = self.group.all_reduce(values.array, ReduceOp.AVG)
         logs.update(zip(keys, values.tolist()))
         return logs
+
+    def say(self, message: str, always: bool = False) -> None:
+        """Rank 0 prints (every rank holds the same weights and the averaged logs: one voice is enough)."""
+        if self.is_main:
+            super().say(message, always)
 
     # only rank 0 writes files
     def save_checkpoint(self, path: str | os.PathLike, background: bool = False) -> None:

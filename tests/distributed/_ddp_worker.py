@@ -211,6 +211,23 @@ def sync_bn(rank: int, world: int) -> dict:
     return {"rel": max_rel(mine, theirs), "n": len(mine)}
 
 
+def trainer_nan(rank: int, world: int) -> dict:
+    """A nan in the last rank's share: every rank stops at the same step with stop_reason "nan", nobody waits."""
+    from shenjing.train.distributed import DistributedTrainer
+
+    x, y = data()
+    x = x.reshape(len(x), -1)
+    x.array[B + world - 1, 0] = float("nan")  # step 2, on the last rank
+    shenjing.manual_seed(0)
+    model = nn.Sequential(nn.Linear(36, 4)).double()
+    trainer = DistributedTrainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), verbose=0,
+                                 interrupt_checkpoint=None)
+    history = trainer.fit((x, y), epochs=2, batch_size=B, shuffle=False)
+    reasons: list = []
+    dist.all_gather_object(reasons, (history.stop_reason, len(history)))
+    return {"reasons": reasons}
+
+
 def main() -> int:
     case, path = sys.argv[1], sys.argv[2]
     dist.init_process_group("mpi", timeout=float(os.environ.get("DIST_TIMEOUT", "600")))
@@ -227,6 +244,8 @@ def main() -> int:
         out = trainer_equality(rank, world, path)
     elif case == "sync_bn":
         out = sync_bn(rank, world)
+    elif case == "trainer_nan":
+        out = trainer_nan(rank, world)
     elif case == "dies":
         out = dies(rank, world)
     elif case == "hangs":

@@ -95,6 +95,13 @@ def test_trainer_data_parallel_equals_one_process_and_resumes(tmp_path):
     assert r["resume_rel"] < 1e-12
 
 
+def test_trainer_nan_on_one_rank_stops_every_rank(tmp_path):
+    proc, r, _ = mpirun(2, "trainer_nan", tmp_path, timeout=90, env={"DIST_TIMEOUT": "30"})
+    assert proc.returncode == 0, proc.stderr
+    assert r["reasons"] == [["nan", 0], ["nan", 0]]
+    assert proc.stderr.count("Training stopped: the loss became nan at epoch 1, step 2") == 1  # by rank 0
+
+
 def test_cli_launch_train_only_rank_0_prints_and_writes(tmp_path):
     pytest.importorskip("sklearn", reason="the digits data set comes with scikit-learn (the train extra)")
     config = (ROOT / "examples" / "digits.toml").read_text().replace("epochs = 40", "epochs = 2")
