@@ -34,10 +34,10 @@ def mpiexec_command(n: int, argv: list[str], mpiexec: str | None = None) -> list
     """The command line that runs ``argv`` (a shenjing subcommand, or a .py script and its arguments) on n ranks."""
     mpiexec = mpiexec or find_mpiexec()
     if mpiexec is None:
-        raise ImportError("shenjing launch: no mpiexec found; install MPI with `pip install mpich mpi4py` (or load "
+        raise ImportError("no mpiexec found; install MPI with `pip install mpich mpi4py` (or load "
                           "your cluster's MPI module)")
     if not argv:
-        raise ValueError("shenjing launch: give a command to run, e.g. `shenjing launch -n 2 train config.toml`")
+        raise ValueError("give a command to run, e.g. `shenjing launch -n 2 train config.toml`")
     if argv[0].endswith(".py") or argv[0] == "-m":
         program = [sys.executable, *argv]
     else:
@@ -47,7 +47,7 @@ def mpiexec_command(n: int, argv: list[str], mpiexec: str | None = None) -> list
 
 def add_parser(commands: Any, common: Any) -> None:
     p = commands.add_parser("launch", parents=[common], help="run a shenjing command or script on N MPI processes",
-                            description=__doc__.split("\n\n")[0])
+                            description="Start N ranks of a shenjing command or script under mpiexec (MPICH or Open MPI).")
     p.add_argument("-n", "--nproc", type=int, default=2, help="number of processes (ranks), default 2")
     p.add_argument("argv", metavar="command", nargs=argparse_remainder(), help="the shenjing subcommand or script.py and arguments")
 
@@ -60,12 +60,12 @@ def argparse_remainder() -> Any:
 
 def run(args: Any) -> int:
     if args.nproc < 1:
-        raise ValueError(f"shenjing launch: -n must be at least 1, got {args.nproc}")
+        raise ValueError(f"-n must be at least 1, got {args.nproc}")
     command = mpiexec_command(args.nproc, list(args.argv))
     try:
         import mpi4py  # noqa: F401
     except ImportError as e:
-        raise ImportError("shenjing launch: the ranks need mpi4py; install it with `pip install mpich mpi4py`") from e
+        raise ImportError("the ranks need mpi4py; install it with `pip install mpich mpi4py`") from e
     rc = subprocess.call(command)
     if rc != 0:
         print(f"shenjing launch: a rank failed with exit status {rc}; mpiexec stopped the other {args.nproc - 1} "

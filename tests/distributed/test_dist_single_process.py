@@ -119,3 +119,20 @@ def test_ddp_checks(group):
         nn.parallel.DistributedDataParallel(lambda x: x)
     with pytest.raises(RuntimeError, match="doesn't have any parameter"):
         nn.parallel.DistributedDataParallel(nn.ReLU())
+
+
+def test_launch_command_line(monkeypatch, capsys):
+    import sys
+
+    from shenjing.cli import main
+    from shenjing.distributed.launch import find_mpiexec, mpiexec_command
+
+    monkeypatch.setenv("SHENJING_MPIEXEC", "/opt/mpi/bin/mpiexec")
+    assert find_mpiexec() == "/opt/mpi/bin/mpiexec"
+    assert mpiexec_command(4, ["train", "c.toml"]) == [
+        "/opt/mpi/bin/mpiexec", "-n", "4", sys.executable, "-m", "shenjing.cli", "train", "c.toml"]
+    assert mpiexec_command(2, ["run.py", "--lr", "0.1"])[3:] == [sys.executable, "run.py", "--lr", "0.1"]
+    with pytest.raises(ValueError, match="give a command"):
+        mpiexec_command(2, [])
+    assert main(["launch", "-n", "0", "train", "c.toml"]) == 2
+    assert "shenjing launch: error: -n must be at least 1, got 0" in capsys.readouterr().err
