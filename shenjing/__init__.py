@@ -157,3 +157,4 @@ uint8 = _dt("uint8")
 bool = _dt("bool")  # noqa: A001
 complex64 = cfloat = _dt("complex64")
 complex128 = cdouble = _dt("complex128")
+from . import distributed  # noqa: E402,F401  (shenjing.distributed, as torch.distributed)

@@ -74,6 +74,7 @@ EXTRA_COMMANDS: list[tuple[str, str]] = [
     ("explain", "shenjing.explain.cli"),
     ("plot", "shenjing.explain.plot_cli"),
     ("diagnose", "shenjing.train.diagnose_cli"),
+    ("launch", "shenjing.distributed.launch"),
 ]
 
 

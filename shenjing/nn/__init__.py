@@ -130,3 +130,5 @@ __all__ += ["AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
 from .fold import Fold, Unfold  # noqa: E402
 
 __all__ += ["Fold", "Unfold"]
+from . import parallel  # noqa: E402,F401  (nn.parallel.DistributedDataParallel)
+from .sync_batchnorm import SyncBatchNorm  # noqa: E402,F401

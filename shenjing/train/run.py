@@ -158,7 +158,9 @@ def train_from_config(
     ``confusion_matrix.png``, ``misclassified.png``.
     """
     from .callbacks import CSVLogger, EarlyStopping, JSONLogger, ModelCheckpoint
-    from .trainer import Trainer
+    from .distributed import trainer_class
+
+    Trainer = trainer_class()  # noqa: N806 - DistributedTrainer under `mpiexec -n N` (N > 1), else Trainer
 
     if config.seed is not None:
         manual_seed(config.seed)
@@ -231,6 +233,8 @@ def train_from_config(
     if data.test is not None:
         test_metrics = trainer.evaluate(data.test)
         metadata["test_metrics"] = test_metrics
+    if not getattr(trainer, "is_main", True):  # data-parallel: rank 0 writes the files
+        return {**result, "test": test_metrics, "weights_epoch": trainer.weights_epoch}
     paths["model"] = os.path.join(out, "model.safetensors")
     trainer.save_model(paths["model"])
     paths["metrics"] = os.path.join(out, "metrics.json")

@@ -27,7 +27,7 @@ from ...data import (
     get_worker_info,
     random_split,
 )
-from . import dataloader, dataset, sampler
+from . import dataloader, dataset, distributed, sampler
 
 __all__ = [
     "BatchSampler",
