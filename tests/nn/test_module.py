@@ -140,3 +140,15 @@ def test_forward_hooks() -> None:
     handle.remove()
     layer(shenjing.ones(5, 2))
     assert seen == [(5, 2)]
+
+
+def test_reassigning_a_child_or_parameter_keeps_its_place():
+    import shenjing
+    from shenjing import nn
+
+    seq = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1))
+    setattr(seq, "0", nn.Linear(2, 2, bias=False))
+    assert list(seq._modules) == ["0", "1", "2"]
+    layer = nn.Linear(2, 3)
+    layer.weight = nn.Parameter(shenjing.zeros(3, 2))
+    assert list(dict(layer.named_parameters())) == ["weight", "bias"]
