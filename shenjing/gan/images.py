@@ -26,7 +26,7 @@ def _host(images: Any) -> numpy.ndarray:
 
 def make_grid(images: Any, nrow: int = 8, padding: int = 2, value_range: tuple[float, float] = (-1.0, 1.0),
               pad_value: float = 0.0) -> numpy.ndarray:
-    """Tile images (N, C, H, W), (N, H, W) or flat (N, H·W) with a square H = W into one uint8 picture.
+    """Tile images (N, C, H, W), (N, H, W) or flat (N, H·W) (square H = W; else 1 × F strips) into one uint8 picture.
 
     Pixels are mapped linearly from ``value_range`` to 0..255 (clipped): (-1, 1) for a tanh generator.
     Returns (rows·(H+p)+p, nrow·(W+p)+p) for one channel or (…, …, 3) for three, as torchvision's make_grid
@@ -35,9 +35,8 @@ def make_grid(images: Any, nrow: int = 8, padding: int = 2, value_range: tuple[f
     x = _host(images).astype(numpy.float64)
     if x.ndim == 2:
         side = int(round(x.shape[1] ** 0.5))
-        if side * side != x.shape[1]:
-            raise ValueError(f"make_grid: flat images of {x.shape[1]} pixels are not square; reshape to (N, H, W)")
-        x = x.reshape(len(x), 1, side, side)
+        h, w = (side, side) if side * side == x.shape[1] else (1, x.shape[1])  # not square: a strip per sample
+        x = x.reshape(len(x), 1, h, w)
     elif x.ndim == 3:
         x = x[:, None]
     if x.ndim != 4 or x.shape[1] not in (1, 3):
