@@ -145,7 +145,7 @@ class QualityScorer:
         counts = _host(xp.bincount(probs.argmax(axis=1), minlength=classes)).tolist()
         total = max(sum(counts), 1)
         shares = [c / total for c in counts]
-        return -sum(p * math.log(p) for p in shares if p > 0), shares
+        return 0.0 - sum(p * math.log(p) for p in shares if p > 0), shares
 
     def class_entropy(self, inputs: Any) -> float:
         return self.entropy_of(self.predict(inputs)[0])[0]
