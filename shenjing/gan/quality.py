@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from typing import Any
 
 import shenjing
@@ -86,10 +87,12 @@ def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
             f"{mu2.shape}, {sigma2.shape}"
         )
     diff = mu1 - mu2
-    covmean = linalg.sqrtm(sigma1 @ sigma2)
-    if not numpy.isfinite(covmean).all():
-        offset = numpy.eye(sigma1.shape[0]) * 1e-6
-        covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    with warnings.catch_warnings():  # a ReLU unit that never fires makes Σ singular: harmless for the trace
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(sigma1 @ sigma2)
+        if not numpy.isfinite(covmean).all():
+            offset = numpy.eye(sigma1.shape[0]) * 1e-6
+            covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
     if covmean.dtype.kind == "c":
         covmean = covmean.real
     return float(diff @ diff + sigma1.trace() + sigma2.trace() - 2.0 * covmean.trace())

@@ -49,7 +49,6 @@ def _identity_classifier():
     return nn.Sequential(body, head)
 
 
-@pytest.mark.filterwarnings("ignore:Matrix is singular")
 def test_scorer_share_entropy_and_fid():
     # 30 inputs: 20 one-hot on classes 0..3 (confident), 10 flat (softmax 0.1 each: not confident, argmax 0)
     x = np.zeros((30, 10), np.float32)
