@@ -58,10 +58,10 @@ def main(argv: list[str] | None = None) -> None:
         x = shenjing.randn(args.batch, cin, hw, hw, requires_grad=True)
         xt = torch.from_numpy(x.array.copy()).requires_grad_()
 
-        def ours_step():
+        def ours_step(ours=ours, x=x):
             ours(x).sum().backward()
 
-        def torch_step():
+        def torch_step(theirs=theirs, xt=xt):
             theirs(xt).sum().backward()
 
         a, b = median_time(ours_step, args.repeat), median_time(torch_step, args.repeat)

@@ -46,8 +46,11 @@ def torch_twin(model: shenjing.nn.Sequential) -> torch.nn.Sequential:
         elif name == "BatchNorm2d":
             layers.append(torch.nn.BatchNorm2d(m.num_features))
         elif name in ("Conv2d", "ConvTranspose2d"):
-            layers.append(getattr(torch.nn, name)(m.in_channels, m.out_channels, m.kernel_size, m.stride,
-                                                  m.padding, bias=m.bias is not None))
+            layers.append(
+                getattr(torch.nn, name)(
+                    m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, bias=m.bias is not None
+                )
+            )
         else:
             raise TypeError(f"no PyTorch twin for {name}")
     twin = torch.nn.Sequential(*layers)
@@ -124,11 +127,21 @@ def main(argv: list[str] | None = None) -> dict:
     results: dict = {"arch": args.arch, "epochs": args.epochs, "limit": args.limit}
 
     adam = dict(lr=args.lr, betas=(0.5, 0.999))
-    trainer = GANTrainer(g, d, shenjing.optim.Adam(g.parameters(), **adam), shenjing.optim.Adam(d.parameters(), **adam),
-                         latent_shape=latent, label_smoothing=args.smoothing, seed=args.seed, on_problem="warn")
+    trainer = GANTrainer(
+        g,
+        d,
+        shenjing.optim.Adam(g.parameters(), **adam),
+        shenjing.optim.Adam(d.parameters(), **adam),
+        latent_shape=latent,
+        label_smoothing=args.smoothing,
+        seed=args.seed,
+        on_problem="warn",
+    )
     times = []
     for epoch in range(args.epochs):
-        loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, drop_last=True, generator=args.seed + epoch)
+        loader = DataLoader(
+            train, batch_size=args.batch_size, shuffle=True, drop_last=True, generator=args.seed + epoch
+        )
         start = time.perf_counter()
         trainer.fit(loader, epoch + 1)
         times.append(time.perf_counter() - start)
@@ -141,8 +154,10 @@ def main(argv: list[str] | None = None) -> dict:
     g_init, d_init, _ = build(args.arch, args.width)
     g_init.load_state_dict({k: v.numpy() for k, v in tg0.state_dict().items()})
     d_init.load_state_dict({k: v.numpy() for k, v in td0.state_dict().items()})
-    loaders = [DataLoader(train, batch_size=args.batch_size, shuffle=True, drop_last=True, generator=args.seed + e)
-               for e in range(args.epochs)]
+    loaders = [
+        DataLoader(train, batch_size=args.batch_size, shuffle=True, drop_last=True, generator=args.seed + e)
+        for e in range(args.epochs)
+    ]
     tg, t_times, _ = run_torch(g_init, d_init, latent, loaders, args.smoothing, args.lr, args.seed)
     theirs = scorer.score(to_scorer_input(shenjing.tensor(torch_samples(tg, latent, args.score_n, args.seed + 1))))
     results["torch"] = {"epoch_seconds": t_times, "score": theirs}
@@ -152,8 +167,10 @@ def main(argv: list[str] | None = None) -> dict:
     summary = {k: v for k, v in results.items() if not isinstance(v, dict)}
     for side in ("shenjing", "torch"):
         s = results[side]["score"]
-        print(f"{side:9s} epoch {np.mean(results[side]['epoch_seconds']):6.1f} s  confident {s['confident_share']:.3f}  "
-              f"entropy {s['class_entropy']:.3f}  FD {s['fid']:.2f}")
+        print(
+            f"{side:9s} epoch {np.mean(results[side]['epoch_seconds']):6.1f} s  confident {s['confident_share']:.3f}  "
+            f"entropy {s['class_entropy']:.3f}  FD {s['fid']:.2f}"
+        )
     print(json.dumps(summary, indent=1))
     if args.json:
         with open(args.json, "w") as f:

@@ -24,8 +24,9 @@ def _host(images: Any) -> numpy.ndarray:
     return numpy.asarray(images)
 
 
-def make_grid(images: Any, nrow: int = 8, padding: int = 2, value_range: tuple[float, float] = (-1.0, 1.0),
-              pad_value: float = 0.0) -> numpy.ndarray:
+def make_grid(
+    images: Any, nrow: int = 8, padding: int = 2, value_range: tuple[float, float] = (-1.0, 1.0), pad_value: float = 0.0
+) -> numpy.ndarray:
     """Tile images (N, C, H, W), (N, H, W) or flat (N, H·W) (square H = W; else 1 × F strips) into one uint8 picture.
 
     Pixels are mapped linearly from ``value_range`` to 0..255 (clipped): (-1, 1) for a tanh generator.
@@ -76,7 +77,12 @@ def write_png(path: str | os.PathLike, pixels: numpy.ndarray) -> str:
     return path
 
 
-def save_image_grid(images: Any, path: str | os.PathLike, nrow: int = 8, padding: int = 2,
-                    value_range: tuple[float, float] = (-1.0, 1.0)) -> str:
+def save_image_grid(
+    images: Any,
+    path: str | os.PathLike,
+    nrow: int = 8,
+    padding: int = 2,
+    value_range: tuple[float, float] = (-1.0, 1.0),
+) -> str:
     """:func:`make_grid` then :func:`write_png`; returns the path."""
     return write_png(path, make_grid(images, nrow=nrow, padding=padding, value_range=value_range))

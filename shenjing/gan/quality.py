@@ -77,7 +77,9 @@ def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
     try:
         from scipy import linalg
     except ImportError:
-        raise ImportError("the Fréchet distance needs scipy: pip install scipy (or pip install 'shenjing[gan]')") from None
+        raise ImportError(
+            "the Fréchet distance needs scipy: pip install scipy (or pip install 'shenjing[gan]')"
+        ) from None
     import numpy  # host-side: scipy's sqrtm takes NumPy arrays
 
     mu1, mu2, sigma1, sigma2 = (numpy.asarray(_host(a), dtype=numpy.float64) for a in (mu1, mu2, sigma1, sigma2))
@@ -106,8 +108,9 @@ class QualityScorer:
     distance compares against; :meth:`set_reference` sets them later.
     """
 
-    def __init__(self, classifier: nn.Sequential, reference: Any = None, batch_size: int = 500,
-                 threshold: float = 0.9) -> None:
+    def __init__(
+        self, classifier: nn.Sequential, reference: Any = None, batch_size: int = 500, threshold: float = 0.9
+    ) -> None:
         self.classifier = classifier
         self.body, self.head = classifier[:-1], classifier[-1]
         self.batch_size, self.threshold = int(batch_size), float(threshold)
@@ -169,8 +172,14 @@ class QualityScorer:
         return result
 
 
-def train_mnist_scorer(data: str | os.PathLike | None = None, epochs: int = 3, batch_size: int = 128,
-                       lr: float = 1e-3, seed: int = 0, limit: int | None = None) -> tuple[nn.Sequential, float]:
+def train_mnist_scorer(
+    data: str | os.PathLike | None = None,
+    epochs: int = 3,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    seed: int = 0,
+    limit: int | None = None,
+) -> tuple[nn.Sequential, float]:
     """Train :func:`scorer_model` on MNIST with Adam and cross-entropy; returns (model in eval mode, test accuracy).
 
     ``data`` is the folder of the IDX files (default ``$SHENJING_DATA``); ``limit`` uses only the first N
@@ -202,8 +211,9 @@ def train_mnist_scorer(data: str | os.PathLike | None = None, epochs: int = 3, b
     return model, correct / len(test)
 
 
-def load_mnist_scorer(path: str | os.PathLike, data: str | os.PathLike | None = None, epochs: int = 3,
-                      reference: bool = True) -> QualityScorer:
+def load_mnist_scorer(
+    path: str | os.PathLike, data: str | os.PathLike | None = None, epochs: int = 3, reference: bool = True
+) -> QualityScorer:
     """The scorer from the model file ``path``, trained there first (:func:`train_mnist_scorer`) when missing;
     with ``reference`` its Fréchet statistics are those of the 10 000 MNIST test images."""
     from ..datasets import mnist

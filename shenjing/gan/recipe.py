@@ -60,8 +60,11 @@ def add_arguments(parser: Any, epochs: int) -> None:
     parser.add_argument("--data", default=None, help="folder with the MNIST IDX files (default $SHENJING_DATA)")
     parser.add_argument("--out", default=None, help="where to write (default runs/<name>)")
     parser.add_argument("--limit", type=int, default=None, help="train on the first N images only")
-    parser.add_argument("--scorer", default=os.path.join("runs", "gan", "scorer.safetensors"),
-                        help="the scoring CNN's model file (trained there first when missing)")
+    parser.add_argument(
+        "--scorer",
+        default=os.path.join("runs", "gan", "scorer.safetensors"),
+        help="the scoring CNN's model file (trained there first when missing)",
+    )
     parser.add_argument("--score-n", type=int, default=10000, help="generated images to score (0: no score)")
     parser.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.safetensors")
     parser.add_argument("--on-problem", choices=("stop", "warn", "raise"), default="stop")

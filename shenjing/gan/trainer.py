@@ -32,7 +32,7 @@ from typing import Any
 import shenjing
 
 from .. import nn
-from ..backend import backend_of, get_rng_state, set_rng_state
+from ..backend import backend_of, get_rng_state
 from ..io import load_checkpoint as _load_checkpoint
 from ..io import save_checkpoint as _save_checkpoint
 from ..tensor import Tensor
@@ -257,10 +257,13 @@ class GANTrainer:
                 images = self.scorer_transform(images)
             entropy = float(self.scorer.class_entropy(images))
             if entropy < self.min_entropy:
-                found.setdefault("collapse", (
-                    f"epoch {self.epoch}: mode collapse: the samples' class histogram has entropy {entropy:.3f} "
-                    f"nats (< {self.min_entropy}; ln 10 = 2.303 is all ten classes equally)"
-                ))
+                found.setdefault(
+                    "collapse",
+                    (
+                        f"epoch {self.epoch}: mode collapse: the samples' class histogram has entropy {entropy:.3f} "
+                        f"nats (< {self.min_entropy}; ln 10 = 2.303 is all ten classes equally)"
+                    ),
+                )
         h["entropy"].append(entropy)
         m = self.diverge_margin
         if last["d_real"] > 1 - m and last["d_fake"] < m:
@@ -271,7 +274,7 @@ class GANTrainer:
             )
         for kind in ("nonfinite", "collapse", "diverge"):
             self._streak[kind] = self._streak.get(kind, 0) + 1 if kind in found else 0
-        for kind, message in found.items():
+        for message in found.values():
             h["problems"].append(message)
             warnings.warn(message, RuntimeWarning, stacklevel=3)
         acting = [k for k in found if k == "nonfinite" or self._streak[k] >= self.patience]
@@ -289,8 +292,12 @@ class GANTrainer:
             return
         os.makedirs(self.out_dir, exist_ok=True)
         nrow = max(1, int(math.sqrt(len(self.fixed_noise))))
-        save_image_grid(self.samples(), os.path.join(self.out_dir, f"samples_epoch{self.epoch:03d}.png"), nrow=nrow,
-                        value_range=self.value_range)
+        save_image_grid(
+            self.samples(),
+            os.path.join(self.out_dir, f"samples_epoch{self.epoch:03d}.png"),
+            nrow=nrow,
+            value_range=self.value_range,
+        )
         try:
             plot_gan_curves(self.history, os.path.join(self.out_dir, "curves.png"))
         except ImportError:

@@ -64,8 +64,9 @@ def test_scorer_share_entropy_and_fid():
     assert result["fid"] == pytest.approx(0.0, abs=1e-6)  # the same images as the reference
     # the FD of other images equals frechet_distance of the two feature sets' mean and unbiased covariance
     y = x[::-1].copy() * 0.5 + 0.1
-    expected = frechet_distance(y.mean(0), np.cov(y.astype(np.float64), rowvar=False),
-                                x.mean(0), np.cov(x.astype(np.float64), rowvar=False))
+    expected = frechet_distance(
+        y.mean(0), np.cov(y.astype(np.float64), rowvar=False), x.mean(0), np.cov(x.astype(np.float64), rowvar=False)
+    )
     assert scorer.score(y)["fid"] == pytest.approx(expected, rel=1e-5)
     all_ten = np.eye(10, dtype=np.float32)
     assert scorer.class_entropy(all_ten) == pytest.approx(math.log(10))

@@ -56,7 +56,9 @@ def test_train_steps_match_torch(dtype, smoothing):
         fake = tg(torch.from_numpy(z))
         opt_d.zero_grad()
         out_real, out_fake = td(torch.from_numpy(x)).view(-1), td(fake.detach()).view(-1)
-        d_loss = bce(out_real, torch.full((5,), 1.0 - smoothing, dtype=t_dtype)) + bce(out_fake, torch.zeros(5, dtype=t_dtype))
+        d_loss = bce(out_real, torch.full((5,), 1.0 - smoothing, dtype=t_dtype)) + bce(
+            out_fake, torch.zeros(5, dtype=t_dtype)
+        )
         d_loss.backward()
         opt_d.step()
         opt_g.zero_grad()
@@ -70,8 +72,13 @@ def test_train_steps_match_torch(dtype, smoothing):
         assert ours["d_fake"] == pytest.approx(torch.sigmoid(out_fake).mean().item(), rel=tol, abs=tol)
     for ours_model, theirs in ((g, tg), (d, td)):
         for (name, p), (_, q) in zip(ours_model.named_parameters(), theirs.named_parameters()):
-            np.testing.assert_allclose(p.array, q.detach().numpy(), rtol=1e-4 if dtype == "float32" else 1e-10,
-                                       atol=1e-6 if dtype == "float32" else 1e-12, err_msg=name)
+            np.testing.assert_allclose(
+                p.array,
+                q.detach().numpy(),
+                rtol=1e-4 if dtype == "float32" else 1e-10,
+                atol=1e-6 if dtype == "float32" else 1e-12,
+                err_msg=name,
+            )
 
 
 def test_d_step_does_not_touch_the_generator():
@@ -106,8 +113,9 @@ def test_resume_continues_exactly(tmp_path):
     shenjing.manual_seed(123)  # the restart has other RNG states, weights and fixed noise until resumed
     g2, d2 = _tiny()
     second = _trainer(g2, d2, seed=99)
-    history = second.fit(DataLoader(_data(), batch_size=8, shuffle=True, generator=7), 2,
-                         resume=tmp_path / "checkpoint.safetensors")
+    history = second.fit(
+        DataLoader(_data(), batch_size=8, shuffle=True, generator=7), 2, resume=tmp_path / "checkpoint.safetensors"
+    )
     assert second.epoch == 2 and history["epoch"] == [1, 2]
     for k in ("d_loss", "g_loss", "d_real", "d_fake", "diversity"):
         assert history[k] == straight.history[k], k
@@ -145,8 +153,9 @@ def _collapsed(tmp_path=None, **kw):
     g = nn.Sequential(nn.Linear(4, 6), nn.Tanh())
     nn.init.zeros_(g[0].weight)
     d = nn.Sequential(nn.Linear(6, 1))
-    return GANTrainer(g, d, shenjing.optim.SGD(g.parameters(), lr=0.0), _adam(d, 1e-3), latent_shape=4,
-                      num_fixed=8, **kw)
+    return GANTrainer(
+        g, d, shenjing.optim.SGD(g.parameters(), lr=0.0), _adam(d, 1e-3), latent_shape=4, num_fixed=8, **kw
+    )
 
 
 def test_mode_collapse_stops_after_patience():
@@ -188,9 +197,12 @@ def test_diverging_discriminator_is_reported():
     nn.init.zeros_(g[0].weight)
     nn.init.constant_(g[0].bias, -3.0)
     d = nn.Sequential(nn.Linear(6, 1))
-    trainer = GANTrainer(g, d, shenjing.optim.SGD(g.parameters(), lr=0.0), _adam(d, 0.5), latent_shape=4,
-                         collapse_ratio=0.0, patience=2)
-    data = TensorDataset(np.ones((64, 6), np.float32) * 0.9 + np.random.default_rng(0).uniform(0, 0.1, (64, 6)).astype(np.float32))
+    trainer = GANTrainer(
+        g, d, shenjing.optim.SGD(g.parameters(), lr=0.0), _adam(d, 0.5), latent_shape=4, collapse_ratio=0.0, patience=2
+    )
+    data = TensorDataset(
+        np.ones((64, 6), np.float32) * 0.9 + np.random.default_rng(0).uniform(0, 0.1, (64, 6)).astype(np.float32)
+    )
     with pytest.warns(RuntimeWarning, match="discriminator diverges"):
         history = trainer.fit(DataLoader(data, batch_size=16), 20)
     assert history.stop_reason == "discriminator diverged"
