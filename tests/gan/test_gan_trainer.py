@@ -133,7 +133,6 @@ def test_resume_continues_exactly(tmp_path):
 
 def test_writes_grids_curves_and_checkpoint(tmp_path):
     pytest.importorskip("matplotlib", reason="the curve plot is drawn with matplotlib")
-    g, d = _tiny()
     g = nn.Sequential(nn.Linear(4, 16), nn.Tanh())
     d = nn.Sequential(nn.Linear(16, 1))
     trainer = GANTrainer(g, d, _adam(g), _adam(d), latent_shape=4, num_fixed=9, out_dir=tmp_path, on_problem="warn")
