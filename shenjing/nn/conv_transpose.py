@@ -11,10 +11,16 @@ d·(k − 1) − p, with the kernel flipped and its two channel axes swapped:
 
     y = conv2d(dilate_s(x) padded by d(k−1)−p, W′),     W′[o, c, u, v] = W[c, o, k_h−1−u, k_w−1−v]
 
-which is how it is computed here (:class:`DilateFunction` + the convolution of ``conv.py``); the gradients follow
-from those two ops: ∂L/∂x is the strided convolution of δ with W, ∂L/∂W the correlation of x with δ.
-NOTE: for stride s > 1 the dilated input is s² times larger than x, so this costs up to s² the FLOPs of a direct
-col2im transposed convolution (a known cost, documented in the issue's note).
+but computed directly (:class:`ConvTranspose2dFunction`): the forward pass IS the convolution's input gradient
+(col2im: one product X·W for every kernel offset, added at stride s, no dilated zeros: none of the s² waste), and
+the backward pass is the convolution's forward and weight gradient, all by ``conv.py``'s kernels:
+
+    ∂L/∂x[n, c, i, j] = Σ_{o,u,v} δ_p[n, o, s_h·i + d_h·u, s_w·j + d_w·v] · W[c, o, u, v]   (a strided conv2d of δ)
+    ∂L/∂W[c, o, u, v] = Σ_{n,i,j} x[n, c, i, j] · δ_p[n, o, s_h·i + d_h·u, s_w·j + d_w·v]   (its weight gradient)
+    ∂L/∂b[o] = Σ_{n,y,x} δ[n, o, y, x]                       (δ_p: δ zero-padded by p on each side)
+
+The rare output_padding ≥ stride (allowed when dilation > stride) takes the dilate-then-convolve route
+(:class:`DilateFunction` + conv2d).
 """
 
 from __future__ import annotations
@@ -27,10 +33,60 @@ from ..backend import as_dtype, get_backend, get_default_dtype
 from ..tensor import Tensor
 from . import init
 from ._window import pair
-from .conv import conv2d
+from .conv import Conv2dFunction, conv2d
 from .module import Module, Parameter
 
-__all__ = ["ConvTranspose1d", "ConvTranspose2d", "conv_transpose1d", "conv_transpose2d", "DilateFunction"]
+__all__ = ["ConvTranspose1d", "ConvTranspose2d", "conv_transpose1d", "conv_transpose2d", "DilateFunction",
+           "ConvTranspose2dFunction"]
+
+
+def _conv_node(xp: Any) -> Conv2dFunction:
+    """A bare Conv2dFunction whose forward/backward are called as plain methods (not a graph node)."""
+    node = Conv2dFunction.__new__(Conv2dFunction)
+    node.xp = xp
+    return node
+
+
+class ConvTranspose2dFunction(Function):
+    """y = conv_transpose2d(x, W) + b for x (N, C_in, H, W), W (C_in, C_out/g, k_h, k_w), output_padding < stride.
+
+    Forward: y = the input gradient of the convolution conv2d(·, W, stride, padding, dilation, groups) at δ = x
+    (col2im), cropped by the padding, plus b. Backward: ∂L/∂x = conv2d(∂L/∂y, W) with the same options,
+    ∂L/∂W = that convolution's weight gradient at δ = x, ∂L/∂b = Σ ∂L/∂y over N, H, W (module docstring).
+    """
+
+    def forward(self, x: Any, W: Any, b: Any, stride: tuple = (1, 1), padding: tuple = (0, 0),
+                dilation: tuple = (1, 1), groups: int = 1, out_hw: tuple = (1, 1)) -> Any:
+        xp = self.xp
+        N, Cin, H, Wi = x.shape
+        Cout = W.shape[1] * groups
+        (ph, pw), (Ho, Wo) = padding, out_hw
+        conv = _conv_node(xp)
+        conv.unbatched, conv.needs_input_grad = False, (True, False, False)
+        conv.x = xp.broadcast_to(xp.zeros((), dtype=x.dtype), (N, Ho + 2 * ph, Wo + 2 * pw, Cout))  # shape only
+        conv.W, conv.options = W, (stride, dilation, groups)
+        conv.in_shape, conv.out_hw = (N, Cout, Ho, Wo), (H, Wi)
+        conv.inner = (slice(None), slice(ph, ph + Ho), slice(pw, pw + Wo)) if ph or pw else None
+        y = conv.backward(x)[0]  # (N, C_out, H_out, W_out), channels-last memory (cropped by the padding)
+        if b is not None:
+            y = y + b[:, None, None]
+        self.x, self.W, self.has_b = x, W, b is not None
+        self.options = (stride, (ph, ph, pw, pw), dilation, groups)
+        return y
+
+    def backward(self, grad: Any) -> tuple:
+        need_x, need_W, need_b = self.needs_input_grad
+        grad_b = grad.sum(axis=(0, 2, 3)) if need_b and self.has_b else None
+        grad_x = grad_W = None
+        if need_x or need_W:
+            stride, pads, dilation, groups = self.options
+            conv = _conv_node(self.xp)
+            conv.needs_input_grad = (False, True, False)
+            z = conv.forward(grad, self.W, None, stride, pads, dilation, groups)  # (N, C_in, H, W): op < s
+            grad_x = z if need_x else None
+            if need_W:
+                grad_W = conv.backward(self.x)[1]
+        return grad_x, grad_W, grad_b
 
 
 class DilateFunction(Function):
@@ -114,6 +170,17 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                            f"output_padding={output_padding}, stride={stride}, dilation={dilation}")
     output_padding = _output_padding(where, tuple(input.shape[-2:]), output_size, stride, padding, kernel, dilation,
                                      output_padding)
+    if input.ndim == 3:
+        return conv_transpose2d(input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups, dilation,
+                                None if output_size is None else list(output_size)[-2:], where).squeeze(0)
+    if all(op < s for op, s in zip(output_padding, stride)):
+        out_hw = tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1
+                       for n, s, p, d, k, op in zip(input.shape[-2:], stride, padding, dilation, kernel, output_padding))
+        if min(out_hw) <= 0:
+            raise RuntimeError(f"{where}: the output would have size {out_hw}; the padding {padding} is too large "
+                               f"for an input of {tuple(input.shape[-2:])}")
+        return ConvTranspose2dFunction.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation,
+                                             groups=groups, out_hw=out_hw)
     edge = [d * (k - 1) - p for d, k, p in zip(dilation, kernel, padding)]
     pads = (edge[0], edge[0] + output_padding[0], edge[1], edge[1] + output_padding[1])
     dilated = DilateFunction.apply(input, stride=stride, pads=pads)

@@ -21,6 +21,8 @@ CASES = [
     dict(groups=2, stride=3, padding=2, output_padding=2),
     dict(padding=3),  # padding larger than k − 1: the dilated input is cropped
     dict(bias=False, stride=2),
+    dict(dilation=3, output_padding=2),  # output_padding ≥ stride (dilation > stride): the dilate-then-conv route
+    dict(stride=(1, 2), dilation=(2, 1), padding=(2, 0), groups=2),  # direct col2im, stride 1 along one axis
 ]
 
 
