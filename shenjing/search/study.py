@@ -92,6 +92,10 @@ def make_sampler(search: SearchConfig, worker: int = 0) -> Any:
     if search.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if search.sampler == "cmaes":
+        try:
+            import cmaes  # noqa: F401
+        except ImportError:
+            raise ImportError("sampler = 'cmaes' needs the cmaes package: pip install cmaes") from None
         return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
     return optuna.samplers.TPESampler(seed=seed)
 
@@ -269,7 +273,7 @@ def _cv_value(search: SearchConfig, config: Any, data: Any, objective: str, metr
             (X, y),
             loss_fn=build_loss(config),
             optimizer_fn=lambda params: build_optimizer(config, params),
-            cv=[fold],
+            cv=[(fold[0].indices, fold[1].indices)],
             epochs=config.train.epochs,
             batch_size=config.train.batch_size,
             metrics=metrics,
@@ -413,10 +417,10 @@ def search(
     name = study_name or spec.study or base.name
     n_trials = _plan(spec, trials)
     budget = timeout if timeout is not None else spec.timeout
-    deadline = None if budget is None else time.time() + budget
     study = open_study(spec, url, name, direction)
     if url.startswith("sqlite:"):
         recover_stale_trials(study)
+    deadline = None if budget is None else time.time() + budget  # counted from the study's opening
     bar = _bar(n_trials, progress, count_finished(study))
     try:
         if workers == 1:
