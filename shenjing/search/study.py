@@ -119,12 +119,15 @@ def _storage(url: str) -> Any:
         # several local processes write one file: wait for the lock instead of failing
         return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 120}})
     # on a shared database, a worker that dies stops beating; its trial is failed and tried again elsewhere
-    return optuna.storages.RDBStorage(
-        url,
-        heartbeat_interval=5,
-        grace_period=20,
-        failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=3),
-    )
+    import warnings
+
+    with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna
+        warnings.simplefilter("ignore")
+        if hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback"):  # Optuna >= 4.9
+            retry = {"heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)}
+        else:
+            retry = {"failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=3)}
+        return optuna.storages.RDBStorage(url, heartbeat_interval=5, grace_period=20, **retry)
 
 
 def open_study(search: SearchConfig, storage: str, study_name: str, direction: str, worker: int = 0) -> Any:

@@ -1,21 +1,17 @@
 """Searches on the bundled digits: samplers (grid exactly once, seeded random / TPE), pruning, k-fold objectives,
-resume after a killed process, outputs (CSV, JSON, best.toml, best model, plots) and the CLI."""
+outputs (CSV, JSON, best.toml, best model, plots) and the CLI."""
 
 import csv
 import itertools
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
 optuna = pytest.importorskip("optuna", reason="hyperparameter search needs Optuna")
 
 from shenjing.search import load_search, objective_value, search  # noqa: E402
-from shenjing.search.study import count_trials, make_pruner, open_study  # noqa: E402
+from shenjing.search.study import make_pruner  # noqa: E402
 from shenjing.train.config import ConfigError, load_config  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -135,66 +131,6 @@ def test_timeout_budget(search_doc, tmp_path):
     doc["train"]["epochs"] = 1
     result = search(doc, out_dir=str(tmp_path), save_best=False, plots=False, progress=False)
     assert 1 <= len(result.trials) < 1000
-
-
-_KILLED = """
-import sys
-from shenjing.search import search
-search(sys.argv[1], out_dir=sys.argv[2], save_best=False, plots=False, progress=False)
-"""
-
-
-def test_resume_after_a_killed_process(search_doc, tmp_path):
-    from shenjing.search.toml_out import dumps
-
-    doc = search_doc(trials=4)
-    doc["train"]["epochs"] = 25
-    config = tmp_path / "c.toml"
-    config.write_text(dumps(doc))
-    out = tmp_path / "out"
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    process = subprocess.Popen([sys.executable, "-c", _KILLED, str(config), str(out)], env=env)
-    spec = load_search(str(config))
-    url = "sqlite:///" + str(out / "study.db")
-    deadline = time.time() + 120
-    killed = None
-    try:
-        while time.time() < deadline and process.poll() is None:
-            time.sleep(0.05)
-            if not (out / "study.db").exists():
-                continue
-            try:
-                study = optuna.load_study(study_name="tiny", storage=url)
-            except KeyError:
-                continue
-            states = [t.state.name for t in study.get_trials()]
-            if "COMPLETE" in states and states[-1] == "RUNNING":
-                process.send_signal(signal.SIGKILL)
-                killed = study.get_trials()[-1]
-                break
-    finally:
-        process.kill()
-        process.wait()
-    assert killed is not None, "the search finished before it could be killed"
-    result = search(str(config), out_dir=str(out), save_best=False, plots=False, progress=False)
-    states = [t["state"] for t in result.trials]
-    assert states.count("FAIL") == 1 and result.trials[killed.number]["state"] == "FAIL"
-    finished = [t for t in result.trials if t["state"] != "FAIL"]
-    assert len(finished) == 4  # none lost, none run twice
-    retry = [t for t in finished if t["user_attrs"].get("retry_of") == killed.number]
-    assert len(retry) == 1 and retry[0]["params"] == killed.params
-    study = open_study(spec, url, "tiny", "maximize")
-    assert count_trials(study) == 4
-
-
-def test_two_workers_share_a_sqlite_study(search_doc, tmp_path):
-    doc = search_doc(trials=4)
-    doc["train"]["epochs"] = 1
-    result = search(doc, workers=2, out_dir=str(tmp_path), save_best=False, plots=False, progress=False)
-    assert len(result.trials) == 4
-    assert sorted(t["number"] for t in result.trials) == [0, 1, 2, 3]
-    assert len({t["params"]["optimizer.lr"] for t in result.trials}) == 4
-    assert all(t["state"] == "COMPLETE" for t in result.trials)
 
 
 def test_cli(search_doc, tmp_path, capsys):
