@@ -332,12 +332,97 @@ def _work(search: SearchConfig, storage: str, study_name: str, direction: str, n
         params = {s.name: s.suggest(trial) for s in search.space}
         return objective_value(search, params, trial, cache)
 
-    while count_trials(study) < n_trials and (deadline is None or time.time() < deadline):
-        before = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
-                                                              optuna.trial.TrialState.PRUNED)))
-        study.optimize(objective, n_trials=1, catch=(ValueError, RuntimeError, ArithmeticError))
-        if bar is not None:
-            _advance(bar, study, before)
+    lock = _study_lock(storage, study_name)
+    ask = study.ask
+
+    def claim(*args: Any, **kwargs: Any) -> Any:
+        # counting and creating the trial under one lock: K workers never start more than the plan's trials
+        with lock:
+            if count_trials(study) >= n_trials:
+                raise _StudyFull
+            return ask(*args, **kwargs)
+
+    study.ask = claim  # Study.optimize asks through the instance
+    try:
+        while deadline is None or time.time() < deadline:
+            try:
+                study.optimize(objective, n_trials=1, catch=(ValueError, RuntimeError, ArithmeticError))
+            except _StudyFull:
+                break
+            if bar is not None:
+                _advance(bar, study, 0)
+    finally:
+        lock.close()
+
+
+class _StudyFull(Exception):
+    """The study already holds all planned trials."""
+
+
+class _FileLock:
+    """An exclusive lock on a file beside the SQLite database (processes of one machine)."""
+
+    def __init__(self, path: str) -> None:
+        self.path, self.handle = path, None
+
+    def __enter__(self) -> None:
+        import fcntl
+
+        if self.handle is None:
+            self.handle = open(self.path, "a")
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: Any) -> None:
+        import fcntl
+
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+class _AdvisoryLock:
+    """A PostgreSQL advisory lock keyed by the study's name (workers on many machines)."""
+
+    def __init__(self, url: str, name: str) -> None:
+        import zlib
+
+        import sqlalchemy
+
+        self.engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+        self.connection = self.engine.connect()
+        self.key = zlib.crc32(f"shenjing.search:{name}".encode()) - 2**31
+        self.text = sqlalchemy.text
+
+    def __enter__(self) -> None:
+        self.connection.execute(self.text("SELECT pg_advisory_lock(:k)"), {"k": self.key})
+
+    def __exit__(self, *exc: Any) -> None:
+        self.connection.execute(self.text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+
+    def close(self) -> None:
+        self.connection.close()
+        self.engine.dispose()
+
+
+class _NoLock:
+    def __enter__(self) -> None: ...
+
+    def __exit__(self, *exc: Any) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _study_lock(url: str, name: str) -> Any:
+    """What keeps workers from starting more trials than planned: a file lock for SQLite, an advisory lock for
+    PostgreSQL; other databases go without (K workers may then start up to K - 1 trials more than planned)."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        return _FileLock(url[len("sqlite:///"):] + ".lock")
+    if url.startswith(("postgresql", "postgres")):
+        return _AdvisoryLock(url, name)
+    return _NoLock()
 
 
 def _advance(bar: Any, study: Any, before: int) -> None:
