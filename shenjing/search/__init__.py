@@ -6,5 +6,14 @@ the ``[search]`` section and :func:`search` for the Python API; ``shenjing searc
 from .space import SearchConfig, Space, apply_params, grid_size, parse_search
 from .study import SearchResult, load_search, objective_value, search
 
-__all__ = ["search", "SearchResult", "SearchConfig", "Space", "parse_search", "load_search", "apply_params",
-           "grid_size", "objective_value"]
+__all__ = [
+    "search",
+    "SearchResult",
+    "SearchConfig",
+    "Space",
+    "parse_search",
+    "load_search",
+    "apply_params",
+    "grid_size",
+    "objective_value",
+]

@@ -22,8 +22,13 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", help="the search folder (overrides search.dir)")
     parser.add_argument("--no-best", action="store_true", help="do not retrain and save the best model")
     parser.add_argument("--no-plots", action="store_true", help="do not write the PNG plots")
-    parser.add_argument("--progress", type=int, choices=(0, 1), default=None,
-                        help="1 a bar over trials, 0 none (default: on a terminal)")
+    parser.add_argument(
+        "--progress",
+        type=int,
+        choices=(0, 1),
+        default=None,
+        help="1 a bar over trials, 0 none (default: on a terminal)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 

@@ -39,8 +39,20 @@ __all__ = ["Space", "SearchConfig", "parse_search", "apply_params", "grid_size",
 
 SAMPLERS = ("grid", "random", "tpe", "cmaes")
 PRUNERS = ("none", "median", "hyperband")
-_KEYS = ("sampler", "trials", "timeout", "objective", "direction", "cv", "pruner", "seed", "storage", "study", "dir",
-         "space")
+_KEYS = (
+    "sampler",
+    "trials",
+    "timeout",
+    "objective",
+    "direction",
+    "cv",
+    "pruner",
+    "seed",
+    "storage",
+    "study",
+    "dir",
+    "space",
+)
 _KINDS = ("choice", "int", "float")
 
 
@@ -112,8 +124,10 @@ def _space(name: str, raw: Any, source: str) -> Space:
     path = f"search.space.{name}"
     if not isinstance(raw, dict):
         raise _fail(
-            source, path, f'expected a table such as {{ choice = [16, 32] }}, {{ int = [1, 4] }} or '
-            f'{{ float = [1e-4, 1e-1], log = true }}, got {raw!r}'
+            source,
+            path,
+            f"expected a table such as {{ choice = [16, 32] }}, {{ int = [1, 4] }} or "
+            f"{{ float = [1e-4, 1e-1], log = true }}, got {raw!r}",
         )
     kinds = [k for k in _KINDS if k in raw]
     if len(kinds) != 1:
@@ -147,14 +161,22 @@ def _space(name: str, raw: Any, source: str) -> Space:
     if step is not None:
         step = _number(step, source, f"{path}.step")
         if step <= 0 or (kind == "int" and not isinstance(step, int)):
-            raise _fail(source, f"{path}.step", f"expected a positive {'integer' if kind == 'int' else 'number'}, "
-                        f"got {step!r}")
+            raise _fail(
+                source, f"{path}.step", f"expected a positive {'integer' if kind == 'int' else 'number'}, got {step!r}"
+            )
         if log:
             raise _fail(source, path, "a range takes either step or log, not both (Optuna's rule)")
     if log and low <= 0:
         raise _fail(source, f"{path}.{kind}", f"a log range must be above zero, got [{low!r}, {high!r}]")
-    return Space(name, kind, keys, low=float(low) if kind == "float" else low,
-                 high=float(high) if kind == "float" else high, step=step, log=log)
+    return Space(
+        name,
+        kind,
+        keys,
+        low=float(low) if kind == "float" else low,
+        high=float(high) if kind == "float" else high,
+        step=step,
+        log=log,
+    )
 
 
 def _check(value: Any, kinds: tuple, source: str, path: str, what: str) -> Any:
@@ -166,8 +188,12 @@ def _check(value: Any, kinds: tuple, source: str, path: str, what: str) -> Any:
 def parse_search(raw: dict, source: str = "<config>") -> SearchConfig:
     """The ``[search]`` section of a parsed TOML document, checked; every space is tried on the configuration."""
     if "search" not in raw:
-        raise _fail(source, "search", "missing: add a [search] section with a [search.space] table "
-                    '(e.g. "optimizer.lr" = { float = [1e-4, 1e-1], log = true })')
+        raise _fail(
+            source,
+            "search",
+            "missing: add a [search] section with a [search.space] table "
+            '(e.g. "optimizer.lr" = { float = [1e-4, 1e-1], log = true })',
+        )
     section = raw["search"]
     if not isinstance(section, dict):
         raise _fail(source, "search", f"expected a table, got {section!r}")
@@ -209,8 +235,11 @@ def parse_search(raw: dict, source: str = "<config>") -> SearchConfig:
             setattr(out, key, _check(section[key], (str,), source, f"search.{key}", "a string"))
     spaces = section.get("space")
     if not isinstance(spaces, dict) or not spaces:
-        raise _fail(source, "search.space", 'missing: list the hyperparameters, e.g. "optimizer.lr" = '
-                    "{ float = [1e-4, 1e-1], log = true }")
+        raise _fail(
+            source,
+            "search.space",
+            'missing: list the hyperparameters, e.g. "optimizer.lr" = { float = [1e-4, 1e-1], log = true }',
+        )
     out.space = [_space(name, value, source) for name, value in spaces.items()]
     seen: dict = {}
     for space in out.space:
@@ -221,9 +250,6 @@ def parse_search(raw: dict, source: str = "<config>") -> SearchConfig:
     if out.sampler == "grid":
         for space in out.space:
             space.grid()  # a float range without a step fails here
-    if out.sampler == "cmaes" and any(s.kind == "choice" for s in out.space):
-        # Optuna's CmaEsSampler samples categorical parameters with its independent sampler; say so instead
-        pass
     _try_spaces(out)
     return out
 
@@ -249,13 +275,16 @@ def _parts(key: str, source: str, name: str) -> list:
     parts: list = []
     position = 0
     for match in _PART.finditer(key):
-        if match.start() != position and key[position:match.start()] != ".":
+        if match.start() != position and key[position : match.start()] != ".":
             break
         parts.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
         position = match.end()
     if position != len(key) or not parts or isinstance(parts[0], int):
-        raise _fail(source, f"search.space.{name}", f"not a config key: {key!r} (write e.g. optimizer.lr or "
-                    "model.layers[0].out_features)")
+        raise _fail(
+            source,
+            f"search.space.{name}",
+            f"not a config key: {key!r} (write e.g. optimizer.lr or model.layers[0].out_features)",
+        )
     return parts
 
 
@@ -264,15 +293,23 @@ def _set(document: dict, key: str, value: Any, source: str, name: str) -> None:
     node: Any = document
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        where = key if last else "".join(f"[{p}]" if isinstance(p, int) else ("." if j else "") + p
-                                          for j, p in enumerate(parts[: i + 1]))
+        where = (
+            key
+            if last
+            else "".join(
+                f"[{p}]" if isinstance(p, int) else ("." if j else "") + p for j, p in enumerate(parts[: i + 1])
+            )
+        )
         if isinstance(part, int):
             if not isinstance(node, list) or part >= len(node):
                 raise _fail(source, f"search.space.{name}", f"unknown key {key!r}: {where} is not in the config")
         elif not isinstance(node, dict):
             if isinstance(node, str) and i > 0:  # a layer written as "ReLU": make it a table to set an argument
-                raise _fail(source, f"search.space.{name}", f"unknown key {key!r}: {node!r} takes no arguments here "
-                            f'(write it as {{ type = "{node}", ... }})')
+                raise _fail(
+                    source,
+                    f"search.space.{name}",
+                    f'unknown key {key!r}: {node!r} takes no arguments here (write it as {{ type = "{node}", ... }})',
+                )
             raise _fail(source, f"search.space.{name}", f"unknown key {key!r}: {where} is not a table")
         if last:
             node[part] = value

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import os
 import sys
 import time
@@ -25,8 +24,18 @@ from ..train.callbacks import Callback
 from ..train.config import ConfigError, to_dict
 from .space import SearchConfig, apply_params, grid_size, parse_search
 
-__all__ = ["search", "SearchResult", "load_search", "objective_value", "PruningCallback", "make_sampler",
-           "make_pruner", "open_study", "recover_stale_trials", "count_trials"]
+__all__ = [
+    "search",
+    "SearchResult",
+    "load_search",
+    "objective_value",
+    "PruningCallback",
+    "make_sampler",
+    "make_pruner",
+    "open_study",
+    "recover_stale_trials",
+    "count_trials",
+]
 
 
 def _optuna() -> Any:
@@ -214,8 +223,10 @@ def objective_value(search: SearchConfig, params: dict, trial: Any = None, cache
     if search.cv:
         return _cv_value(search, config, data, objective, metrics, trial)
     if data.val is None:
-        raise ConfigError(f"{search.source}: data.val: the objective {objective!r} needs a validation split: "
-                          "set data.val above 0, or search.cv = k for k-fold cross-validation")
+        raise ConfigError(
+            f"{search.source}: data.val: the objective {objective!r} needs a validation split: "
+            "set data.val above 0, or search.cv = k for k-fold cross-validation"
+        )
     from ..train.callbacks import EarlyStopping
     from ..train.trainer import Trainer
 
@@ -244,8 +255,13 @@ def objective_value(search: SearchConfig, params: dict, trial: Any = None, cache
         device=None if config.device == "cpu" else config.device,
         interrupt_checkpoint=None,
     )
-    history = trainer.fit(data.train, data.val, epochs=config.train.epochs, batch_size=config.train.batch_size,
-                          shuffle=config.train.shuffle)
+    history = trainer.fit(
+        data.train,
+        data.val,
+        epochs=config.train.epochs,
+        batch_size=config.train.batch_size,
+        shuffle=config.train.shuffle,
+    )
     if trial is not None:
         trial.set_user_attr("epochs", len(history))
     if pruning is not None and pruning.pruned:
@@ -285,8 +301,10 @@ def _cv_value(search: SearchConfig, config: Any, data: Any, objective: str, metr
             clip_grad_value=config.train.clip_grad_value,
         )
         if objective not in result["mean"]:
-            raise KeyError(f"search.objective: {objective!r} is not logged by k-fold cross-validation; known: "
-                           f"{', '.join(result['mean'])}")
+            raise KeyError(
+                f"search.objective: {objective!r} is not logged by k-fold cross-validation; known: "
+                f"{', '.join(result['mean'])}"
+            )
         scores.append(float(result["mean"][objective]))
         if trial is not None:
             trial.report(sum(scores) / len(scores), k + 1)
@@ -321,10 +339,17 @@ def _plan(search: SearchConfig, trials: int | None) -> int:
     return n
 
 
-def _work(search: SearchConfig, storage: str, study_name: str, direction: str, n_trials: int,
-          deadline: float | None, worker: int = 0, bar: Any = None) -> None:
+def _work(
+    search: SearchConfig,
+    storage: str,
+    study_name: str,
+    direction: str,
+    n_trials: int,
+    deadline: float | None,
+    worker: int = 0,
+    bar: Any = None,
+) -> None:
     """One worker: trials until the study holds ``n_trials`` (all workers together) or the time is up."""
-    optuna = _optuna()
     study = open_study(search, storage, study_name, direction, worker)
     cache: dict = {}
 
@@ -419,7 +444,7 @@ def _study_lock(url: str, name: str) -> Any:
     """What keeps workers from starting more trials than planned: a file lock for SQLite, an advisory lock for
     PostgreSQL; other databases go without (K workers may then start up to K - 1 trials more than planned)."""
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        return _FileLock(url[len("sqlite:///"):] + ".lock")
+        return _FileLock(url[len("sqlite:///") :] + ".lock")
     if url.startswith(("postgresql", "postgres")):
         return _AdvisoryLock(url, name)
     return _NoLock()
@@ -444,8 +469,15 @@ def count_finished(study: Any) -> int:
     return sum(1 for t in trials if t.number not in retried)
 
 
-def _worker_main(search: SearchConfig, storage: str, study_name: str, direction: str, n_trials: int,
-                 deadline: float | None, worker: int) -> None:
+def _worker_main(
+    search: SearchConfig,
+    storage: str,
+    study_name: str,
+    direction: str,
+    n_trials: int,
+    deadline: float | None,
+    worker: int,
+) -> None:
     _work(search, storage, study_name, direction, n_trials, deadline, worker)
 
 
@@ -457,8 +489,15 @@ def _bar(total: int, enabled: bool | None, initial: int) -> Any:
     except ImportError:
         return None
     disable = None if enabled is None else False  # None: only on a terminal
-    return tqdm(total=total if total < 10**9 else None, initial=initial, desc="trials", unit="trial",
-                disable=disable, file=sys.stderr, dynamic_ncols=True)
+    return tqdm(
+        total=total if total < 10**9 else None,
+        initial=initial,
+        desc="trials",
+        unit="trial",
+        disable=disable,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
 
 
 def search(
@@ -522,8 +561,17 @@ def search(
     return _report(spec, study, objective, direction, out, save_best, plots)
 
 
-def _run_workers(spec: SearchConfig, url: str, name: str, direction: str, n_trials: int, deadline: float | None,
-                 workers: int, bar: Any, study: Any) -> None:
+def _run_workers(
+    spec: SearchConfig,
+    url: str,
+    name: str,
+    direction: str,
+    n_trials: int,
+    deadline: float | None,
+    workers: int,
+    bar: Any,
+    study: Any,
+) -> None:
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
@@ -554,19 +602,22 @@ def _trial_rows(study: Any) -> list[dict]:
         duration = None
         if t.datetime_start and t.datetime_complete:
             duration = (t.datetime_complete - t.datetime_start).total_seconds()
-        rows.append({
-            "number": t.number,
-            "state": t.state.name,
-            "value": t.value,
-            "params": dict(t.params),
-            "seconds": duration,
-            "user_attrs": dict(t.user_attrs),
-        })
+        rows.append(
+            {
+                "number": t.number,
+                "state": t.state.name,
+                "value": t.value,
+                "params": dict(t.params),
+                "seconds": duration,
+                "user_attrs": dict(t.user_attrs),
+            }
+        )
     return rows
 
 
-def _report(spec: SearchConfig, study: Any, objective: str, direction: str, out: str, save_best: bool,
-            plots: bool) -> SearchResult:
+def _report(
+    spec: SearchConfig, study: Any, objective: str, direction: str, out: str, save_best: bool, plots: bool
+) -> SearchResult:
     from .toml_out import dumps
 
     rows = _trial_rows(study)
@@ -576,8 +627,15 @@ def _report(spec: SearchConfig, study: Any, objective: str, direction: str, out:
         writer = csv.writer(f)
         writer.writerow(["number", "state", objective, *names, "seconds"])
         for row in rows:
-            writer.writerow([row["number"], row["state"], "" if row["value"] is None else row["value"],
-                             *[row["params"].get(n, "") for n in names], row["seconds"] or ""])
+            writer.writerow(
+                [
+                    row["number"],
+                    row["state"],
+                    "" if row["value"] is None else row["value"],
+                    *[row["params"].get(n, "") for n in names],
+                    row["seconds"] or "",
+                ]
+            )
     complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     best_params: dict = {}
     best_value = None
@@ -586,19 +644,33 @@ def _report(spec: SearchConfig, study: Any, objective: str, direction: str, out:
         best = study.best_trial
         best_params, best_value, best_number = dict(best.params), best.value, best.number
     with open(paths["trials_json"], "w") as f:
-        json.dump({"study": study.study_name, "objective": objective, "direction": direction,
-                   "sampler": spec.sampler, "pruner": spec.pruner, "cv": spec.cv,
-                   "best": {"number": best_number, "value": best_value, "params": best_params},
-                   "trials": rows}, f, indent=2, default=str)
+        json.dump(
+            {
+                "study": study.study_name,
+                "objective": objective,
+                "direction": direction,
+                "sampler": spec.sampler,
+                "pruner": spec.pruner,
+                "cv": spec.cv,
+                "best": {"number": best_number, "value": best_value, "params": best_params},
+                "trials": rows,
+            },
+            f,
+            indent=2,
+            default=str,
+        )
     result = SearchResult(study, best_params, best_value, objective, direction, out, rows, paths)
     if not complete:
         return result
     document = apply_params(spec, best_params, parse=False)
     document.setdefault("output", {})
     document["output"] = dict(document["output"], dir=os.path.join(out, "best"))
-    header = (f"The best of {len(rows)} trials of study {study.study_name!r}: {objective} = {best_value:.6g} "
-              f"(trial {best_number}).\n" + "".join(f"{k} = {v!r}\n" for k, v in best_params.items())
-              + "Train it with: shenjing train best.toml")
+    header = (
+        f"The best of {len(rows)} trials of study {study.study_name!r}: {objective} = {best_value:.6g} "
+        f"(trial {best_number}).\n"
+        + "".join(f"{k} = {v!r}\n" for k, v in best_params.items())
+        + "Train it with: shenjing train best.toml"
+    )
     paths["best_config"] = os.path.join(out, "best.toml")
     with open(paths["best_config"], "w") as f:
         f.write(dumps(document, header))
@@ -652,7 +724,3 @@ def write_search_plots(study: Any, out: str) -> dict:
         plt.close(figure)
         paths[name] = path
     return paths
-
-
-def _nan_safe(value: Any) -> Any:
-    return None if isinstance(value, float) and math.isnan(value) else value

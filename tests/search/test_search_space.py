@@ -17,7 +17,11 @@ def test_parses_every_kind(search_doc):
             "optimizer.lr": {"float": [1e-4, 1e-1], "log": True},
             "train.batch_size": {"choice": [16, 32]},
             "train.epochs": {"int": [1, 3]},
-            "hidden": {"int": [8, 32], "step": 8, "keys": ["model.layers[0].out_features", "model.layers[2].in_features"]},
+            "hidden": {
+                "int": [8, 32],
+                "step": 8,
+                "keys": ["model.layers[0].out_features", "model.layers[2].in_features"],
+            },
         },
     )
     spec = parse_search(doc)
@@ -76,7 +80,9 @@ def test_bad_spaces_fail_clearly(search_doc, space, message):
 
 
 def test_a_value_the_config_rejects_is_reported_with_the_space(search_doc):
-    with pytest.raises(ConfigError, match=r"search.space.train.batch_size = 0: .*train.batch_size: expected a value ≥ 1"):
+    with pytest.raises(
+        ConfigError, match=r"search.space.train.batch_size = 0: .*train.batch_size: expected a value ≥ 1"
+    ):
         parse_search(_space(search_doc, **{"train.batch_size": {"choice": [0, 32]}}))
 
 

@@ -22,8 +22,10 @@ def _params(result):
 
 
 def test_grid_covers_the_grid_exactly_once(search_doc, tmp_path):
-    space = {"optimizer.lr": {"choice": [0.003, 0.01]}, "hidden": {"int": [8, 24], "step": 8,
-             "keys": ["model.layers[0].out_features", "model.layers[2].in_features"]}}
+    space = {
+        "optimizer.lr": {"choice": [0.003, 0.01]},
+        "hidden": {"int": [8, 24], "step": 8, "keys": ["model.layers[0].out_features", "model.layers[2].in_features"]},
+    }
     doc = search_doc(sampler="grid", trials=100, space=space)
     doc["train"]["epochs"] = 1
     result = search(doc, out_dir=str(tmp_path), save_best=False, plots=False, progress=False)
@@ -44,8 +46,13 @@ def test_seeded_samplers_repeat(search_doc, tmp_path, sampler):
     assert _params(first) == _params(second)
     assert [t["value"] for t in first.trials] == [t["value"] for t in second.trials]
     assert len({p["optimizer.lr"] for p in _params(first)}) == 3
-    other = search(search_doc(sampler=sampler, trials=3, seed=1) | {"train": doc["train"]}, out_dir=str(tmp_path / "c"),
-                   save_best=False, plots=False, progress=False)
+    other = search(
+        search_doc(sampler=sampler, trials=3, seed=1) | {"train": doc["train"]},
+        out_dir=str(tmp_path / "c"),
+        save_best=False,
+        plots=False,
+        progress=False,
+    )
     assert _params(other) != _params(first)
 
 
@@ -64,8 +71,12 @@ def test_median_pruner_stops_a_hopeless_trial(search_doc):
     for lr in (0.02, 0.02, 1e-8):
         study.enqueue_trial({"optimizer.lr": lr})
     cache = {}
-    study.optimize(lambda t: objective_value(spec, {"optimizer.lr": t.suggest_float("optimizer.lr", 1e-8, 1e-1,
-                                                                                     log=True)}, t, cache), 3)
+    study.optimize(
+        lambda t: objective_value(
+            spec, {"optimizer.lr": t.suggest_float("optimizer.lr", 1e-8, 1e-1, log=True)}, t, cache
+        ),
+        3,
+    )
     states = [t.state.name for t in study.trials]
     assert states == ["COMPLETE", "COMPLETE", "PRUNED"]
     assert study.trials[2].user_attrs["epochs"] == 1  # pruned after its first epoch, not trained for 4
@@ -88,14 +99,18 @@ def test_kfold_objective_is_the_mean_of_the_folds(search_doc):
     doc["train"]["epochs"] = 1
     spec = load_search(doc)
     study = optuna.create_study(direction="maximize")
-    study.optimize(lambda t: objective_value(spec, {"optimizer.lr": t.suggest_categorical("optimizer.lr", [0.01])}, t),
-                   1)
+    study.optimize(
+        lambda t: objective_value(spec, {"optimizer.lr": t.suggest_categorical("optimizer.lr", [0.01])}, t), 1
+    )
     trial = study.trials[0]
     folds = trial.user_attrs["fold_scores"]
     assert len(folds) == 3 and all(0.1 < f <= 1 for f in folds)
     assert trial.value == pytest.approx(sum(folds) / 3)
-    assert trial.intermediate_values == {1: pytest.approx(folds[0]), 2: pytest.approx(sum(folds[:2]) / 2),
-                                         3: pytest.approx(trial.value)}
+    assert trial.intermediate_values == {
+        1: pytest.approx(folds[0]),
+        2: pytest.approx(sum(folds[:2]) / 2),
+        3: pytest.approx(trial.value),
+    }
 
 
 def test_objective_needs_validation_data(search_doc):
@@ -145,8 +160,24 @@ def test_cli(search_doc, tmp_path, capsys):
     assert main(["search", str(config), "--out", str(out), "--no-best", "--no-plots", "--study", "s1"]) == 0
     text = capsys.readouterr().out
     assert "study 's1': 2 trials (2 complete)" in text and "best val_accuracy = " in text
-    assert main(["search", str(config), "--out", str(out), "--no-best", "--no-plots", "--study", "s1",
-                 "--trials", "3", "--json"]) == 0
+    assert (
+        main(
+            [
+                "search",
+                str(config),
+                "--out",
+                str(out),
+                "--no-best",
+                "--no-plots",
+                "--study",
+                "s1",
+                "--trials",
+                "3",
+                "--json",
+            ]
+        )
+        == 0
+    )
     summary = json.loads(capsys.readouterr().out)
     assert summary["trials"] == {"COMPLETE": 3}
     assert os.path.exists(out / "study.db") and os.path.exists(out / "best.toml")

@@ -117,11 +117,19 @@ def postgres_url():
         prefix = [runuser, "-u", user, "--"]
     data, port = os.path.join(folder, "data"), _free_port()
     try:
-        subprocess.run([*prefix, initdb, "-D", data, "-A", "trust", "-U", "shenjing", "--no-sync"], check=True,
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            [*prefix, initdb, "-D", data, "-A", "trust", "-U", "shenjing", "--no-sync"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         options = f"-k {folder} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run([*prefix, pg_ctl, "-D", data, "-o", options, "-l", os.path.join(folder, "log"), "-w", "start"],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [*prefix, pg_ctl, "-D", data, "-o", options, "-l", os.path.join(folder, "log"), "-w", "start"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
         shutil.rmtree(folder, ignore_errors=True)
         pytest.skip(f"could not start a PostgreSQL cluster: {getattr(error, 'stderr', error)!r}")
@@ -145,13 +153,29 @@ def _has_user(name):
 def test_three_workers_share_a_postgres_study(search_doc, tmp_path, postgres_url):
     doc = search_doc(trials=6)
     doc["train"]["epochs"] = 1
-    result = search(doc, workers=3, storage=postgres_url, study_name="pg", out_dir=str(tmp_path), save_best=False,
-                    plots=False, progress=False)
+    result = search(
+        doc,
+        workers=3,
+        storage=postgres_url,
+        study_name="pg",
+        out_dir=str(tmp_path),
+        save_best=False,
+        plots=False,
+        progress=False,
+    )
     assert sorted(t["number"] for t in result.trials) == list(range(6))  # split among the workers, none extra
     assert all(t["state"] == "COMPLETE" for t in result.trials)
     assert len({t["params"]["optimizer.lr"] for t in result.trials}) == 6  # none run twice
     # another process (as another machine would) joins the same study by naming the database
-    more = search(doc, trials=8, storage=postgres_url, study_name="pg", out_dir=str(tmp_path / "b"), save_best=False,
-                  plots=False, progress=False)
+    more = search(
+        doc,
+        trials=8,
+        storage=postgres_url,
+        study_name="pg",
+        out_dir=str(tmp_path / "b"),
+        save_best=False,
+        plots=False,
+        progress=False,
+    )
     assert len(more.trials) == 8
     assert not os.path.exists(tmp_path / "study.db")  # nothing went to the default SQLite file
