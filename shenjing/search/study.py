@@ -79,6 +79,28 @@ def _objective_name(search: SearchConfig, config: Any) -> str:
     return "val_accuracy" if config.data.task == "classification" else "val_loss"
 
 
+def check_objective(search: SearchConfig, config: Any, objective: str) -> None:
+    """A validation metric the trials log, and validation data to compute it on (else k folds), checked before
+    any trial runs (a trial that fails only marks itself failed)."""
+    from ..train.metrics import canonical_metric
+
+    where = f"{search.source}: search.objective"
+    if not objective.startswith("val_"):
+        raise ConfigError(
+            f"{where}: expected a validation metric such as 'val_accuracy' or 'val_loss', got {objective!r}"
+        )
+    if objective != "val_loss":
+        try:
+            canonical_metric(objective[4:])
+        except ValueError as error:
+            raise ConfigError(f"{where}: {error}") from None
+    if not search.cv and config.data.val == 0:
+        raise ConfigError(
+            f"{search.source}: data.val: the objective {objective!r} needs a validation split: "
+            "set data.val above 0, or search.cv = k for k-fold cross-validation"
+        )
+
+
 def _direction(search: SearchConfig, objective: str) -> str:
     if search.direction != "auto":
         return search.direction
@@ -537,6 +559,7 @@ def search(
         raise ValueError(f"workers: expected at least 1, got {workers}")
     base = _base_config(spec)
     objective = _objective_name(spec, base)
+    check_objective(spec, base, objective)
     direction = _direction(spec, objective)
     out = out_dir or _out_dir(spec, base)
     os.makedirs(out, exist_ok=True)

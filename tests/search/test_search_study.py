@@ -200,3 +200,20 @@ def test_cli_errors_are_one_line(search_doc, tmp_path, capsys):
 def test_example_config_is_valid():
     spec = load_search(os.path.join(REPO, "examples", "digits_search.toml"))
     assert spec.sampler == "tpe" and [s.name for s in spec.space] == ["optimizer.lr", "train.batch_size", "hidden"]
+
+
+@pytest.mark.parametrize(
+    "keys, message",
+    [
+        ({"objective": "accuracy"}, "search.objective: expected a validation metric such as 'val_accuracy'"),
+        ({"objective": "val_acuracy"}, "search.objective: unknown metric 'acuracy'"),
+    ],
+)
+def test_objective_checked_before_any_trial(search_doc, tmp_path, keys, message):
+    with pytest.raises(ConfigError, match=message):
+        search(search_doc(**keys), out_dir=str(tmp_path), progress=False)
+    doc = search_doc()
+    doc["data"]["val"] = 0.0
+    with pytest.raises(ConfigError, match="needs a validation split"):
+        search(doc, out_dir=str(tmp_path), progress=False)
+    assert not (tmp_path / "study.db").exists()
