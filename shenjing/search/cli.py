@@ -34,7 +34,7 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..cli import UsageError
-    from .study import search
+    from .study import load_search, search
 
     if args.trials is not None and args.trials < 1:
         raise UsageError(f"--trials: expected at least 1, got {args.trials}")
@@ -42,8 +42,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers: expected at least 1, got {args.workers}")
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError(f"--timeout: expected a positive number of seconds, got {args.timeout}")
+    spec = load_search(args.config)
+    if getattr(args, "device", "cpu") != "cpu":  # --device cuda: every trial (and the best model) trains there
+        spec.raw["device"] = args.device
     result = search(
-        args.config,
+        spec,
         trials=args.trials,
         workers=args.workers,
         storage=args.storage,
