@@ -4,8 +4,6 @@ import copy
 
 import pytest
 
-pytest.importorskip("optuna", reason="hyperparameter search needs Optuna (pip install 'shenjing[search]')")
-
 BASE = {
     "name": "tiny",
     "seed": 0,
