@@ -75,6 +75,7 @@ EXTRA_COMMANDS: list[tuple[str, str]] = [
     ("plot", "shenjing.explain.plot_cli"),
     ("diagnose", "shenjing.train.diagnose_cli"),
     ("launch", "shenjing.distributed.launch"),
+    ("search", "shenjing.search.cli"),
 ]
 
 

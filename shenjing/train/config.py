@@ -271,7 +271,7 @@ _TOP = ("name", "seed", "device", "data", "model", "loss", "optimizer", "schedul
 
 def parse_config(raw: dict, source: str = "<config>") -> Config:
     """A :class:`Config` from a parsed TOML document, with every key and value checked (and the model built once)."""
-    _check_keys(raw, _TOP, source, "")
+    _check_keys(raw, (*_TOP, "search"), source, "")  # [search]: read by shenjing.search, ignored by training
     config = Config(source=source)
     if "name" in raw:
         config.name = _check_value(raw["name"], str, source, "name")
