@@ -130,16 +130,31 @@ class LSTMFunction(_Recurrence):
         tanh_c = xp.empty((T, N, H), dtype=xw.dtype)
         r = xp.empty((T, N, H), dtype=xw.dtype) if W_hr is not None else None  # o ⊙ tanh(c_t) before W_hr
         hs[0], cs[0] = h0, c0
+        # NOTE: tanh(a) = 2σ(2a) − 1, so with the g block's pre-activations doubled (in W_hh and in xw + b_hh,
+        # once for all steps) one in-place sigmoid pass activates all four gates of a step.
+        doubled = xp.ones(G, dtype=xw.dtype)
+        doubled[2 * H : 3 * H] = 2
+        W_t = W_hh.T * doubled  # (P, 4H), contiguous for the per-step product
+        pre = xw * doubled
+        if b_hh is not None:
+            pre += b_hh * doubled
+        fast = mask is None and W_hr is None
         for t in range(T):
-            a = xw[t] + hs[t] @ W_hh.T
-            if b_hh is not None:
-                a += b_hh
             gi = gates[t]
-            gi[...] = a
-            _sigmoid_(xp, gi[:, : 2 * H])
-            xp.tanh(gi[:, 2 * H : 3 * H], out=gi[:, 2 * H : 3 * H])
-            _sigmoid_(xp, gi[:, 3 * H :])
-            c = gi[:, H : 2 * H] * cs[t] + gi[:, :H] * gi[:, 2 * H : 3 * H]
+            xp.matmul(hs[t], W_t, out=gi)
+            gi += pre[t]
+            _sigmoid_(xp, gi)
+            g = gi[:, 2 * H : 3 * H]
+            g *= 2
+            g -= 1
+            if fast:  # straight into the state buffers: c_t = f ⊙ c_{t-1} + i ⊙ g, h_t = o ⊙ tanh(c_t)
+                c = cs[t + 1]
+                xp.multiply(gi[:, H : 2 * H], cs[t], out=c)
+                c += gi[:, :H] * g
+                xp.tanh(c, out=tanh_c[t])
+                xp.multiply(gi[:, 3 * H :], tanh_c[t], out=hs[t + 1])
+                continue
+            c = gi[:, H : 2 * H] * cs[t] + gi[:, :H] * g
             tanh_c[t] = xp.tanh(c)
             h = gi[:, 3 * H :] * tanh_c[t]
             if W_hr is not None:
@@ -171,7 +186,17 @@ class LSTMFunction(_Recurrence):
         factors[..., H : 2 * H] = cs[:-1] * f * (1 - f)
         factors[..., 2 * H : 3 * H] = i * (1 - g * g)
         factors[..., 3 * H :] = tanh_c * o * (1 - o)
-        for t in range(T - 1, -1, -1):
+        if mask is None and W_hr is None:  # the common case, in place: no temporaries but one per step
+            for t in range(T - 1, -1, -1):
+                dh += grad[t, :, :P]
+                dc += grad[t, :, P:]
+                dc += dh * dh_dc[t]  # δc_t now includes δh_t's path through tanh(c_t)
+                d = da[t]
+                xp.multiply(factors[t, :, : 3 * H].reshape(N, 3, H), dc[:, None, :], out=d[:, : 3 * H].reshape(N, 3, H))
+                xp.multiply(factors[t, :, 3 * H :], dh, out=d[:, 3 * H :])
+                dc *= f[t]  # δc_{t-1}
+                xp.matmul(d, W_hh, out=dh)  # δh_{t-1} = W_hhᵀ δa
+        for t in range(T - 1, -1, -1) if not (mask is None and W_hr is None) else ():
             dh = dh + grad[t, :, :P]
             dc = dc + grad[t, :, P:]
             m = None if mask is None else mask[t]
