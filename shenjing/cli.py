@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 # (adding a parser named ``name`` with ``parents=[common]``) and ``run(args) -> int``; raising UsageError,
 # ValueError, OSError or ImportError gives the usual one-line ``shenjing NAME: error: ...``.
 EXTRA_COMMANDS: list[tuple[str, str]] = [
+    ("export", "shenjing.onnx.cli"),
 ]
 
 
