@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
 # ValueError, OSError or ImportError gives the usual one-line ``shenjing NAME: error: ...``.
 EXTRA_COMMANDS: list[tuple[str, str]] = [
     ("export", "shenjing.onnx.cli"),
+    ("serve", "shenjing.serve.cli"),
 ]
 
 
