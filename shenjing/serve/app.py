@@ -315,8 +315,9 @@ def decode_array(value: Any, input_shape: list[int], config: ServeConfig, what: 
     flat = raw.reshape(-1) if raw.ndim else raw.reshape(1)
     if raw.ndim != depth or any(isinstance(v, list) for v in flat[:1]):
         raise ClientError(422, f"'{what}' is ragged: every row must have the same length")
-    bad = next((v for v in flat if isinstance(v, bool) or not isinstance(v, int | float)), None)
-    if bad is not None or flat.size == 0 and raw.ndim == 0:
+    bad = [v for v in flat if isinstance(v, bool) or not isinstance(v, int | float)][:1]
+    if bad:
+        bad = bad[0]
         raise ClientError(422, f"'{what}' must hold numbers only, found {type(bad).__name__} {json.dumps(bad)[:40]}")
     array = raw.astype(numpy.float64)
     if not numpy.isfinite(array).all():
