@@ -401,6 +401,47 @@ def _layer_norm(g: _Graph, m: Any, x: str, path: str) -> str:
     return g.node("LayerNormalization", inputs, path, axis=-len(shape), epsilon=float(m.eps))
 
 
+# ---- int8 layers (shenjing.quantize): onnxruntime's integer kernels --------------------------------------------------
+@register_converter("QuantizedLinear")
+def _quantized_linear(g: _Graph, m: Any, x: str, path: str) -> str:
+    """DynamicQuantizeLinear(x) → MatMulInteger(x_q, W_qᵀ, z_x) → Cast → × s_x·s_w (+ b): as shenjing computes it."""
+    if g.dtype != numpy.float32:
+        raise _unsupported(m, path, "quantized layers take float32 input")
+    xq, xs, xz = g.node("DynamicQuantizeLinear", [x], path, n_out=3)
+    w_t = g.const(f"{path}.weight_t", numpy.ascontiguousarray(numpy.asarray(_host(m.weight)).T), numpy.int8)
+    acc = g.node("MatMulInteger", [xq, w_t, xz], path)
+    y = g.node("Cast", [acc], path, to=g.onnx.TensorProto.FLOAT)
+    y = g.node("Mul", [y, g.node("Mul", [xs, g.const(f"{path}.weight_scale", m.weight_scale)], path)], path)
+    return y if m.bias is None else g.node("Add", [y, g.const(f"{path}.bias", m.bias)], path)
+
+
+@register_converter("QuantizedConv1d", "QuantizedConv2d")
+def _quantized_conv(g: _Graph, m: Any, x: str, path: str) -> str:
+    """QuantizeLinear(x; s_x, z_x) → ConvInteger(x_q, W_q, z_x) → Cast → × s_x·s_w[o] (+ b[o])."""
+    n = len(m.kernel_size)
+    if g.dtype != numpy.float32:
+        raise _unsupported(m, path, "quantized layers take float32 input")
+    if g.rank != n + 2:
+        raise _unsupported(m, path, f"only batched input (rank {n + 2}) is exported, the example has rank {g.rank}")
+    pads = list(m.padding) * 2
+    scale = float(_host(m.input_scale)[0])
+    zero = int(_host(m.input_zero_point)[0])
+    xs = g.const(f"{path}.input_scale", scale, numpy.float32)
+    xz = g.const(f"{path}.input_zero_point", zero, numpy.uint8)
+    xq = g.node("QuantizeLinear", [x, xs, xz], path)
+    w = g.const(f"{path}.weight", m.weight, numpy.int8)
+    acc = g.node(
+        "ConvInteger", [xq, w, xz], path, kernel_shape=list(m.kernel_size), strides=list(m.stride), pads=pads,
+        dilations=list(m.dilation), group=int(m.groups),
+    )
+    y = g.node("Cast", [acc], path, to=g.onnx.TensorProto.FLOAT)
+    per_channel = numpy.asarray(_host(m.weight_scale)) * numpy.float32(scale)
+    y = g.node("Mul", [y, g.const(f"{path}.scale", per_channel.reshape((-1,) + (1,) * n))], path)
+    if m.bias is not None:
+        y = g.node("Add", [y, g.const(f"{path}.bias", numpy.asarray(_host(m.bias)).reshape((-1,) + (1,) * n))], path)
+    return y
+
+
 # ---- export ---------------------------------------------------------------------------------------------------------
 def _dims(shape: tuple, axes: Any, name: str) -> tuple[list, set]:
     if axes is None:
