@@ -24,7 +24,7 @@ import copy
 from typing import Any
 
 from .backend import backend_of
-from .nn.module import Module, Parameter
+from .nn.module import Parameter
 from .tensor import Tensor
 
 __all__ = [

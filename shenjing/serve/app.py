@@ -343,11 +343,11 @@ def decode_array(value: Any, input_shape: list[int], config: ServeConfig, what: 
 
 def decode_image(data: bytes, predictor: Predictor, config: ServeConfig, what: str = "the body") -> numpy.ndarray:
     """PNG/JPEG bytes → one model input (1, *input_shape), preprocessed as in training (grey, centred, scaled)."""
+    import warnings
+
     from PIL import Image
 
     from ..train.inputs import prepare_image
-
-    import warnings
 
     try:
         with warnings.catch_warnings():

@@ -1,0 +1,415 @@
+"""Deployment benchmark: file size, accuracy and CPU latency of float32 / int8 / pruned / shrunk MLP and CNN on MNIST,
+side by side with PyTorch's quantize_dynamic and torch.nn.utils.prune on the same weights; a sparsity-vs-accuracy
+plot; and (--serve) a loopback load test of the HTTP server (shenjing vs the same model in PyTorch behind the same
+server, 1 / 8 / 32 concurrent clients) plus a run of malformed requests (zero 5xx expected).
+
+    SHENJING_DATA=/path/to/mnist python benchmarks/bench_deploy.py [--train-size 60000] [--epochs 2] [--serve]
+        [--requests 400] [--malformed 10000] [--out runs/bench_deploy]
+
+Measured on the 2-core development machine (shared with other jobs, so latencies are noisy), with
+``--train-size 20000 --epochs 1 --serve --requests 200 --malformed 10000``:
+    see the table printed at the end of the run (numbers recorded in the project's report for issue 15).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import gzip
+import io
+import json
+import socket
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _mnist  # noqa: E402
+
+import shenjing  # noqa: E402
+from shenjing import nn, prune  # noqa: E402
+from shenjing.quantize import quantize_dynamic, quantize_static  # noqa: E402
+
+
+def mlp():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+def cnn():
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10),
+    )
+
+
+def torch_twin(model):
+    """The same architecture and weights in PyTorch."""
+    import torch
+
+    layers = []
+    for m in model:
+        kind = type(m).__name__
+        if kind == "Linear":
+            layers.append(torch.nn.Linear(m.in_features, m.out_features))
+        elif kind == "Conv2d":
+            layers.append(torch.nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding))
+        else:
+            layers.append(getattr(torch.nn, kind)(**({"kernel_size": m.kernel_size} if "Pool" in kind else {})))
+    twin = torch.nn.Sequential(*layers)
+    twin.load_state_dict({k: torch.tensor(np.asarray(v.array)) for k, v in model.state_dict().items()})
+    return twin.eval()
+
+
+def train(model, x, y, epochs, lr=1e-3, batch=128, seed=0):
+    rng = np.random.default_rng(seed)
+    opt = shenjing.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = nn.CrossEntropyLoss()
+    model.train()
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        for i in range(0, len(x), batch):
+            idx = order[i : i + batch]
+            opt.zero_grad()
+            loss = loss_fn(model(shenjing.tensor(x[idx])), shenjing.tensor(y[idx]))
+            loss.backward()
+            opt.step()
+    model.eval()
+    return model
+
+
+def predict(fn, x, batch=1000):
+    return np.concatenate([np.asarray(fn(x[i : i + batch])) for i in range(0, len(x), batch)])
+
+
+def ours(model):
+    def fn(x):
+        with shenjing.no_grad():
+            return model(shenjing.tensor(x)).array
+
+    return fn
+
+
+def theirs(model):
+    import torch
+
+    def fn(x):
+        with torch.no_grad():
+            return model(torch.from_numpy(x)).numpy()
+
+    return fn
+
+
+def onnx_fn(path):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return lambda x: session.run(None, {"input": x})[0]
+
+
+def latency_ms(fn, x, repeat=50):
+    """Median milliseconds for one sample (batch 1)."""
+    fn(x[:1])
+    times = []
+    for i in range(repeat):
+        start = time.perf_counter()
+        fn(x[i % len(x) : i % len(x) + 1])
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def size_of(save, suffix):
+    buffer = io.BytesIO()
+    save(buffer)
+    raw = buffer.getvalue()
+    return len(raw), len(gzip.compress(raw, 6))
+
+
+def shenjing_bytes(model):
+    buffer = io.BytesIO()
+    shenjing.save(model, buffer)
+    return buffer.getvalue()
+
+
+def torch_bytes(model):
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    return buffer.getvalue()
+
+
+def row(table, name, fn, x_test, y_test, raw=None, note=""):
+    acc = float((predict(fn, x_test).argmax(1) == y_test).mean() * 100)
+    size = len(raw) if raw is not None else None
+    zipped = len(gzip.compress(raw, 6)) if raw is not None else None
+    table.append({"variant": name, "accuracy": round(acc, 2), "bytes": size, "gzip_bytes": zipped,
+                  "latency_ms_batch1": round(latency_ms(fn, x_test), 3), "note": note})
+    print(f"  {name:34s} acc {acc:6.2f} %  size {size or 0:>10,} B  gzip {zipped or 0:>10,} B  "
+          f"latency {table[-1]['latency_ms_batch1']:7.3f} ms  {note}", flush=True)
+
+
+def bench_model(name, make, data, args, out):
+    import torch
+
+    x_train, y_train, x_test, y_test = data
+    shenjing.manual_seed(0)
+    model = train(make(), x_train, y_train, args.epochs)
+    table = []
+    print(f"{name}: trained {args.epochs} epoch(s) on {len(x_train)} images", flush=True)
+    row(table, "float32 shenjing", ours(model), x_test, y_test, shenjing_bytes(model))
+    twin = torch_twin(model)
+    row(table, "float32 PyTorch (same weights)", theirs(twin), x_test, y_test, torch_bytes(twin))
+    from shenjing.onnx import export
+
+    export(model, shenjing.tensor(x_test[:1]), out / f"{name}.onnx", dynamic_axes={"input": [0], "output": [0]})
+    row(table, "float32 onnxruntime", onnx_fn(out / f"{name}.onnx"), x_test, y_test,
+        (out / f"{name}.onnx").read_bytes())
+
+    if name == "mlp":
+        q = quantize_dynamic(model)
+        note = "dynamic int8 Linear"
+    else:
+        q = quantize_static(model, [x_train[i : i + 256] for i in range(0, 1024, 256)])
+        note = "static int8 Conv (calibrated on 1024 images) + dynamic Linear"
+    row(table, "int8 shenjing", ours(q), x_test, y_test, shenjing_bytes(q), note)
+    export(q, shenjing.tensor(x_test[:1]), out / f"{name}_int8.onnx", dynamic_axes={"input": [0], "output": [0]})
+    row(table, "int8 onnxruntime (MatMul/ConvInteger)", onnx_fn(out / f"{name}_int8.onnx"), x_test, y_test,
+        (out / f"{name}_int8.onnx").read_bytes())
+    torch.backends.quantized.engine = "qnnpack" if "qnnpack" in torch.backends.quantized.supported_engines else \
+        torch.backends.quantized.engine
+    tq = torch.ao.quantization.quantize_dynamic(copy.deepcopy(twin), {torch.nn.Linear}, dtype=torch.qint8)
+    row(table, "int8 PyTorch quantize_dynamic", theirs(tq), x_test, y_test, torch_bytes(tq), "Linear only")
+
+    # pruning: global magnitude at several sparsities, without fine-tuning (the same masks as PyTorch)
+    curve = []
+    for amount in args.sparsities:
+        pruned = copy.deepcopy(model)
+        targets = [(m, "weight") for m in pruned if type(m).__name__ in ("Linear", "Conv2d")]
+        prune.global_unstructured(targets, prune.L1Unstructured, amount=amount)
+        acc = float((predict(ours(pruned), x_test).argmax(1) == y_test).mean() * 100)
+        tw = copy.deepcopy(twin)
+        import torch.nn.utils.prune as tprune
+
+        tprune.global_unstructured([(m, "weight") for m in tw if hasattr(m, "weight")], tprune.L1Unstructured,
+                                   amount=amount)
+        tacc = float((predict(theirs(tw), x_test).argmax(1) == y_test).mean() * 100)
+        curve.append({"sparsity": amount, "accuracy": round(acc, 2), "torch_accuracy": round(tacc, 2)})
+        print(f"  global L1 {amount:4.0%}: acc {acc:6.2f} % (PyTorch prune: {tacc:6.2f} %)", flush=True)
+    # 80 % unstructured + fine-tuning, then made permanent
+    pruned = copy.deepcopy(model)
+    targets = [(m, "weight") for m in pruned if type(m).__name__ in ("Linear", "Conv2d")]
+    prune.global_unstructured(targets, prune.L1Unstructured, amount=0.8)
+    train(pruned, x_train, y_train, 1, lr=3e-4, seed=1)
+    for m, n in targets:
+        prune.remove(m, n)
+    row(table, "pruned 80 % + 1 epoch fine-tune", ours(pruned), x_test, y_test, shenjing_bytes(pruned),
+        f"sparsity {prune.sparsity(pruned):.0%} (dense file; gzip shows the zeros)")
+    pq = quantize_dynamic(pruned) if name == "mlp" else quantize_static(pruned, [x_train[:512]])
+    row(table, "pruned 80 % + int8", ours(pq), x_test, y_test, shenjing_bytes(pq))
+    # structured: half the neurons / filters, fine-tuned: a smaller dense model
+    small = prune.shrink(model, 0.5)
+    train(small, x_train, y_train, 1, lr=3e-4, seed=2)
+    row(table, "shrunk 50 % neurons + fine-tune", ours(small), x_test, y_test, shenjing_bytes(small),
+        f"{sum(p.numel() for p in small.parameters()):,} parameters (from "
+        f"{sum(p.numel() for p in model.parameters()):,})")
+    sq = quantize_dynamic(small) if name == "mlp" else quantize_static(small, [x_train[:512]])
+    row(table, "shrunk 50 % + int8", ours(sq), x_test, y_test, shenjing_bytes(sq))
+    return model, twin, table, curve
+
+
+def plot(curves, path):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib missing: no plot")
+        return
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, curve in curves.items():
+        ax.plot([c["sparsity"] * 100 for c in curve], [c["accuracy"] for c in curve], "o-", label=f"{name} (shenjing)")
+        ax.plot([c["sparsity"] * 100 for c in curve], [c["torch_accuracy"] for c in curve], "x--",
+                label=f"{name} (PyTorch prune)")
+    ax.set_xlabel("sparsity (%) — global magnitude pruning, no fine-tuning")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}")
+
+
+# ---- the server under load -----------------------------------------------------------------------------------------------
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, app):
+        import uvicorn
+
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+async def load(url, body, clients, requests, budget_s):
+    import httpx
+
+    latencies = []
+    deadline = time.perf_counter() + budget_s
+    counter = iter(range(requests))
+
+    async def worker(client):
+        for _ in counter:
+            if time.perf_counter() > deadline:
+                return
+            start = time.perf_counter()
+            r = await client.post(url + "/v1/predict", content=body, headers={"content-type": "application/json"})
+            r.raise_for_status()
+            latencies.append(time.perf_counter() - start)
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+        wall = time.perf_counter() - start
+    latencies.sort()
+    return {"clients": clients, "requests": len(latencies), "throughput_rps": round(len(latencies) / wall, 1),
+            "p50_ms": round(1000 * latencies[len(latencies) // 2], 2),
+            "p99_ms": round(1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 2)}
+
+
+def malformed_bodies(n, shape):
+    rng = np.random.default_rng(0)
+    width = int(np.prod(shape))
+    good = json.dumps({"inputs": np.zeros(shape).tolist()}).encode()
+    makers = [
+        lambda: (b"{not json", "application/json"),
+        lambda: (json.dumps({"inputs": [0.0] * int(rng.integers(0, width))}).encode(), "application/json"),
+        lambda: (json.dumps({"inputs": ["x"] * width}).encode(), "application/json"),
+        lambda: (json.dumps({"inputs": [[1.0], [1.0, 2.0]]}).encode(), "application/json"),
+        lambda: (json.dumps({"wrong": 1}).encode(), "application/json"),
+        lambda: (json.dumps([1, 2]).encode(), "application/json"),
+        lambda: (b'{"inputs": [NaN]}', "application/json"),
+        lambda: (bytes(rng.integers(0, 256, int(rng.integers(1, 300)), dtype=np.uint8)), "image/png"),
+        lambda: (good[: int(rng.integers(1, len(good) - 1))], "application/json"),
+        lambda: (b"1,2,3", "text/csv"),
+        lambda: (b"[" * 3000 + b"]" * 3000, "application/json"),
+        lambda: (json.dumps({"images": ["!!!"]}).encode(), "application/json"),
+        lambda: (b"", "application/json"),
+    ]
+    return [makers[i % len(makers)]() for i in range(n)]
+
+
+async def hammer(url, bodies, clients, budget_s):
+    import httpx
+
+    statuses = {}
+    deadline = time.perf_counter() + budget_s
+    queue = iter(bodies)
+
+    async def worker(client):
+        for body, kind in queue:
+            if time.perf_counter() > deadline:
+                return
+            r = await client.post(url + "/v1/predict", content=body, headers={"content-type": kind})
+            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+
+    async with httpx.AsyncClient(timeout=60) as client:
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+    return statuses
+
+
+def bench_serve(models, x_test, args):
+    from shenjing.serve import Predictor, create_app
+    from shenjing.serve.app import load_predictor
+
+    results = []
+    for name, (model, twin) in models.items():
+        shape = list(x_test.shape[1:]) if name == "cnn" else [784]
+        sample = x_test[:1].reshape([1, *shape])
+        body = json.dumps({"inputs": sample[0].tolist()}).encode()
+        for framework, predictor in [
+            ("shenjing", load_predictor(model, input_shape=shape)),
+            ("pytorch", Predictor(theirs(twin), shape)),
+        ]:
+            with Server(create_app(predictor, max_batch_size=32, max_wait_ms=2)) as url:
+                for clients in (1, 8, 32):
+                    r = asyncio.run(load(url, body, clients, args.requests, args.budget))
+                    r.update(model=name, framework=framework)
+                    results.append(r)
+                    print(f"  serve {name:3s} {framework:8s} {clients:2d} clients: {r['throughput_rps']:7.1f} req/s  "
+                          f"p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  ({r['requests']} requests)",
+                          flush=True)
+    model, _ = models["mlp"]
+    with Server(create_app(load_predictor(model, input_shape=[784]), max_body_bytes=256 * 1024)) as url:
+        statuses = asyncio.run(hammer(url, malformed_bodies(args.malformed, [784]), 32, args.budget * 4))
+        import httpx
+
+        after = httpx.post(url + "/v1/predict", json={"inputs": x_test[0].reshape(-1).tolist()})
+    five = sum(n for s, n in statuses.items() if s >= 500)
+    print(f"  malformed: {sum(statuses.values())} requests, statuses {dict(sorted(statuses.items()))}, 5xx: {five}; "
+          f"a good request after: {after.status_code}", flush=True)
+    return results, {"statuses": statuses, "five_xx": five, "after": after.status_code}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--train-size", type=int, default=60000)
+    parser.add_argument("--test-size", type=int, default=10000)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--models", default="mlp,cnn")
+    parser.add_argument("--sparsities", type=float, nargs="+", default=[0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98])
+    parser.add_argument("--serve", action="store_true", help="also run the HTTP load test")
+    parser.add_argument("--requests", type=int, default=400, help="requests per load-test setting (upper bound)")
+    parser.add_argument("--budget", type=float, default=20.0, help="seconds per load-test setting (upper bound)")
+    parser.add_argument("--malformed", type=int, default=10000)
+    parser.add_argument("--out", default="runs/bench_deploy")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report, curves, models = {}, {}, {}
+    for name in args.models.split(","):
+        flat = False
+        x_train, y_train, x_test, y_test = _mnist.load(flat=flat)
+        data = (x_train[: args.train_size], y_train[: args.train_size], x_test[: args.test_size],
+                y_test[: args.test_size])
+        model, twin, table, curve = bench_model(name, mlp if name == "mlp" else cnn, data, args, out)
+        report[name], curves[name], models[name] = table, curve, (model, twin)
+        base = table[0]
+        for r in table[1:]:
+            if r["bytes"]:
+                print(f"    {r['variant']:34s} {base['bytes'] / r['bytes']:5.2f}× smaller, "
+                      f"{r['accuracy'] - base['accuracy']:+.2f} points")
+    plot(curves, out / "sparsity_accuracy.png")
+    if args.serve:
+        report["serve"], report["malformed"] = bench_serve(models, data[2], args)
+    report["curves"] = curves
+    (out / "bench_deploy.json").write_text(json.dumps(report, indent=2, default=str))
+    print(f"wrote {out / 'bench_deploy.json'}")
+
+
+if __name__ == "__main__":
+    main()
