@@ -19,10 +19,10 @@ import copy
 import gzip
 import io
 import json
+import os
 import socket
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -256,22 +256,55 @@ def free_port():
 
 
 class Server:
-    def __init__(self, app):
-        import uvicorn
+    """The app in its own process (as in production: the load generator does not share the server's GIL)."""
 
+    def __init__(self, framework, model_file, shape, **settings):
         self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.command = [sys.executable, __file__, "--worker", framework, str(model_file), str(self.port),
+                        ",".join(map(str, shape)), json.dumps(settings)]
 
     def __enter__(self):
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.05)
-        return f"http://127.0.0.1:{self.port}"
+        import subprocess
+
+        import httpx
+
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        self.process = subprocess.Popen(self.command, env=env)
+        url = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    return url
+            except httpx.HTTPError:
+                time.sleep(0.2)
+            if self.process.poll() is not None:
+                break
+        self.process.kill()
+        raise RuntimeError(f"the server did not start: {self.command}")
 
     def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(10)
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def worker(framework, model_file, port, shape, settings):
+    """``--worker``: serve the shenjing model file, or its PyTorch twin, behind the same FastAPI app."""
+    import uvicorn
+
+    from shenjing.serve import Predictor, create_app
+    from shenjing.serve.app import load_predictor
+
+    model = shenjing.load(model_file)
+    shape = [int(v) for v in shape.split(",")]
+    if framework == "pytorch":
+        import torch
+
+        torch.set_num_threads(1)
+        predictor = Predictor(theirs(torch_twin(model)), shape)
+    else:
+        predictor = load_predictor(model, input_shape=shape)
+    uvicorn.run(create_app(predictor, **json.loads(settings)), host="127.0.0.1", port=int(port), log_level="error")
 
 
 async def load(url, body, clients, requests, budget_s):
@@ -342,20 +375,15 @@ async def hammer(url, bodies, clients, budget_s):
     return statuses
 
 
-def bench_serve(models, x_test, args):
-    from shenjing.serve import Predictor, create_app
-    from shenjing.serve.app import load_predictor
-
+def bench_serve(models, x_test, args, out):
     results = []
-    for name, (model, twin) in models.items():
+    for name, (model, _) in models.items():
         shape = list(x_test.shape[1:]) if name == "cnn" else [784]
         sample = x_test[:1].reshape([1, *shape])
         body = json.dumps({"inputs": sample[0].tolist()}).encode()
-        for framework, predictor in [
-            ("shenjing", load_predictor(model, input_shape=shape)),
-            ("pytorch", Predictor(theirs(twin), shape)),
-        ]:
-            with Server(create_app(predictor, max_batch_size=32, max_wait_ms=2)) as url:
+        shenjing.save(model, out / f"{name}.safetensors")
+        for framework in ("shenjing", "pytorch"):
+            with Server(framework, out / f"{name}.safetensors", shape, max_batch_size=32, max_wait_ms=2) as url:
                 for clients in (1, 8, 32):
                     r = asyncio.run(load(url, body, clients, args.requests, args.budget))
                     r.update(model=name, framework=framework)
@@ -363,12 +391,13 @@ def bench_serve(models, x_test, args):
                     print(f"  serve {name:3s} {framework:8s} {clients:2d} clients: {r['throughput_rps']:7.1f} req/s  "
                           f"p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  ({r['requests']} requests)",
                           flush=True)
-    model, _ = models["mlp"]
-    with Server(create_app(load_predictor(model, input_shape=[784]), max_body_bytes=256 * 1024)) as url:
-        statuses = asyncio.run(hammer(url, malformed_bodies(args.malformed, [784]), 32, args.budget * 4))
+    name = "mlp" if "mlp" in models else next(iter(models))
+    shape = [784] if name == "mlp" else [1, 28, 28]
+    with Server("shenjing", out / f"{name}.safetensors", shape, max_body_bytes=256 * 1024) as url:
+        statuses = asyncio.run(hammer(url, malformed_bodies(args.malformed, shape), 32, args.budget * 4))
         import httpx
 
-        after = httpx.post(url + "/v1/predict", json={"inputs": x_test[0].reshape(-1).tolist()})
+        after = httpx.post(url + "/v1/predict", json={"inputs": x_test[0].reshape(shape).tolist()})
     five = sum(n for s, n in statuses.items() if s >= 500)
     print(f"  malformed: {sum(statuses.values())} requests, statuses {dict(sorted(statuses.items()))}, 5xx: {five}; "
           f"a good request after: {after.status_code}", flush=True)
@@ -376,6 +405,8 @@ def bench_serve(models, x_test, args):
 
 
 def main():
+    if sys.argv[1:2] == ["--worker"]:
+        return worker(*sys.argv[2:7])
     parser = argparse.ArgumentParser()
     parser.add_argument("--train-size", type=int, default=60000)
     parser.add_argument("--test-size", type=int, default=10000)
@@ -405,7 +436,7 @@ def main():
                       f"{r['accuracy'] - base['accuracy']:+.2f} points")
     plot(curves, out / "sparsity_accuracy.png")
     if args.serve:
-        report["serve"], report["malformed"] = bench_serve(models, data[2], args)
+        report["serve"], report["malformed"] = bench_serve(models, data[2], args, out)
     report["curves"] = curves
     (out / "bench_deploy.json").write_text(json.dumps(report, indent=2, default=str))
     print(f"wrote {out / 'bench_deploy.json'}")
