@@ -154,3 +154,4 @@ uint8 = _dt("uint8")
 bool = _dt("bool")  # noqa: A001
 complex64 = cfloat = _dt("complex64")
 complex128 = cdouble = _dt("complex128")
+from . import onnx, prune, quantize  # noqa: E402 - deployment (issue 15); the onnx package itself loads lazily

@@ -239,3 +239,13 @@ def test_cli_export(tmp_path, capsys):
     assert "does not run on input of shape (1, 1, 9, 9)" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "missing.safetensors"), "--onnx", str(out)]) == 2
     assert "no such model file" in capsys.readouterr().err
+
+
+def test_import_stays_light():
+    import subprocess
+    import sys
+
+    code = "import sys, shenjing; shenjing.onnx, shenjing.quantize, shenjing.prune; import shenjing.serve; " \
+           "print(sorted(m for m in ('onnx', 'onnxruntime', 'fastapi', 'uvicorn') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
