@@ -319,7 +319,10 @@ def decode_array(value: Any, input_shape: list[int], config: ServeConfig, what: 
     if bad:
         bad = bad[0]
         raise ClientError(422, f"'{what}' must hold numbers only, found {type(bad).__name__} {json.dumps(bad)[:40]}")
-    array = raw.astype(numpy.float64)
+    try:
+        array = raw.astype(numpy.float64)
+    except (OverflowError, ValueError, TypeError):  # an integer of hundreds of digits
+        raise ClientError(422, f"'{what}' holds a number too large for float32") from None
     if not numpy.isfinite(array).all():
         raise ClientError(422, f"'{what}' holds a number that is not finite (NaN or infinity)")
     if numpy.abs(array).max(initial=0) > numpy.finfo(numpy.float32).max:

@@ -146,6 +146,8 @@ MALFORMED = [
     ("NaN", {"content": b'{"inputs": [NaN]}', "headers": {"content-type": "application/json"}}, 400, "NaN"),
     ("huge number", {"content": b'{"inputs": [' + b"1e39," * 63 + b"1]}", "headers": {"content-type": "application/json"}},
      422, "float32"),
+    ("huge integer", {"content": b'{"inputs": [' + b"9" * 400 + b"]}", "headers": {"content-type": "application/json"}},
+     422, "too large"),
     ("infinity literal", {"content": b'{"inputs": [1e999]}', "headers": {"content-type": "application/json"}}, 422,
      "not finite"),
     ("not JSON", {"content": b"{inputs: 1", "headers": {"content-type": "application/json"}}, 400, "not valid JSON"),
