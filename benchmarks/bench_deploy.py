@@ -407,6 +407,9 @@ def bench_serve(models, x_test, args, out):
 def main():
     if sys.argv[1:2] == ["--worker"]:
         return worker(*sys.argv[2:7])
+    import torch
+
+    torch.set_num_threads(1)  # one thread, as onnxruntime here (intra_op_num_threads=1): a fair CPU comparison
     parser = argparse.ArgumentParser()
     parser.add_argument("--train-size", type=int, default=60000)
     parser.add_argument("--test-size", type=int, default=10000)

@@ -67,6 +67,17 @@ def _quantize_input(xp: Any, x: Any, scale: Any, zero: Any) -> Any:
     return xp.clip(xp.rint(x / scale) + zero, 0, 255).astype("float32") - zero
 
 
+def _float_weight(module: Any, transpose: bool = False) -> Any:
+    """The int8 weight as float32 integers, cached until the weight array is replaced (NumPy has no int8 GEMM)."""
+    w = module.weight.array
+    cached = module.__dict__.get("_float_cache")
+    if cached is None or cached[0] is not w:
+        f = w.astype("float32")
+        cached = (w, backend_of(w).xp.ascontiguousarray(f.T) if transpose else f)
+        object.__setattr__(module, "_float_cache", cached)
+    return cached[1]
+
+
 class QuantizedLinear(Module):
     """Linear with int8 per-channel weights and dynamically quantized uint8 activations (inference only).
 
@@ -100,7 +111,7 @@ class QuantizedLinear(Module):
                 f"(input shape {tuple(x.shape)})"
             )
         scale, zero = dynamic_qparams(xp, x)
-        acc = _quantize_input(xp, x, scale, zero) @ self.weight.array.T.astype("float32")
+        acc = _quantize_input(xp, x, scale, zero) @ _float_weight(self, transpose=True)
         y = acc * (scale * self.weight_scale.array)
         if self.bias is not None:
             y = y + self.bias.array
@@ -177,7 +188,7 @@ class QuantizedConv2d(Module):
         xp = backend_of(x).xp
         xq = _quantize_input(xp, x.astype("float32"), self.input_scale.array, self.input_zero_point.array)
         conv = conv2d if self._n == 2 else conv1d
-        acc = conv(Tensor._wrap(xq), Tensor._wrap(self.weight.array.astype("float32")), None, self.stride,
+        acc = conv(Tensor._wrap(xq), Tensor._wrap(_float_weight(self)), None, self.stride,
                    self.padding, self.dilation, self.groups).array
         scale = (self.input_scale.array * self.weight_scale.array).reshape((-1,) + (1,) * self._n)
         y = acc * scale
