@@ -26,7 +26,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # before NumPy loads its BLAS
+    os.environ.setdefault(_var, "1")  # one thread everywhere: BLAS threads on a busy machine make latency bimodal
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
