@@ -5,6 +5,10 @@
     shenjing.save(qmodel, "q.safetensors")      # int8 weights: about 4× smaller; shenjing.load rebuilds it
     shenjing.onnx.export(qmodel, x, "q.onnx")   # MatMulInteger / ConvInteger: onnxruntime's int8 kernels
 
+    qat = shenjing.quantize.prepare_qat(model, calibration_batches)   # quantization-aware fine-tuning:
+    ... train qat as usual (fake quantization, straight-through gradients) ...
+    qmodel = shenjing.quantize.convert(qat)                            # → the same int8 layers
+
 The scheme (the one onnxruntime's dynamic quantization uses, so exported models agree with ours):
 
 * weights: symmetric per output channel, W ≈ s_w[o]·W_q[o], W_q = round(W / s_w) ∈ [−127, 127] int8,
@@ -16,7 +20,7 @@ The scheme (the one onnxruntime's dynamic quantization uses, so exported models 
 * y = s_x·s_w[o] · Σ (x_q − z_x)·W_q[o] + b[o]: the integer products are summed in float32 (exact up to 2²⁴, i.e. for
   inner sizes up to ≈ 500, and within float32 rounding beyond: NumPy has no int8 GEMM), the bias stays float32.
 
-Quantized layers are for inference (no gradients). Accuracy and size are measured in benchmarks/bench_deploy.py.
+Quantized layers are for inference (no gradients); QAT layers train through :class:`FakeQuantizeFunction`. Accuracy and size are measured in benchmarks/bench_deploy.py.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .autograd import Function
 from .backend import backend_of, get_backend
 from .nn.module import Module
 from .registry import register_module
@@ -38,6 +43,12 @@ __all__ = [
     "quantize_weight",
     "dynamic_qparams",
     "model_size_bytes",
+    "FakeQuantizeFunction",
+    "fake_quantize",
+    "QATLinear",
+    "QATConv2d",
+    "prepare_qat",
+    "convert",
 ]
 
 QMIN, QMAX = -127, 127  # int8 weights, symmetric (−128 unused so that −W_q is representable)
@@ -305,3 +316,136 @@ def quantize_static(model: Any, calibration: Any, linear: str = "dynamic", inpla
 def model_size_bytes(model: Any) -> int:
     """Bytes of the model's saved state (parameters and persistent buffers)."""
     return int(sum(t.array.nbytes for t in model.state_dict().values()))
+
+
+# ---- quantization-aware training ------------------------------------------------------------------------------------
+class FakeQuantizeFunction(Function):
+    """Quantize and dequantize in float (as ``torch.fake_quantize_per_channel_affine`` / ``…_per_tensor_affine``):
+
+        q = round(x / s) + z,  y = (clip(q, q_min, q_max) − z) · s      (s, z per tensor, or per slice along axis)
+        ∂L/∂x = ∂L/∂y where q_min ≤ q ≤ q_max, else 0                 (the straight-through estimator)
+    """
+
+    def forward(self, x: Any, scale: Any = 1.0, zero: Any = 0.0, qmin: int = -127, qmax: int = 127,
+                axis: int | None = None) -> Any:
+        xp = self.xp
+        scale = xp.asarray(scale, dtype=x.dtype)
+        zero = xp.asarray(zero, dtype=x.dtype)
+        if axis is not None:
+            shape = [1] * x.ndim
+            shape[axis] = -1
+            scale, zero = scale.reshape(shape), zero.reshape(shape)
+        q = xp.rint(x / scale) + zero
+        self.inside = (q >= qmin) & (q <= qmax)
+        return ((xp.clip(q, qmin, qmax) - zero) * scale).astype(x.dtype)
+
+    def backward(self, grad_y: Any) -> Any:
+        return grad_y * self.inside
+
+
+def fake_quantize(x: Tensor, scale: Any, zero: Any, qmin: int, qmax: int, axis: int | None = None) -> Tensor:
+    return FakeQuantizeFunction.apply(x, scale=scale, zero=zero, qmin=qmin, qmax=qmax, axis=axis)
+
+
+def _weight_fake_quant(w: Tensor) -> Tensor:
+    """Per-output-channel symmetric int8, scales from the current weights (no gradient through the scales)."""
+    xp = backend_of(w.array).xp
+    flat = w.array.reshape(w.shape[0], -1)
+    scale = xp.abs(flat).max(axis=1) / QMAX
+    scale = xp.where(scale > 0, scale, 1.0)
+    return fake_quantize(w, scale, xp.zeros_like(scale), QMIN, QMAX, axis=0)
+
+
+def _input_fake_quant(x: Tensor, low: Any = None, high: Any = None) -> Tensor:
+    """uint8 asymmetric per tensor: from this batch's range (dynamic) or a given range (static)."""
+    xp = backend_of(x.array).xp
+    values = x.array if low is None else xp.asarray([low, high], dtype="float32")
+    scale, zero = dynamic_qparams(xp, values)
+    return fake_quantize(x, scale, zero, 0, 255)
+
+
+class QATLinear(Module):
+    """Linear trained through fake quantization: y = fq(x) fq(W)ᵀ + b, as QuantizedLinear will compute it."""
+
+    def __init__(self, linear: Any) -> None:
+        super().__init__()
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        self.weight = linear.weight
+        self.bias = linear.bias
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        from .nn.functional import linear
+
+        return linear(_input_fake_quant(input), _weight_fake_quant(self.weight), self.bias)
+
+
+class QATConv2d(Module):
+    """Conv2d/Conv1d trained through fake quantization; the input range is observed as training goes (min/max)."""
+
+    def __init__(self, conv: Any) -> None:
+        super().__init__()
+        if conv.padding_mode != "zeros":
+            raise NotImplementedError(f"{conv!r}: only padding_mode='zeros' convolutions can be quantized")
+        self.conv = conv
+        xp = backend_of(conv.weight.array).xp
+        self.register_buffer("input_min", Tensor._wrap(xp.zeros((), dtype="float32")))
+        self.register_buffer("input_max", Tensor._wrap(xp.zeros((), dtype="float32")))
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        from .nn.functional import conv1d, conv2d
+
+        xp = backend_of(input.array).xp
+        if self.training:
+            self.input_min.array = xp.minimum(self.input_min.array, input.array.min()).astype("float32")
+            self.input_max.array = xp.maximum(self.input_max.array, input.array.max()).astype("float32")
+        x = _input_fake_quant(input, self.input_min.array, self.input_max.array)
+        c = self.conv
+        conv = conv2d if type(c).__name__ == "Conv2d" else conv1d
+        return conv(x, _weight_fake_quant(c.weight), c.bias, c.stride, c.padding, c.dilation, c.groups)
+
+
+def prepare_qat(model: Any, calibration: Any = None, inplace: bool = False) -> Any:
+    """Linear → QATLinear, Conv2d/Conv1d → QATConv2d (sharing the Parameters): fine-tune it, then :func:`convert`.
+
+    ``calibration`` (input batches) seeds the convolutions' input ranges; otherwise they start at [0, 0] and grow
+    with the training batches.
+    """
+    model = model if inplace else copy.deepcopy(model)
+
+    def make(path: str, m: Any) -> Any:
+        kind = type(m).__name__
+        if kind == "Linear":
+            return QATLinear(m).train(m.training)
+        if kind in ("Conv2d", "Conv1d"):
+            return QATConv2d(m).train(m.training)
+        return None
+
+    model = _replace(model, make)
+    if calibration is not None:
+        from .autograd import no_grad
+        from .creation import tensor
+
+        was = model.training
+        model.train()
+        with no_grad():
+            for batch in calibration:
+                x = batch[0] if isinstance(batch, tuple | list) else batch
+                model(x if isinstance(x, Tensor) else tensor(x))
+        model.train(was)
+    return model
+
+
+def convert(model: Any, inplace: bool = False) -> Any:
+    """A QAT model → its int8 model (QuantizedLinear / QuantizedConv*), in eval mode."""
+    model = model if inplace else copy.deepcopy(model)
+    model.eval()
+
+    def make(path: str, m: Any) -> Any:
+        if isinstance(m, QATLinear):
+            return QuantizedLinear.from_float(m)
+        if isinstance(m, QATConv2d):
+            cls = QuantizedConv2d if type(m.conv).__name__ == "Conv2d" else QuantizedConv1d
+            return cls.from_float(m.conv, float(m.input_min.array), float(m.input_max.array))
+        return None
+
+    return _replace(model, make)

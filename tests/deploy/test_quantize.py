@@ -163,3 +163,61 @@ def test_errors():
         quantize_static(nn.Sequential(nn.Conv2d(1, 1, 3, padding=1, padding_mode="circular")), [np.zeros((1, 1, 4, 4), np.float32)])
     with pytest.raises(RuntimeError, match="expected 20"):
         quantize_dynamic(_mlp())(shenjing.zeros(2, 3))
+
+
+def test_fake_quantize_as_torch():
+    torch = pytest.importorskip("torch", reason="compared with torch.fake_quantize_per_*_affine")
+    from shenjing.quantize import fake_quantize
+
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((4, 5)).astype(np.float32) * 3
+    scale = np.array([0.02, 0.05, 0.1, 0.01], np.float32)
+    grad = rng.standard_normal((4, 5)).astype(np.float32)
+    t = shenjing.tensor(x, requires_grad=True)
+    y = fake_quantize(t, scale, np.zeros(4, np.float32), -127, 127, axis=0)
+    (y * shenjing.tensor(grad)).sum().backward()
+    tt = torch.tensor(x, requires_grad=True)
+    ty = torch.fake_quantize_per_channel_affine(tt, torch.tensor(scale), torch.zeros(4, dtype=torch.int32), 0, -127, 127)
+    (ty * torch.tensor(grad)).sum().backward()
+    np.testing.assert_allclose(y.array, ty.detach().numpy(), atol=1e-6)
+    np.testing.assert_array_equal(t.grad.array, tt.grad.numpy())
+    t = shenjing.tensor(x, requires_grad=True)
+    y = fake_quantize(t, 0.03, 100.0, 0, 255)
+    (y * shenjing.tensor(grad)).sum().backward()
+    tt = torch.tensor(x, requires_grad=True)
+    ty = torch.fake_quantize_per_tensor_affine(tt, 0.03, 100, 0, 255)
+    (ty * torch.tensor(grad)).sum().backward()
+    np.testing.assert_allclose(y.array, ty.detach().numpy(), atol=1e-6)
+    np.testing.assert_array_equal(t.grad.array, tt.grad.numpy())
+
+
+def test_quantization_aware_fine_tuning():
+    from shenjing.quantize import QATConv2d, QATLinear, convert, prepare_qat
+
+    model = _cnn()
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((32, 1, 8, 8)).astype(np.float32)
+    y = rng.integers(0, 5, 32)
+    qat = prepare_qat(model, calibration=[x])
+    assert isinstance(qat[0], QATConv2d) and isinstance(qat[-1], QATLinear)
+    assert float(qat[0].input_min.array) == x.min() and float(qat[0].input_max.array) == x.max()
+    params = list(qat.parameters())
+    assert len(params) == len(list(model.parameters()))
+    opt = shenjing.optim.Adam(params, lr=1e-2)
+    loss_fn = nn.CrossEntropyLoss()
+    qat.train()
+    losses = []
+    for _ in range(15):
+        opt.zero_grad()
+        loss = loss_fn(qat(shenjing.tensor(x)), shenjing.tensor(y))
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.item()))
+    assert losses[-1] < losses[0] * 0.8  # gradients flow through the fake quantizers
+    int8 = convert(qat)
+    assert isinstance(int8[0], QuantizedConv2d) and isinstance(int8[-1], QuantizedLinear)
+    qat.eval()
+    with shenjing.no_grad():
+        simulated = qat(shenjing.tensor(x)).array
+    # the int8 model computes what the fake-quantized model trained on (up to float32 rounding of the sums)
+    np.testing.assert_allclose(_run(int8, x), simulated, atol=1e-3 * np.abs(simulated).max())
