@@ -60,17 +60,32 @@ def _count(amount: Any, total: int, what: str) -> int:
     return amount
 
 
-def _apply(module: Any, name: str) -> None:
+def _apply(module: Any, name: str, track: bool = True) -> None:
     orig, mask = getattr(module, name + "_orig"), getattr(module, name + "_mask")
-    object.__setattr__(module, name, orig * mask)
+    if track:
+        object.__setattr__(module, name, orig * mask)
+    else:
+        object.__setattr__(module, name, Tensor._wrap(orig.array * mask.array))
 
 
 class _PruningHook:
+    """Before forward: ``name = name_orig · name_mask`` (recorded by autograd, so name_orig gets its gradient)."""
+
     def __init__(self, name: str) -> None:
         self.name = name
 
     def __call__(self, module: Any, args: tuple) -> None:
         _apply(module, self.name)
+
+
+class _DetachHook:
+    """After forward: keep a graph-free copy, so that a pruned module can be deep-copied and saved between calls."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, module: Any, args: tuple, output: Any) -> None:
+        _apply(module, self.name, track=False)
 
 
 def _current(module: Any, name: str) -> tuple[Any, Any]:
@@ -90,12 +105,12 @@ def _set_mask(module: Any, name: str, mask: Any) -> Any:
         param = module._parameters.pop(name)
         module.register_parameter(name + "_orig", param)
         module.register_buffer(name + "_mask", Tensor._wrap(mask))
-        hook = _PruningHook(name)
         handles = module.__dict__.setdefault("_pruning_handles", {})
-        handles[name] = module.register_forward_pre_hook(hook)
+        handles[name] = (module.register_forward_pre_hook(_PruningHook(name)),
+                         module.register_forward_hook(_DetachHook(name)))
     else:
         getattr(module, name + "_mask").array = mask
-    _apply(module, name)
+    _apply(module, name, track=False)
     return module
 
 
@@ -178,7 +193,8 @@ def remove(module: Any, name: str) -> Any:
         raise ValueError(f"Parameter '{name}' of module {type(module).__name__} has to be pruned before it can be "
                          "removed")
     orig, mask = getattr(module, name + "_orig"), getattr(module, name + "_mask")
-    module.__dict__["_pruning_handles"].pop(name).remove()
+    for handle in module.__dict__["_pruning_handles"].pop(name):
+        handle.remove()
     del module._parameters[name + "_orig"]
     del module._buffers[name + "_mask"]
     module.__dict__.pop(name, None)

@@ -78,6 +78,13 @@ def test_fine_tuning_keeps_pruned_weights_zero():
         opt.step()
     model(x)
     assert (model[0].weight.array[mask == 0] == 0).all()
+    import copy
+
+    twin = copy.deepcopy(model)  # between calls a pruned model holds no autograd graph: it copies (and quantizes)
+    np.testing.assert_array_equal(twin(x).array, model(x).array)
+    from shenjing.quantize import quantize_dynamic
+
+    assert (quantize_dynamic(model)[0].weight.array[mask == 0] == 0).all()
     prune.remove(model[0], "weight")
     assert not prune.is_pruned(model[0])
     assert sorted(model[0].state_dict()) == ["bias", "weight"]
@@ -154,3 +161,29 @@ def test_shrink_refuses():
         prune.shrink(model, 0.5)
     with pytest.raises(ValueError, match="amount"):
         prune.shrink(nn.Sequential(nn.Linear(3, 3)), 1.0)
+
+
+def test_pruned_and_shrunk_models_export_to_onnx(tmp_path):
+    ort = pytest.importorskip("onnxruntime", reason="needs onnxruntime")
+    pytest.importorskip("onnx", reason="needs onnx")
+    from shenjing.onnx import export
+
+    shenjing.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3)).eval()
+    prune.global_unstructured([(model[0], "weight"), (model[2], "weight")], prune.L1Unstructured, amount=0.7)
+    x = np.random.default_rng(0).standard_normal((5, 6)).astype(np.float32)
+    for variant in (model, prune.shrink(copy_removed(model), 0.5)):
+        export(variant, shenjing.tensor(x), tmp_path / "p.onnx", dynamic_axes={"input": [0]})
+        got = ort.InferenceSession(str(tmp_path / "p.onnx"), providers=["CPUExecutionProvider"]).run(None, {"input": x})
+        with shenjing.no_grad():
+            np.testing.assert_allclose(got[0], variant(shenjing.tensor(x)).array, atol=1e-5)
+
+
+def copy_removed(model):
+    import copy
+
+    done = copy.deepcopy(model)
+    for m in done:
+        if prune.is_pruned(m):
+            prune.remove(m, "weight")
+    return done
