@@ -158,3 +158,4 @@ bool = _dt("bool")  # noqa: A001
 complex64 = cfloat = _dt("complex64")
 complex128 = cdouble = _dt("complex128")
 from . import distributed  # noqa: E402,F401  (shenjing.distributed, as torch.distributed)
+from . import onnx, prune, quantize  # noqa: E402 - deployment (issue 15); the onnx package itself loads lazily

@@ -76,6 +76,8 @@ EXTRA_COMMANDS: list[tuple[str, str]] = [
     ("diagnose", "shenjing.train.diagnose_cli"),
     ("launch", "shenjing.distributed.launch"),
     ("search", "shenjing.search.cli"),
+    ("export", "shenjing.onnx.cli"),
+    ("serve", "shenjing.serve.cli"),
 ]
 
 

@@ -1,0 +1,67 @@
+"""``shenjing export MODEL --onnx out.onnx``: a model file as an ONNX file (opset 17, a dynamic batch axis).
+
+    shenjing export runs/mnist_cnn/model.safetensors --onnx mnist_cnn.onnx
+    shenjing export mlp.safetensors --onnx mlp.onnx --input-shape 784 --opset 17
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    export = commands.add_parser("export", parents=[common], help="export a model file to ONNX")
+    export.add_argument("model", help="a model file (model.safetensors)")
+    export.add_argument("--onnx", required=True, metavar="OUT", help="the ONNX file to write")
+    export.add_argument("--input-shape", help="one sample's shape, e.g. 784 or 1,28,28 (default: from the file)")
+    export.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
+    export.add_argument("--input-name", default="input")
+    export.add_argument("--output-name", default="output")
+    export.add_argument("--static-batch", action="store_true", help="fix the batch size at 1 (default: dynamic)")
+
+
+def sample_shape(text: str | None, metadata: dict, model: Any) -> list[int]:
+    """One sample's shape: from --input-shape, the file's metadata, or the first Linear layer."""
+    from ..cli import UsageError
+
+    if text:
+        try:
+            shape = [int(v) for v in text.replace("x", ",").split(",") if v.strip()]
+        except ValueError:
+            raise UsageError(f"--input-shape {text!r}: expected sizes separated by commas, e.g. 1,28,28") from None
+        if not shape or any(s <= 0 for s in shape):
+            raise UsageError(f"--input-shape {text!r}: sizes must be positive")
+        return shape
+    shape = metadata.get("input_shape")
+    if shape:
+        return [int(s) for s in shape]
+    first = next((m for _, m in model.named_modules() if not any(True for _ in m.children())), None)
+    if type(first).__name__ == "Linear":
+        return [first.in_features]
+    raise UsageError("the model file does not record its input shape: give --input-shape, e.g. 1,28,28")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..cli import UsageError, _require_file
+    from ..creation import zeros
+    from ..io import load
+    from . import UnsupportedLayerError, export
+
+    _require_file(args.model, "model file")
+    model, document = load(args.model, with_metadata=True)
+    shape = sample_shape(args.input_shape, document.get("metadata") or {}, model)
+    dynamic = None if args.static_batch else {args.input_name: {0: "batch"}, args.output_name: {0: "batch"}}
+    try:
+        export(model, zeros(1, *shape), args.onnx, input_names=[args.input_name], output_names=[args.output_name],
+               opset_version=args.opset, dynamic_axes=dynamic)
+    except UnsupportedLayerError as error:
+        raise UsageError(str(error)) from None
+    except RuntimeError as error:
+        raise UsageError(f"the model does not run on input of shape {tuple([1, *shape])}: {error}") from None
+    print(f"wrote {args.onnx} ({os.path.getsize(args.onnx):,} bytes, opset {args.opset}, input {args.input_name} "
+          f"{['batch' if dynamic else 1, *shape]})")
+    return 0
