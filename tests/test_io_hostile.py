@@ -67,12 +67,17 @@ def small_arrays() -> dict:
 
 
 def refused(call, match: str, max_bytes: int = 8 << 20) -> ModelFileError:
-    """``call()`` raises a ModelFileError matching ``match`` within 0.5 s (a generous bound for a loaded machine:
-    the refusals take milliseconds), tracing at most ``max_bytes`` bytes (measured in a second, traced call)."""
-    started = time.perf_counter()
-    with pytest.raises(ModelFileError, match=match) as caught:
-        call()
-    elapsed = time.perf_counter() - started
+    """``call()`` raises a ModelFileError matching ``match`` within 2 s at best of 3 tries (a bound for a loaded
+    2-core CI machine: the refusals take milliseconds, what is refused would take minutes or gigabytes), tracing at
+    most ``max_bytes`` bytes (measured in a further, traced call)."""
+    elapsed = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        with pytest.raises(ModelFileError, match=match) as caught:
+            call()
+        elapsed = min(elapsed, time.perf_counter() - started)
+        if elapsed < 0.2:
+            break
     tracemalloc.start()
     try:
         with pytest.raises(ModelFileError, match=match):
@@ -80,7 +85,7 @@ def refused(call, match: str, max_bytes: int = 8 << 20) -> ModelFileError:
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert elapsed < 0.5, f"took {elapsed:.2f} s to refuse"
+    assert elapsed < 2.0, f"took {elapsed:.2f} s to refuse"
     assert peak < max_bytes, f"allocated {peak} bytes to refuse"
     return caught.value
 
