@@ -95,20 +95,25 @@ def limit_training_sets(classes: list[type]) -> None:
         cls.__init__ = __init__
 
 
+SEED = int(os.environ.get("COMPAT_SEED", "0"))
+
+
 def setup_torch() -> None:
     sys.path.insert(0, str(SITE / "reference"))
     # torchvision's fake-kernel registrations need its compiled ops, which this wheel lacks for torch 2.13.0+cpu
     sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
-    import torch  # noqa: F401
+    import torch
     import torchvision.datasets
 
+    torch.manual_seed(SEED)  # programs that draw random values without a seed: the same run every time
     limit_training_sets([torchvision.datasets.MNIST])
 
 
 def setup_shenjing() -> None:
     sys.path.insert(0, str(HERE.parent))
-    import shenjing  # noqa: F401
+    import shenjing
 
+    shenjing.manual_seed(SEED)  # a different stream from torch's for the same seed, but the same run every time
     try:
         import shenjing.vision.datasets as vision_datasets
     except ImportError:

@@ -77,6 +77,10 @@ class Pow(Function):
 
     def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b = promote(a, b)
+        if b.__class__ in (int, float) and b in (2, 3) and getattr(a, "dtype", None) is not None and a.dtype.kind == "f":
+            # NOTE: x² and x³ as products, as PyTorch's kernel does: NumPy's float ** 3 measured 100x slower
+            self.out = a * a if b == 2 else a * a * a
+            return self.out
         self.out = a**b
         if self.out.dtype.kind != getattr(a, "dtype", getattr(b, "dtype", self.out.dtype)).kind:
             self.out = self.out.astype(bool)  # NOTE: NumPy gives int8 for bool ** bool, PyTorch bool
