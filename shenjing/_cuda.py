@@ -47,6 +47,11 @@ class CupyBackend(Backend):
     def scatter_add(self, target: Any, index: Any, values: Any) -> None:
         cupyx.scatter_add(target, index, values)
 
+    def special(self, name: str) -> Any:
+        import cupyx.scipy.special
+
+        return getattr(cupyx.scipy.special, name, None)
+
     def fused_adam(self, param: Any, grad: Any, exp_avg: Any, exp_avg_sq: Any, beta1: float, beta2: float,
                    step_size: float, bias_correction2_sqrt: float, eps: float) -> None:
         """Adam's update of one parameter in one kernel launch (formulas in :func:`adam_kernel`)."""

@@ -119,6 +119,17 @@ class Backend:
         """This backend's array as a NumPy array on the host."""
         return numpy.asarray(array)
 
+    def special(self, name: str) -> Any:
+        """The ``scipy.special`` function ``name`` (erf, erfc, …) for this backend's arrays, or None without SciPy
+        (callers then use their own series). NumPy arrays only here; the CuPy backend gives ``cupyx.scipy.special``."""
+        if self.xp is not numpy:
+            return None
+        try:
+            import scipy.special
+        except ImportError:
+            return None
+        return getattr(scipy.special, name, None)
+
     def scatter_add(self, target: Any, index: Any, values: Any) -> None:
         """``target[index] += values``, adding once per occurrence of repeated indices."""
         numpy.add.at(target, index, values)

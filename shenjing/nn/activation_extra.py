@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from ..autograd import Function
+from ..backend import backend_of
 from ..tensor import Tensor
 from .activation import ELUFunction, _Activation, sigmoid, softmax
 from .module import Module, Parameter
@@ -31,8 +32,9 @@ def _sigmoid(xp: Any, z: Any) -> Any:
 
 
 def _erfc_of_nonnegative(xp: Any, u: Any) -> Any:
-    """erfc(u) for u ≥ 0, to about 1e-15: the Maclaurin series of erf below 2.5, Laplace's continued fraction
-    erfc(u) = e^(−u²)/√π · 1/(u + ½/(u + 1/(u + 3⁄2/(u + …)))) above (both evaluated with xp, on any backend)."""
+    """erfc(u) for u ≥ 0 with xp only (any backend; SciPy's erfc is used instead when present), to about 1e-10
+    relative at worst (near the switch at u = 2.5): the Maclaurin series of erf below 2.5, Laplace's continued
+    fraction erfc(u) = e^(−u²)/√π · 1/(u + ½/(u + 1/(u + 3⁄2/(u + …)))) above."""
     small = xp.minimum(u, 2.5)
     u2 = small * small
     term, total = small, small
@@ -51,7 +53,8 @@ def _erfc_of_nonnegative(xp: Any, u: Any) -> Any:
 def normal_cdf(xp: Any, z: Any) -> Any:
     """Φ(z) = ½ erfc(−z/√2), accurate in both tails (evaluated in float64: the series cancels in float32)."""
     u = xp.abs(z).astype("float64") * (1 / math.sqrt(2))
-    half_tail = 0.5 * _erfc_of_nonnegative(xp, u)
+    erfc = backend_of(z).special("erfc")  # NOTE: SciPy's (or cupyx's) when present: about 20x faster than the series
+    half_tail = 0.5 * (erfc(u) if erfc is not None else _erfc_of_nonnegative(xp, u))
     return xp.where(z >= 0, 1 - half_tail, half_tail).astype(z.dtype)
 
 

@@ -125,3 +125,18 @@ def test_configs_and_repr() -> None:
     assert nn.GELU("tanh").get_config() == {"approximate": "tanh"}
     assert repr(nn.Threshold(0.1, 20.0)) == "Threshold(threshold=0.1, value=20.0)"
     assert nn.PReLU(3).get_config() == {"num_parameters": 3, "init": 0.25}
+
+
+def test_gelu_without_scipy_uses_the_series_and_still_matches_torch(monkeypatch):
+    """SciPy's erfc is the fast path; without it the backend-only series gives the same values."""
+    from helpers import torch as _torch
+
+    import shenjing
+    from shenjing import backend
+
+    x = np.linspace(-9, 9, 1001)
+    fast = shenjing.nn.functional.gelu(shenjing.tensor(x)).array
+    monkeypatch.setattr(backend.Backend, "special", lambda self, name: None)
+    slow = shenjing.nn.functional.gelu(shenjing.tensor(x)).array
+    np.testing.assert_allclose(slow, fast, rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(slow, _torch.nn.functional.gelu(_torch.tensor(x)).numpy(), rtol=1e-9, atol=1e-15)

@@ -15,13 +15,16 @@ import shenjing.nn.functional as F
 from shenjing import nn
 
 
-def _same(fn, arrays: list) -> None:
+def _same(fn, arrays: list, rtol: float = 0.0) -> None:
     arrays = [np.asarray(a, dtype=np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a) for a in arrays]
     cpu_out, cpu_grads = _run(fn, arrays, "cpu")
     gpu_out, gpu_grads = _run(fn, arrays, "cuda")
     for a, b in zip(cpu_out + cpu_grads, gpu_out + gpu_grads):
         if a is not None or b is not None:
-            np.testing.assert_array_equal(a, b)
+            if rtol:
+                np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-300)
+            else:
+                np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("name", LOSSES)
@@ -34,7 +37,9 @@ def test_loss_runs_through_the_seam(gpu, name: str) -> None:  # noqa: F811
 @pytest.mark.parametrize("name", ACTIVATIONS)
 def test_activation_runs_through_the_seam(gpu, name: str) -> None:  # noqa: F811
     module, _, x = ACTIVATIONS[name]
-    _same(module, [x[:4, :8]])
+    # NOTE: the exact GELU's erfc is SciPy's on the CPU, the backend's own series on the fake GPU (no special
+    # functions there): equal to about 1e-10 at worst (near u = 2.5), not bit for bit
+    _same(module, [x[:4, :8]], rtol=1e-9 if name.startswith("gelu") else 0.0)
 
 
 @pytest.mark.parametrize("name, index", [(n, i) for n in NEW_HERE for i in range(len(COVERED[n]))])
