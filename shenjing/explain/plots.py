@@ -13,18 +13,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..train.plots import _figure  # the headless Agg figure every shenjing plot is drawn on
+
 __all__ = ["plot_activations", "plot_model", "activation_curves", "model_layers"]
-
-
-def _figure(width: float, height: float) -> Any:
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ImportError("plots need matplotlib: pip install matplotlib (or pip install 'shenjing[train]')") from None
-    figure = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(figure)
-    return figure
 
 
 def _save(figure: Any, path: str | os.PathLike) -> str:

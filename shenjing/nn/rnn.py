@@ -196,24 +196,25 @@ class LSTMFunction(_Recurrence):
                 xp.multiply(factors[t, :, 3 * H :], dh, out=d[:, 3 * H :])
                 dc *= f[t]  # δc_{t-1}
                 xp.matmul(d, W_hh, out=dh)  # δh_{t-1} = W_hhᵀ δa
-        for t in range(T - 1, -1, -1) if not (mask is None and W_hr is None) else ():
-            dh = dh + grad[t, :, :P]
-            dc = dc + grad[t, :, P:]
-            m = None if mask is None else mask[t]
-            dhn, dcn = (dh, dc) if m is None else (m * dh, m * dc)
-            if W_hr is not None:
-                dnew_h[t] = dhn
-                dhn = dhn @ W_hr
-            dcn = dcn + dhn * dh_dc[t]
-            d = da[t]
-            xp.multiply(factors[t, :, : 3 * H].reshape(N, 3, H), dcn[:, None, :], out=d[:, : 3 * H].reshape(N, 3, H))
-            xp.multiply(factors[t, :, 3 * H :], dhn, out=d[:, 3 * H :])
-            if m is None:
-                dc = dcn * f[t]
-                dh = d @ W_hh
-            else:
-                dc = dcn * f[t] + (1 - m) * dc
-                dh = d @ W_hh + (1 - m) * dh
+        else:  # a mask (packed sequences) or a projection: the general form
+            for t in range(T - 1, -1, -1):
+                dh = dh + grad[t, :, :P]
+                dc = dc + grad[t, :, P:]
+                m = None if mask is None else mask[t]
+                dhn, dcn = (dh, dc) if m is None else (m * dh, m * dc)
+                if W_hr is not None:
+                    dnew_h[t] = dhn
+                    dhn = dhn @ W_hr
+                dcn = dcn + dhn * dh_dc[t]
+                d = da[t]
+                xp.multiply(factors[t, :, : 3 * H].reshape(N, 3, H), dcn[:, None, :], out=d[:, : 3 * H].reshape(N, 3, H))
+                xp.multiply(factors[t, :, 3 * H :], dhn, out=d[:, 3 * H :])
+                if m is None:
+                    dc = dcn * f[t]
+                    dh = d @ W_hh
+                else:
+                    dc = dcn * f[t] + (1 - m) * dc
+                    dh = d @ W_hh + (1 - m) * dh
         need = self.needs_input_grad
         flat = da.reshape(-1, G)
         dW_hh = flat.T @ hs[:-1].reshape(-1, P) if need[4] else None
