@@ -34,6 +34,9 @@ def _install_abort_hook(comm: Any) -> None:
         sys.stderr.write(f"shenjing.distributed: rank {comm.Get_rank()} failed with {kind.__name__}; aborting "
                          f"all {comm.Get_size()} ranks\n")
         sys.stderr.flush()
+        # NOTE: Abort kills every rank at once, and with them the launcher's forwarding of what they wrote: give
+        # it a moment to pass this rank's traceback on, or the user sees an exit status and no reason (seen in CI)
+        time.sleep(1.0)
         comm.Abort(1)
 
     sys.excepthook = hook
