@@ -4,7 +4,8 @@ batches in the same order, scored by the same classifier (shenjing.gan.quality);
     python benchmarks/bench_gan.py [--arch mlp|dcgan] [--epochs 1] [--limit N] [--threads 1] [--score-n 10000]
 
 Recipe (shenjing/gan/recipe.py): Adam 2e-4, betas (0.5, 0.999), batch 64 (partial batch dropped), pixels in
-[−1, 1], one-sided label smoothing 0.1, non-saturating G loss. Only the noise differs (each library's generator).
+[−1, 1], one-sided label smoothing 0.1, non-saturating G loss. Both libraries train on the same noise (one seeded
+NumPy stream, ``--own-noise`` for each library's own generator) and are scored on samples of the same z.
 The score: confident share (max softmax ≥ 0.9), class-histogram entropy (ln 10 = 2.303 ideal), Fréchet distance of
 the scorer's penultimate features to the 10 000 test digits. Targets (issue 13): each score within 10 % of
 PyTorch's, epoch time ≤ 1.5× PyTorch's.
@@ -81,7 +82,7 @@ def torch_twin(model: shenjing.nn.Sequential) -> torch.nn.Sequential:
     return twin
 
 
-def run_torch(g, d, latent, loaders: list, smoothing: float, lr: float, seed: int) -> tuple:
+def run_torch(g, d, latent, loaders: list, smoothing: float, lr: float, seed: int, noise=None) -> tuple:
     tg, td = torch_twin(g), torch_twin(d)
     shape = (latent,) if isinstance(latent, int) else tuple(latent)
     opt_g = torch.optim.Adam(tg.parameters(), lr=lr, betas=(0.5, 0.999))
@@ -96,7 +97,8 @@ def run_torch(g, d, latent, loaders: list, smoothing: float, lr: float, seed: in
         for x, _y in loader:
             real = torch.from_numpy(x.array)
             n = real.shape[0]
-            fake = tg(torch.randn(n, *shape))
+            z = torch.randn(n, *shape) if noise is None else torch.from_numpy(noise(n))
+            fake = tg(z)
             opt_d.zero_grad()
             out_real, out_fake = td(real).view(-1), td(fake.detach()).view(-1)
             d_loss = bce(out_real, torch.full((n,), 1.0 - smoothing)) + bce(out_fake, torch.zeros(n))
@@ -114,12 +116,33 @@ def run_torch(g, d, latent, loaders: list, smoothing: float, lr: float, seed: in
     return tg, times, last
 
 
-def torch_samples(tg, latent, n: int, seed: int) -> np.ndarray:
+def torch_samples(tg, latent, n: int, seed: int, z: np.ndarray | None = None) -> np.ndarray:
     shape = (latent,) if isinstance(latent, int) else tuple(latent)
     gen = torch.Generator().manual_seed(seed)
     tg.eval()
     with torch.no_grad():
+        if z is not None:
+            return torch.cat([tg(torch.from_numpy(z[s : s + 500])) for s in range(0, n, 500)]).numpy()
         return torch.cat([tg(torch.randn(min(500, n - s), *shape, generator=gen)) for s in range(0, n, 500)]).numpy()
+
+
+class SharedNoise:
+    """z ~ N(0, I) from a seeded NumPy stream, so that both libraries train on the very same noise (float32)."""
+
+    def __init__(self, latent, seed: int) -> None:
+        self.shape = (latent,) if isinstance(latent, int) else tuple(latent)
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, n: int) -> np.ndarray:
+        return self.rng.standard_normal((n, *self.shape), dtype=np.float32)
+
+
+def shenjing_samples(g, z: np.ndarray) -> shenjing.Tensor:
+    g.eval()
+    with shenjing.no_grad():
+        out = shenjing.cat([g(shenjing.tensor(z[s : s + 500])) for s in range(0, len(z), 500)])
+    g.train()
+    return out
 
 
 def step_times(arch: str, width: int, batch: int, repeat: int, smoothing: float = 0.1) -> tuple:
@@ -175,6 +198,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--scorer", default=os.path.join("runs", "gan", "scorer.safetensors"))
     parser.add_argument("--data", default=None)
     parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument("--own-noise", action="store_true",
+                        help="each library draws its own noise (default: one shared NumPy noise stream)")
     parser.add_argument("--step-time", type=int, default=0, metavar="N",
                         help="only time N interleaved steps of each library (no training, no score)")
     args = parser.parse_args(argv)
@@ -205,6 +230,10 @@ def main(argv: list[str] | None = None) -> dict:
         seed=args.seed,
         on_problem="warn",
     )
+    if not args.own_noise:  # the same z for both libraries, step by step, and for the scored samples
+        shared = SharedNoise(latent, 1000 + args.seed)
+        trainer.noise = lambda n: shenjing.tensor(shared(n))
+        z_score = SharedNoise(latent, 2000 + args.seed)(args.score_n)
     times = []
     for epoch in range(args.epochs):
         loader = DataLoader(
@@ -215,7 +244,8 @@ def main(argv: list[str] | None = None) -> dict:
         times.append(time.perf_counter() - start)
         print(f"  shenjing epoch {epoch + 1}: " + str({k: trainer.history[k][-1] for k in ("d_loss", "g_loss", "d_real",
               "d_fake")}) + f"  ({times[-1]:.1f} s)", flush=True)  # fmt: skip
-    ours = scorer.score(to_scorer_input(generate(g, latent, args.score_n, seed=args.seed + 1)))
+    samples = (generate(g, latent, args.score_n, seed=args.seed + 1) if args.own_noise else shenjing_samples(g, z_score))
+    ours = scorer.score(to_scorer_input(samples))
     results["shenjing"] = {"epoch_seconds": times, "score": ours, "problems": trainer.history["problems"]}
 
     # PyTorch: the same initial weights and the same batch order (the same loaders, batches handed over as arrays)
@@ -226,8 +256,10 @@ def main(argv: list[str] | None = None) -> dict:
         DataLoader(train, batch_size=args.batch_size, shuffle=True, drop_last=True, generator=args.seed + e)
         for e in range(args.epochs)
     ]
-    tg, t_times, _ = run_torch(g_init, d_init, latent, loaders, args.smoothing, args.lr, args.seed)
-    theirs = scorer.score(to_scorer_input(shenjing.tensor(torch_samples(tg, latent, args.score_n, args.seed + 1))))
+    noise = None if args.own_noise else SharedNoise(latent, 1000 + args.seed)
+    tg, t_times, _ = run_torch(g_init, d_init, latent, loaders, args.smoothing, args.lr, args.seed, noise)
+    z = None if args.own_noise else z_score
+    theirs = scorer.score(to_scorer_input(shenjing.tensor(torch_samples(tg, latent, args.score_n, args.seed + 1, z))))
     results["torch"] = {"epoch_seconds": t_times, "score": theirs}
     for key in ("confident_share", "class_entropy", "fid"):
         results[f"{key}_ratio"] = ours[key] / theirs[key] if theirs[key] else float("nan")
