@@ -75,13 +75,15 @@ def _dims(shape: tuple, axes: Any, name: str) -> tuple[list, set]:
 
 
 def _examples(args: Any, model: Any) -> list:
+    """The example's tensors (the graph inputs), in order: nested tuples, as (x, (h_0, c_0)), are flattened."""
     from ..creation import tensor
 
-    items = list(args) if isinstance(args, tuple | list) else [args]
     indexed = any("Embedding" in type(m).__name__ for m in model.modules())
     out = []
-    for item in items:
+    for item in _flatten(list(args) if isinstance(args, tuple | list) else [args]):
         t = item if hasattr(item, "array") else tensor(numpy.asarray(item))
+        if any(t is seen for seen in out):  # one tensor given twice (q, k, v = x, x, x): two graph inputs
+            t = tensor(numpy.array(host(t)))
         kind = t.array.dtype
         if kind.kind == "f" and kind not in (numpy.float32, numpy.float64) or kind.kind not in "fiub" or \
                 kind.kind in "iub" and not indexed:
@@ -89,6 +91,18 @@ def _examples(args: Any, model: Any) -> list:
                             f"got {kind}")
         out.append(t)
     return out
+
+
+def _call_args(args: Any, leaves: list) -> tuple:
+    """``args`` as the model's positional arguments, with its tensors replaced by ``leaves`` in order."""
+    items = iter(leaves)
+
+    def rebuild(value: Any) -> Any:
+        if isinstance(value, tuple | list):
+            return type(value)(rebuild(v) for v in value)
+        return None if value is None else next(items)
+
+    return tuple(rebuild(list(args) if isinstance(args, tuple | list) else [args]))
 
 
 def _flatten(out: Any) -> list:
@@ -135,11 +149,11 @@ def to_model(
         in_dims.append(dims)
         dynamic.append(axes)
 
-    calls_a, out_a = record(model, tuple(examples))
+    calls_a, out_a = record(model, _call_args(args, examples))
     from ..creation import tensor
 
     examples_b = [tensor(second_input(host(t), axes)) for t, axes in zip(examples, dynamic, strict=True)]
-    calls_b, out_b = record(model, tuple(examples_b))
+    calls_b, out_b = record(model, _call_args(args, examples_b))
     align(calls_a, calls_b)
     outs_a, outs_b = _flatten(out_a), _flatten(out_b)
     output_names = list(output_names or (["output"] + [f"output_{i}" for i in range(1, len(outs_a))]))
