@@ -254,9 +254,9 @@ def second_input(array: Any, dynamic: set, seed: int = 0) -> Any:
     b = numpy.asarray(array)
     for axis in sorted(dynamic):
         b = numpy.concatenate([b, numpy.take(b, [0], axis=axis)], axis=axis)
-    if b.dtype.kind == "f":
+    if b.dtype.kind == "f":  # fresh values with the example's mean and spread
         spread = float(numpy.std(array)) if numpy.size(array) > 1 else 1.0
-        b = (b + rng.standard_normal(b.shape) * (spread or 1.0)).astype(b.dtype)
+        b = (numpy.mean(array) + rng.standard_normal(b.shape) * (spread or 1.0)).astype(b.dtype)
     elif b.size:
         b = rng.permutation(b.reshape(-1)).reshape(b.shape)
     return b
