@@ -1,10 +1,15 @@
 """int8 layers (shenjing.quantize) in ONNX: onnxruntime's integer ops ("QOperator") or Q/DQ pairs ("QDQ").
 
 QOperator: MatMulInteger / ConvInteger on the int8 weight and the uint8 input, then one float rescale, as
-shenjing computes it. QDQ: the float MatMul / Conv between DequantizeLinear nodes (weights int8, per-channel
-scales, zero points 0; activations uint8), the form onnxruntime's graph optimiser fuses into its int8 kernels:
+shenjing computes it. QDQ: the float MatMul / Conv between DequantizeLinear nodes (weights int8 with one scale per
+output channel, zero points 0 — axis 0 of a Conv weight, axis 1 of the (in, out) MatMul weight W_qᵀ; activations
+uint8), the form quantization tools exchange:
 
-    x_dq = s_x·(QuantizeLinear(x) − z_x),   W_dq[o] = s_w[o]·W_q[o],   y = x_dq W_dqᵀ + b
+    x_dq = s_x·(x_q − z_x),   W_dq[o] = s_w[o]·W_q[o],   y = x_dq W_dqᵀ + b      (= shenjing's y, up to rounding)
+
+NOTE: onnxruntime (1.32) fuses the static Conv pattern into QLinearConv (int8); for the dynamically quantized
+Linear it folds DequantizeLinear(W) into a float weight and runs a float Gemm (its dynamic int8 kernel,
+DynamicQuantizeMatMul, comes from the QOperator form).
 """
 
 from __future__ import annotations

@@ -267,3 +267,31 @@ def test_export_file_and_names(tmp_path):
     assert proto.graph.output[1].type.tensor_type.shape.dim[1].dim_param == "batch"
     with pytest.raises(ValueError, match="returns 3 tensors but 1 output names"):
         to_model(nn.LSTM(3, 4), _randn(5, 2, 3), output_names=["y"])
+
+
+def test_cli_export_of_saved_sequence_models(tmp_path, capsys):
+    from shenjing.cli import main
+
+    shenjing.manual_seed(0)
+    gru = nn.GRU(3, 4, num_layers=2, batch_first=True)
+    shenjing.save(gru, tmp_path / "gru.safetensors", input_shape=[5, 3])
+    out = tmp_path / "gru.onnx"
+    assert main(["export", str(tmp_path / "gru.safetensors"), "--onnx", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    x = _randn(3, 5, 3)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["output", "output_1"]
+    for got, expected in zip(session.run(None, {"input": x.array}), _ours(gru, (x,)), strict=True):
+        np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-5)
+
+    tagger = nn.Sequential(nn.Embedding(11, 4), nn.Flatten(), nn.Linear(12, 3))
+    shenjing.save(tagger, tmp_path / "tagger.safetensors", input_shape=[3])
+    out = tmp_path / "tagger.onnx"
+    assert main(["export", str(tmp_path / "tagger.safetensors"), "--onnx", str(out)]) == 0  # int64 ids
+    ids = _ids(4, 3)
+    got = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {"input": ids.array})[0]
+    np.testing.assert_allclose(got, _ours(tagger, (ids,))[0], atol=1e-5, rtol=1e-5)
+
+    shenjing.save(nn.LSTM(3, 4, proj_size=2), tmp_path / "proj.safetensors", input_shape=[5, 3])
+    assert main(["export", str(tmp_path / "proj.safetensors"), "--onnx", str(out)]) == 2
+    assert "proj_size" in capsys.readouterr().err
