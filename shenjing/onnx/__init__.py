@@ -78,9 +78,12 @@ def _examples(args: Any, model: Any) -> list:
     """The example's tensors (the graph inputs), in order: nested tuples, as (x, (h_0, c_0)), are flattened."""
     from ..creation import tensor
 
-    indexed = any("Embedding" in type(m).__name__ for m in model.modules())
+    items = _flatten(list(args) if isinstance(args, tuple | list) else [args])
+    # NOTE: integer (or bool) inputs are token ids or masks: for a model with an Embedding, or beside a float input
+    indexed = any("Embedding" in type(m).__name__ for m in model.modules()) or any(
+        numpy.asarray(host(t)).dtype.kind == "f" for t in items)
     out = []
-    for item in _flatten(list(args) if isinstance(args, tuple | list) else [args]):
+    for item in items:
         t = item if hasattr(item, "array") else tensor(numpy.asarray(item))
         if any(t is seen for seen in out):  # one tensor given twice (q, k, v = x, x, x): two graph inputs
             t = tensor(numpy.array(host(t)))

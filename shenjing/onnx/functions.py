@@ -437,3 +437,35 @@ def _index(op: Op) -> str:
     if unsqueeze:
         x = op.node("Unsqueeze", [x, ints(f"{op.path}.axes", unsqueeze)])
     return x
+
+
+# ---- comparisons and integer arithmetic (unrecorded by autograd; the tracer sees them as tensor.Compare) ---------
+_COMPARE = {"eq": "Equal", "lt": "Less", "le": "LessOrEqual", "gt": "Greater", "ge": "GreaterOrEqual"}
+_LOGICAL = {"and_": ("And", "BitwiseAnd"), "or_": ("Or", "BitwiseOr"), "xor": ("Xor", "BitwiseXor")}
+
+
+@register_function("Compare")
+def _compare(op: Op) -> str:
+    """==, !=, <, <=, >, >=, &, |, ^, ~ (bool: logical ops, integers: bitwise ops), // and % (Python's floor
+    semantics: a − ⌊a / b⌋·b)."""
+    name = op.a.options["op"].__name__
+    if name == "invert":
+        x = op.x(0)
+        return op.node("Not" if op.out_dtype == bool else "BitwiseNot", [x])
+    kinds = [numpy.dtype(getattr(v, "array", v).dtype) for v in op.a.inputs if hasattr(getattr(v, "array", v), "dtype")]
+    common = numpy.result_type(*kinds) if len(kinds) == 2 else (kinds[0] if kinds else op.out_dtype)
+    if op.out_dtype.kind == "f" and common.kind != "f":
+        common = op.out_dtype
+    a, b = op.x(0, common), op.x(1, common)
+    if name in _COMPARE:
+        return op.node(_COMPARE[name], [a, b])
+    if name == "ne":
+        return op.node("Not", [op.node("Equal", [a, b])])
+    if name in _LOGICAL:
+        return op.node(_LOGICAL[name][0 if common == bool else 1], [a, b])
+    if name in ("floordiv", "mod") and common.kind == "f":
+        floor = op.node("Floor", [op.node("Div", [a, b])])
+        return floor if name == "floordiv" else op.node("Sub", [a, op.node("Mul", [floor, b])])
+    if name == "mod":
+        return op.node("Mod", [a, b], fmod=0)  # NOTE: integer Mod with fmod=0 takes the divisor's sign, as Python
+    raise op.fail(f"the operator {name} on {common} tensors (ONNX's integer Div truncates, Python's // floors)")

@@ -295,3 +295,19 @@ def test_cli_export_of_saved_sequence_models(tmp_path, capsys):
     shenjing.save(nn.LSTM(3, 4, proj_size=2), tmp_path / "proj.safetensors", input_shape=[5, 3])
     assert main(["export", str(tmp_path / "proj.safetensors"), "--onnx", str(out)]) == 2
     assert "proj_size" in capsys.readouterr().err
+
+
+def test_comparisons_and_masks_are_traced():
+    """Comparisons, logical ops, // and % are not autograd Functions, but the tracer sees them: a padding mask made
+    from token ids (a second, integer input) stays a graph computation."""
+
+    class Masked(nn.Module):
+        def forward(self, x, ids):
+            y = x.masked_fill((ids == 0)[..., None], -1.0)
+            z = shenjing.where((x > 0.3) & ~(x < -0.5), x, x * 0.1)
+            return y + z + x // 0.5 + x % 0.7, ids % 3 + (ids != 2)
+
+    ids = shenjing.tensor(np.array([[0, 1, 2, 0], [3, 0, 5, 6]]))
+    more = [(_randn(3, 4, 3, seed=1), shenjing.tensor(np.array([[0, 0, 2, 1], [3, 0, 0, 6], [1, 2, 3, 4]])))]
+    proto = _parity(Masked(), (_randn(2, 4, 3), ids), {"input": [0], "input_1": [0]}, more=more)
+    assert {"Equal", "Greater", "Less", "And", "Not", "Where", "Floor", "Mod"} <= _ops(proto)
