@@ -86,7 +86,7 @@ def _examples(args: Any, model: Any) -> list:
     for item in items:
         t = item if hasattr(item, "array") else tensor(numpy.asarray(item))
         if any(t is seen for seen in out):  # one tensor given twice (q, k, v = x, x, x): two graph inputs
-            t = tensor(numpy.array(host(t)))
+            t = tensor(numpy.array(host(t)), device=t.device)
         kind = t.array.dtype
         if kind.kind == "f" and kind not in (numpy.float32, numpy.float64) or kind.kind not in "fiub" or \
                 kind.kind in "iub" and not indexed:
@@ -155,7 +155,8 @@ def to_model(
     calls_a, out_a = record(model, _call_args(args, examples))
     from ..creation import tensor
 
-    examples_b = [tensor(second_input(host(t), axes)) for t, axes in zip(examples, dynamic, strict=True)]
+    examples_b = [tensor(second_input(host(t), axes), device=t.device)
+                  for t, axes in zip(examples, dynamic, strict=True)]
     calls_b, out_b = record(model, _call_args(args, examples_b))
     align(calls_a, calls_b)
     outs_a, outs_b = _flatten(out_a), _flatten(out_b)
@@ -165,7 +166,8 @@ def to_model(
                          f"{output_names}")
     unknown = set(dynamic_axes) - set(input_names) - set(output_names)
     if unknown:
-        raise ValueError(f"dynamic_axes names {sorted(unknown)}, not among inputs {input_names} / outputs {output_names}")
+        raise ValueError(f"dynamic_axes names {sorted(unknown)}, not among inputs {input_names} / outputs "
+                         f"{output_names}")
 
     g = Graph(onnx, _graph_dtype(examples, model), opset, quant_format)
     e = Emitter(g, model)

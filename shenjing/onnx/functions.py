@@ -429,7 +429,7 @@ def _index(op: Op) -> str:
         b_item = b_item[position] if len(b_item) > position else item
         name = op.e.resolve(numpy.asarray(item) if isinstance(item, list) else item,
                             numpy.asarray(b_item) if isinstance(b_item, list) else b_item, op.path)
-        if numpy.ndim(item) != 1:
+        if (numpy.ndim(item) if isinstance(item, list) else item.ndim) != 1:
             raise op.fail("an integer-array index with other than one dimension")
         x = op.node("Gather", [x, op.g.cast(name, numpy.int64, op.path)], axis=at)
     if squeeze:
@@ -469,3 +469,46 @@ def _compare(op: Op) -> str:
     if name == "mod":
         return op.node("Mod", [a, b], fmod=0)  # NOTE: integer Mod with fmod=0 takes the divisor's sign, as Python
     raise op.fail(f"the operator {name} on {common} tensors (ONNX's integer Div truncates, Python's // floors)")
+
+
+# ---- the recurrences themselves (RNNCell, LSTMCell, GRUCell, or a forward that calls them) ----------------------
+def _recurrence(op: Op, kind: str, order: list, state_inputs: int) -> str:
+    """One ONNX RNN/LSTM/GRU node over the precomputed xw = x W_ihᵀ + b_ih: W is the (gate-reordering) identity,
+    R and B the reordered W_hh and [0, b_hh]; see sequence.py for the gate orders."""
+    if op.a.inputs[1] is not None:
+        raise op.fail("a mask (packed sequences) is not exported; pad the sequences")
+    if kind == "LSTM" and op.a.inputs[6] is not None:
+        raise op.fail("proj_size: ONNX's LSTM op has no output projection")
+    T, N, G = op.shape(0)
+    H = G // len(order)
+    rows = numpy.concatenate([numpy.arange(i * H, (i + 1) * H) for i in order])  # ONNX's gate order
+    g, dtype = op.g, op.out_dtype
+    take = g.ints(f"{op.path}.gate_order", rows)
+    first = g.ints(f"{op.path}.axes", [0])
+    W = g.const(f"{op.path}.W", numpy.eye(G)[rows][None], dtype)
+    w_hh = op.x(2 + state_inputs)
+    R = op.node("Unsqueeze", [op.node("Gather", [w_hh, take], axis=0), first])
+    b_hh = op.x(3 + state_inputs)
+    B = None
+    if b_hh is not None:
+        zeros = g.const(f"{op.path}.zeros", numpy.zeros(G), dtype)
+        B = op.node("Unsqueeze", [op.node("Concat", [zeros, op.node("Gather", [b_hh, take], axis=0)], axis=0), first])
+    states = [op.node("Unsqueeze", [op.x(2 + i), first]) for i in range(state_inputs)]  # (1, N, H)
+    attrs: dict = {"hidden_size": H}
+    if kind == "GRU":
+        attrs["linear_before_reset"] = 1
+    if kind == "RNN":
+        attrs["activations"] = ["Relu" if op.opt("relu", False) else "Tanh"]
+    outs = op.node(kind, [op.x(0), W, R, B, None, *states], n_out=3 if kind == "LSTM" else 2, **attrs)
+    y = op.node("Squeeze", [outs[0], g.ints(f"{op.path}.axes", [1])])  # (T, N, H)
+    if kind != "LSTM":
+        return y
+    if T != 1:
+        raise op.fail(f"an LSTMFunction over {T} steps outside nn.LSTM (ONNX gives the cell state of the last step "
+                      "only); use nn.LSTM, whose converter exports every option")
+    return op.node("Concat", [y, outs[2]], axis=-1)  # [h_t, c_t] as LSTMFunction returns them
+
+
+register_function("LSTMFunction")(lambda op: _recurrence(op, "LSTM", [0, 3, 1, 2], 2))
+register_function("GRUFunction")(lambda op: _recurrence(op, "GRU", [1, 0, 2], 1))
+register_function("RNNTanhFunction")(lambda op: _recurrence(op, "RNN", [0], 1))

@@ -311,3 +311,27 @@ def test_comparisons_and_masks_are_traced():
     more = [(_randn(3, 4, 3, seed=1), shenjing.tensor(np.array([[0, 0, 2, 1], [3, 0, 0, 6], [1, 2, 3, 4]])))]
     proto = _parity(Masked(), (_randn(2, 4, 3), ids), {"input": [0], "input_1": [0]}, more=more)
     assert {"Equal", "Greater", "Less", "And", "Not", "Where", "Floor", "Mod"} <= _ops(proto)
+
+
+@pytest.mark.parametrize("cell", ["LSTMCell", "GRUCell", "RNNCell", "RNNCell-relu"])
+def test_cells_in_a_loop(cell):
+    """A forward that steps a cell itself (a decoder's loop): each step is one traced recurrence Function."""
+    shenjing.manual_seed(0)
+    name, _, act = cell.partition("-")
+
+    class Loop(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = getattr(nn, name)(3, 4, **({"nonlinearity": act} if act else {}))
+
+        def forward(self, x, h):
+            state = (h, h * 0.5) if name == "LSTMCell" else h
+            outputs = []
+            for t in range(x.shape[1]):
+                state = self.cell(x[:, t], state)
+                outputs.append(state[0] if name == "LSTMCell" else state)
+            return shenjing.stack(outputs, 1)
+
+    args = (_randn(2, 3, 3), _randn(2, 4, seed=1))
+    more = [(_randn(5, 3, 3, seed=2), _randn(5, 4, seed=3))]
+    _parity(Loop(), args, {"input": [0], "input_1": [0]}, more=more)
