@@ -12,10 +12,12 @@ model runs on the example input, and what it does becomes the graph (built with 
   emitted whole by it: Linear, activations, Conv/ConvTranspose, pooling, BatchNorm/LayerNorm, Dropout, Flatten,
   RNN/LSTM/GRU (ONNX's RNN, LSTM and GRU ops: bidirectional, stacked, batch_first, initial states), Embedding
   (Gather), the int8 layers of ``shenjing.quantize``;
-* any other module — ``Sequential``, ``MultiheadAttention``, ``TransformerEncoderLayer``, a custom ``Module`` with
-  its own ``forward`` — is traced: each autograd Function its forward applies (matmul, +, reshape, permute,
-  indexing, cat, softmax, the fused linear, layer-norm and attention Functions …) maps to ONNX nodes
-  (functions.py; add one with ``register_function``); parameters and buffers become initializers.
+* any other module — ``Sequential``, ``MultiheadAttention``, ``TransformerEncoderLayer``, ``RMSNorm``, a custom
+  ``Module`` with its own ``forward`` (the ViT and GPT of examples/) — is traced: each autograd Function its
+  forward applies (matmul, +, reshape, permute, indexing, cat/stack, reductions, softmax, comparisons, the fused
+  linear, layer-norm, attention and recurrence Functions, so RNN/LSTM/GRU cells stepped in a loop too) maps to
+  ONNX nodes (functions.py, fused.py; add one with ``register_function``); parameters and buffers become
+  initializers, stored once (tied weights included).
 
 The model is exported in eval mode (Dropout is the identity, BatchNorm uses its running statistics), its state is
 restored afterwards. An op without a mapping, a layer option ONNX cannot express, or a value computed from the
@@ -23,12 +25,18 @@ input outside the traced ops raises :class:`UnsupportedLayerError` (a RuntimeErr
 path. Quantized layers export as integer ops (``quant_format="QOperator"``, the default) or as Quantize/
 DequantizeLinear pairs around float MatMul/Conv (``quant_format="QDQ"``, per-channel weight scales).
 
-The example input(s) fix the inputs' shapes and dtypes (float32 or float64; integer token ids for an
-Embedding); several inputs are given as a tuple. ``dynamic_axes`` names axes that may vary
+The example input(s) fix the inputs' shapes and dtypes (float32 or float64; integer token ids or bool masks for
+a model with an Embedding or beside a float input); several inputs are given as a tuple (nested tuples, as an
+LSTM's ``(x, (h_0, c_0))``, are flattened into graph inputs). ``dynamic_axes`` names axes that may vary
 ({"input": {0: "batch"}} or {"input": [0]}), as PyTorch; the model is traced a second time with those axes one
 longer to find which sizes follow them (see trace.py). Every exported file is checked with ``onnx.checker`` (full
 check, shape inference included) before ``export`` returns; tests run each file in onnxruntime and compare with
 the model's own output (within 1e-5).
+
+Not exported (each a clear error): LSTM proj_size, packed sequences, masks passed as graph inputs to
+MultiheadAttention/Transformer layers (they become arrays outside autograd; constant masks, is_causal and
+masked_fill with a mask computed from an input all work), control flow that depends on the input's values.
+NOTE: onnxruntime runs its RNN/LSTM/GRU ops in float32 only (the float64 file is valid ONNX).
 
 Needs the optional ``onnx`` package (``pip install shenjing[onnx]``); importing shenjing does not import it.
 """

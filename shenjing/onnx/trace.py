@@ -217,7 +217,8 @@ class Emitter:
         args = [self.resolve(x, y, a.path) for x, y in zip(a.inputs, b.inputs, strict=True)]
         kwargs = {k: self.resolve(v, b.options.get(k), a.path) for k, v in a.options.items()}
         if not args or not isinstance(args[0], str):
-            raise UnsupportedLayerError(f"cannot export {where}: its first argument is not a tensor")
+            raise UnsupportedLayerError(f"cannot export {where}: its first argument is a {type(a.inputs[0]).__name__}, "
+                                        "not a tensor (a PackedSequence: pad the sequences instead)")
         for name in [*args, *kwargs.values()]:
             if isinstance(name, str) and self.inputs.get(name, numpy.dtype("float32")).kind not in "f" and \
                     type(module).__name__ not in ("Embedding",):

@@ -335,3 +335,43 @@ def test_cells_in_a_loop(cell):
     args = (_randn(2, 3, 3), _randn(2, 4, seed=1))
     more = [(_randn(5, 3, 3, seed=2), _randn(5, 4, seed=3))]
     _parity(Loop(), args, {"input": [0], "input_1": [0]}, more=more)
+
+
+def test_float64_traced():
+    shenjing.manual_seed(0)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 4)
+            self.encoder = nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, batch_first=True)
+            self.norm = nn.RMSNorm(4)
+
+        def forward(self, x):
+            return self.norm(self.encoder(self.fc(x))).mean(1)
+
+    model = Block().double()
+    x = shenjing.tensor(np.random.default_rng(0).standard_normal((2, 5, 3)))
+    proto = to_model(model, (x,))
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"input": x.array})[0], _ours(model, (x,))[0], rtol=1e-10,
+                               atol=1e-12)
+
+
+def test_key_padding_mask_input_is_a_clear_error():
+    """MultiheadAttention turns a mask into an additive array outside autograd: as a graph input it cannot be
+    traced (a constant mask, attn_mask=…, is fine: see test_multihead_attention)."""
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+
+    class Padded(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = layer
+
+        def forward(self, x, pad):
+            return self.layer(x, src_key_padding_mask=pad)
+
+    pad = shenjing.tensor(np.array([[False, False, True], [False, True, True]]))
+    with pytest.raises(UnsupportedLayerError, match=r"model\.layer.*computed from the input outside the traced"):
+        to_model(Padded(), (_randn(2, 3, 8), pad))
