@@ -12,10 +12,13 @@ from ._graph import Converter, Graph, host, register_converter, unsupported
 # ---- converters: linear, shape ------------------------------------------------------------------------------------
 @register_converter("Linear")
 def _linear(g: Graph, m: Any, x: str, path: str) -> str:
-    """y = x Wᵀ + b as MatMul(x, Wᵀ) + b: works for any (…, in) input (Gemm wants 2-D)."""
-    w_t = g.const(f"{path}.weight_t", numpy.asarray(host(m.weight)).T)
+    """y = x Wᵀ + b as MatMul(x, Wᵀ) + b: works for any (…, in) input (Gemm wants 2-D).
+
+    The weight is stored as it is (once, when tied to another layer's, as GPT's lm_head to its embedding) and
+    transposed by a node, which runtimes fold into the constant when they load the file."""
+    w_t = g.node("Transpose", [g.param(f"{path}.weight", m.weight)], path, perm=[1, 0])
     y = g.node("MatMul", [x, w_t], path)
-    return y if m.bias is None else g.node("Add", [y, g.const(f"{path}.bias", m.bias)], path)
+    return y if m.bias is None else g.node("Add", [y, g.param(f"{path}.bias", m.bias)], path)
 
 
 @register_converter("Identity", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")

@@ -235,8 +235,7 @@ class Emitter:
 def align(calls_a: list, calls_b: list) -> None:
     """Both runs must have called the same ops and modules, in the same order."""
     for i, (a, b) in enumerate(zip(calls_a, calls_b, strict=False)):
-        if a.kind != b.kind or a.target is not b.target and a.kind == "module" or \
-                a.kind == "op" and a.target is not b.target:
+        if a.kind != b.kind or a.target is not b.target:
             raise UnsupportedLayerError(
                 f"cannot export the model: its forward calls different ops for a second input (call {i}: "
                 f"{a.path} {a.label} vs {b.path} {b.label}): control flow that depends on the input's values or "
