@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy  # host-side: example inputs (no math here)
 
-from . import fused, layers, quantized, sequence  # noqa: F401 - they register their converters
+from . import attention, fused, layers, quantized, sequence  # noqa: F401 - they register their converters
 from ._graph import CONVERTERS, Graph, UnsupportedLayerError, host, register_converter, supported_layers
 from ._graph import onnx_module as _onnx
 from .functions import FUNCTIONS, register_function

@@ -45,6 +45,7 @@ class Graph:
         self.nodes: list = []
         self.initializers: list = []
         self.dtypes: dict[str, numpy.dtype] = {}  # name → element type, where known
+        self.shapes: dict[str, tuple] = {}  # name → (its shape in the example's run, in the second run)
         self._count: dict[str, int] = {}
         self._by_id: dict[int, str] = {}  # id of a parameter → its initializer (stored once)
         self.tensor: Any = None

@@ -119,7 +119,7 @@ class Emitter:
     def __init__(self, g: Graph, model: Any) -> None:
         self.g = g
         self.names: dict[int, str] = {}  # id of a Tensor (or of its array) of run A → its ONNX name
-        self.shapes: dict[str, tuple] = {}  # name → (shape in run A, shape in run B)
+        self.shapes: dict[str, tuple] = g.shapes  # name → (shape in run A, shape in run B)
         self.inputs: dict[str, Any] = {}  # graph input name → its dtype
         self.params = {id(p): f"model.{n}" for n, p in model.named_parameters(remove_duplicate=False)}
         self.params.update({id(b): f"model.{n}" for n, b in model.named_buffers() if b is not None})
@@ -219,11 +219,9 @@ class Emitter:
         if not args or not isinstance(args[0], str):
             raise UnsupportedLayerError(f"cannot export {where}: its first argument is a {type(a.inputs[0]).__name__}, "
                                         "not a tensor (a PackedSequence: pad the sequences instead)")
-        for name in [*args, *kwargs.values()]:
-            if isinstance(name, str) and self.inputs.get(name, numpy.dtype("float32")).kind not in "f" and \
-                    type(module).__name__ not in ("Embedding",):
-                raise TypeError(f"{where}: the example input must be float32 or float64 (integer indices only "
-                                f"for an Embedding), got {self.inputs[name]}")
+        if self.inputs.get(args[0], numpy.dtype("float32")).kind not in "f" and "Embedding" not in where:
+            raise TypeError(f"{where}: the example input must be float32 or float64 (integer indices only for an "
+                            f"Embedding), got {self.inputs[args[0]]}")
         g.tensor = a.inputs[0]
         g.shape, g.rank = list(g.tensor.shape), g.tensor.ndim
         g.dynamic = self.dynamic(args[0])

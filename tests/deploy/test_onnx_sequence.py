@@ -151,6 +151,46 @@ def test_multihead_attention(need_weights):
             more=[(_randn(3, 4, 8, seed=2), _randn(3, 6, 8, seed=3))])
 
 
+MHA_CASES = {
+    "seq_first": ({}, {}),
+    "kdim_vdim": ({"kdim": 5, "vdim": 3}, {}),
+    "per_head_weights": ({}, {"average_attn_weights": False}),
+    "mask_3d_float": ({}, {"attn_mask": "3d"}),
+    "padding_no_bias": ({"bias": False}, {"key_padding_mask": True}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MHA_CASES))
+def test_multihead_attention_options(case):
+    shenjing.manual_seed(0)
+    options, call = MHA_CASES[case]
+    attn = nn.MultiheadAttention(8, 2, **options)
+    kdim, vdim = options.get("kdim", 8), options.get("vdim", 8)
+    n = 3
+
+    class Attend(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = attn
+
+        def forward(self, q, k, v):
+            kw = dict(call)
+            if kw.get("attn_mask") == "3d":
+                kw["attn_mask"] = shenjing.tensor(np.random.default_rng(4).standard_normal((n * 2, 4, 6)).astype(
+                    np.float32))
+            if kw.get("key_padding_mask"):
+                kw["key_padding_mask"] = shenjing.tensor(np.arange(6)[None, :] >= np.array([[6], [4], [2]]))
+            return self.attn(q, k, v, **kw)
+
+    _parity(Attend(), (_randn(4, n, 8), _randn(6, n, kdim, seed=1), _randn(6, n, vdim, seed=2)))
+
+
+def test_multihead_attention_unbatched():
+    shenjing.manual_seed(0)
+    x = _randn(5, 8)
+    _parity(nn.MultiheadAttention(8, 4), (x, x, x))
+
+
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_transformer_encoder_causal(norm_first):
     shenjing.manual_seed(0)
@@ -359,19 +399,43 @@ def test_float64_traced():
                                atol=1e-12)
 
 
-def test_key_padding_mask_input_is_a_clear_error():
-    """MultiheadAttention turns a mask into an additive array outside autograd: as a graph input it cannot be
-    traced (a constant mask, attn_mask=…, is fine: see test_multihead_attention)."""
+def test_padding_mask_from_token_ids():
+    """Token ids and a padding mask as two graph inputs, through Embedding, a TransformerEncoder (its attention's
+    converter takes masks that are graph values) and masked mean pooling."""
+    shenjing.manual_seed(0)
     layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
 
-    class Padded(nn.Module):
+    class Classifier(nn.Module):
         def __init__(self):
             super().__init__()
-            self.layer = layer
+            self.embed = nn.Embedding(11, 8)
+            self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+            self.head = nn.Linear(8, 3)
 
-        def forward(self, x, pad):
-            return self.layer(x, src_key_padding_mask=pad)
+        def forward(self, ids, pad):
+            x = self.encoder(self.embed(ids), src_key_padding_mask=pad)
+            keep = (~pad).float()[..., None]
+            return self.head((x * keep).sum(1) / keep.sum(1))
 
-    pad = shenjing.tensor(np.array([[False, False, True], [False, True, True]]))
-    with pytest.raises(UnsupportedLayerError, match=r"model\.layer.*computed from the input outside the traced"):
-        to_model(Padded(), (_randn(2, 3, 8), pad))
+    def case(n, seed):
+        lengths = np.random.default_rng(seed).integers(1, 6, n)
+        return _ids(n, 5, seed=seed), shenjing.tensor(np.arange(5)[None, :] >= lengths[:, None])
+
+    proto = _parity(Classifier(), case(2, 0), {"input": [0], "input_1": [0]}, more=[case(4, 1)])
+    assert proto.graph.input[1].type.tensor_type.elem_type == onnx.TensorProto.BOOL
+
+
+def test_scaled_dot_product_attention_traced():
+    """F.scaled_dot_product_attention in a custom forward: the fused Function, with a constant mask."""
+    F = nn.functional
+
+    class Attend(nn.Module):
+        def forward(self, q, k):
+            mask = shenjing.tensor(np.tril(np.ones((4, 6), dtype=bool), 2))
+            return F.scaled_dot_product_attention(q, k, k, attn_mask=mask) + \
+                F.scaled_dot_product_attention(q, k[:, :, :4], q, is_causal=True, scale=0.3)
+
+    args = (_randn(2, 3, 4, 5), _randn(2, 3, 6, 5, seed=1))
+    proto = _parity(Attend(), args, {"input": [0], "input_1": [0]},
+                    more=[(_randn(3, 3, 4, 5, seed=2), _randn(3, 3, 6, 5, seed=3))])
+    assert _ops(proto) >= {"Softmax", "MatMul", "Add"}
