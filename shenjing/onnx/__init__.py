@@ -11,8 +11,8 @@ model runs on the example input, and what it does becomes the graph (built with 
 * a layer with a converter (``CONVERTERS``, keyed by class name; add your own with :func:`register_converter`) is
   emitted whole by it: Linear, activations, Conv/ConvTranspose, pooling, BatchNorm/LayerNorm, Dropout, Flatten,
   RNN/LSTM/GRU (ONNX's RNN, LSTM and GRU ops: bidirectional, stacked, batch_first, initial states), Embedding
-  (Gather), the int8 layers of ``shenjing.quantize``;
-* any other module — ``Sequential``, ``MultiheadAttention``, ``TransformerEncoderLayer``, ``RMSNorm``, a custom
+  (Gather), MultiheadAttention (its masks may be graph inputs), the int8 layers of ``shenjing.quantize``;
+* any other module — ``Sequential``, ``TransformerEncoderLayer``/``TransformerEncoder``, ``RMSNorm``, a custom
   ``Module`` with its own ``forward`` (the ViT and GPT of examples/) — is traced: each autograd Function its
   forward applies (matmul, +, reshape, permute, indexing, cat/stack, reductions, softmax, comparisons, the fused
   linear, layer-norm, attention and recurrence Functions, so RNN/LSTM/GRU cells stepped in a loop too) maps to
@@ -33,9 +33,9 @@ longer to find which sizes follow them (see trace.py). Every exported file is ch
 check, shape inference included) before ``export`` returns; tests run each file in onnxruntime and compare with
 the model's own output (within 1e-5).
 
-Not exported (each a clear error): LSTM proj_size, packed sequences, masks passed as graph inputs to
-MultiheadAttention/Transformer layers (they become arrays outside autograd; constant masks, is_causal and
-masked_fill with a mask computed from an input all work), control flow that depends on the input's values.
+Not exported (each a clear error): LSTM proj_size, packed sequences, MultiheadAttention's add_bias_kv and
+add_zero_attn, a causal mask over a dynamic sequence axis, values computed by array code outside autograd
+(``Tensor._wrap(xp.…)``, argmax indices), control flow that depends on the input's values.
 NOTE: onnxruntime runs its RNN/LSTM/GRU ops in float32 only (the float64 file is valid ONNX).
 
 Needs the optional ``onnx`` package (``pip install shenjing[onnx]``); importing shenjing does not import it.
