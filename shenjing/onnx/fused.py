@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy  # host-side: constants (no math here)
 
 from .functions import Op, register_function
@@ -123,3 +125,54 @@ def _recurrence(op: Op, kind: str, order: list, state_inputs: int) -> str:
 register_function("LSTMFunction")(lambda op: _recurrence(op, "LSTM", [0, 3, 1, 2], 2))
 register_function("GRUFunction")(lambda op: _recurrence(op, "GRU", [1, 0, 2], 1))
 register_function("RNNTanhFunction")(lambda op: _recurrence(op, "RNN", [0], 1))
+
+
+# ---- functional convolution, pooling and batch norm (F.conv2d … in a custom forward) ------------------------------
+def _batched(op: Op, build: Any) -> str:
+    """``build(x)`` on (N, C, H, W): an unbatched (C, H, W) input gets a batch axis of 1 around it."""
+    x = op.x(0)
+    if len(op.shape(0)) == 4:
+        return build(x)
+    axes = op.g.ints(f"{op.path}.axes", [0])
+    return op.node("Squeeze", [build(op.node("Unsqueeze", [x, axes])), axes])
+
+
+@register_function("Conv2dFunction")
+def _conv2d(op: Op) -> str:
+    pads = op.opt("padding", (0, 0, 0, 0))  # (top, bottom, left, right) → ONNX's (top, left, bottom, right)
+    attrs = {"strides": list(op.opt("stride", (1, 1))), "pads": [pads[0], pads[2], pads[1], pads[3]],
+             "dilations": list(op.opt("dilation", (1, 1))), "group": int(op.opt("groups", 1)),
+             "kernel_shape": list(op.shape(1)[2:])}
+    inputs = [op.x(1)] + ([op.x(2)] if op.a.inputs[2] is not None else [])
+    return _batched(op, lambda x: op.node("Conv", [x, *inputs], **attrs))
+
+
+@register_function("MaxPool2dFunction", "AvgPool2dFunction")
+def _pool2d(op: Op) -> str:
+    padding = list(op.opt("padding", (0, 0)))
+    attrs = {"kernel_shape": list(op.opt("kernel")), "strides": list(op.opt("stride")), "pads": padding * 2,
+             "ceil_mode": int(bool(op.opt("ceil_mode", False)))}
+    if op.a.target.__name__ == "MaxPool2dFunction":
+        return _batched(op, lambda x: op.node("MaxPool", [x], dilations=list(op.opt("dilation", (1, 1))), **attrs))
+    if op.opt("divisor_override") is not None:
+        raise op.fail("divisor_override has no ONNX AveragePool equivalent")
+    include = int(bool(op.opt("count_include_pad", True)))
+    return _batched(op, lambda x: op.node("AveragePool", [x], count_include_pad=include, **attrs))
+
+
+@register_function("BatchNormFunction")
+def _batch_norm(op: Op) -> str:
+    if op.opt("training", True) or op.a.inputs[3] is None:
+        raise op.fail("batch statistics (training=True, or no running statistics) are not exported")
+    C = op.shape(0)[1]
+    dtype = op.out_dtype
+    gamma = op.x(1) if op.a.inputs[1] is not None else op.g.const(f"{op.path}.ones", numpy.ones(C), dtype)
+    beta = op.x(2) if op.a.inputs[2] is not None else op.g.const(f"{op.path}.zeros", numpy.zeros(C), dtype)
+    stats = [op.g.cast(op.x(i), dtype, op.path) for i in (3, 4)]
+    return op.node("BatchNormalization", [op.x(0), gamma, beta, *stats], epsilon=float(op.opt("eps", 1e-5)))
+
+
+@register_function("FakeQuantizeFunction")
+def _fake_quantize(op: Op) -> str:
+    raise op.fail("fake quantization (a quantization-aware model): convert it first with shenjing.quantize.convert, "
+                  "then export it (quant_format='QDQ' writes Quantize/DequantizeLinear pairs)")

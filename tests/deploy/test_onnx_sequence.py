@@ -439,3 +439,28 @@ def test_scaled_dot_product_attention_traced():
     proto = _parity(Attend(), args, {"input": [0], "input_1": [0]},
                     more=[(_randn(3, 3, 4, 5, seed=2), _randn(3, 3, 6, 5, seed=3))])
     assert _ops(proto) >= {"Softmax", "MatMul", "Add"}
+
+
+def test_functional_cnn_traced():
+    """F.conv2d / max_pool2d / avg_pool2d / batch_norm called in a custom forward."""
+    F = nn.functional
+    shenjing.manual_seed(0)
+
+    class Functional(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(shenjing.randn(4, 2, 3, 3) * 0.3)
+            self.bn = nn.BatchNorm2d(4)
+            self.bn.running_mean.array[...] = np.linspace(-0.5, 0.5, 4)
+            self.bn.running_var.array[...] = np.linspace(0.5, 2.0, 4)
+
+        def forward(self, x):
+            y = F.conv2d(x, self.w, None, stride=1, padding=(1, 2), dilation=(1, 2), groups=1)
+            y = F.batch_norm(y, self.bn.running_mean, self.bn.running_var, self.bn.weight, self.bn.bias, False)
+            return F.max_pool2d(y, 2) + F.avg_pool2d(y, 3, stride=2, padding=1)[..., :4, :4]
+
+    _parity(Functional(), (_randn(2, 2, 8, 8),), {"input": [0]}, more=[(_randn(3, 2, 8, 8, seed=1),)])
+    with pytest.raises(UnsupportedLayerError, match="convert it first"):
+        from shenjing.quantize import prepare_qat
+
+        to_model(prepare_qat(nn.Sequential(nn.Linear(3, 2))), (_randn(2, 3),))
