@@ -15,7 +15,7 @@ from typing import Any
 import numpy  # host-side: constants (no math here)
 
 from . import layers
-from ._graph import INT64_MAX, UnsupportedLayerError
+from ._graph import INT64_MAX, UnsupportedLayerError, host
 from .trace import Call, Emitter, _is_array, _same
 
 __all__ = ["FUNCTIONS", "Op", "register_function"]
@@ -393,3 +393,28 @@ def _compare(op: Op) -> str:
     if name == "mod":
         return op.node("Mod", [a, b], fmod=0)  # NOTE: integer Mod with fmod=0 takes the divisor's sign, as Python
     raise op.fail(f"the operator {name} on {common} tensors (ONNX's integer Div truncates, Python's // floors)")
+
+
+# ---- tensors made from Python numbers (creation.py's zeros/ones/full/arange; the tracer sees them as Creation) -----
+@register_function("Creation")
+def _creation(op: Op) -> str:
+    """A constant, unless a size follows a dynamic axis: then Expand(value, shape) or Range(start, end, step) with
+    the varying numbers read from an input's Shape."""
+    if not op.differs and tuple(op.out.shape) == tuple(op.b.output.shape):
+        return op.g.const(f"{op.path}.const", host(op.out), op.out_dtype)
+    options, dtype = op.a.options, op.out_dtype
+    if options["kind"] == "full":
+        value = op.g.const(f"{op.path}.value", options["value"], dtype)
+        return op.node("Expand", [value, op.sizes(None)])
+    scalars = []
+    for key in ("start", "end", "step"):
+        a, b = options[key], op.b.options[key]
+        if a == b:
+            scalars.append(op.g.const(f"{op.path}.{key}", a, dtype))
+            continue
+        found = op.e.size_source(a, b, [])
+        if found is None:
+            raise op.fail(f"arange's {key}={a} varies with the input ({b} for the second one) but is no input's size")
+        size = op.node("Squeeze", [op.node("Shape", [found[0]], start=found[1], end=found[1] + 1)])
+        scalars.append(op.g.cast(size, dtype, op.path))
+    return op.node("Range", scalars)

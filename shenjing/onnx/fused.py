@@ -38,10 +38,14 @@ def _attention(op: Op) -> str:
         s = op.node("Add", [s, op.g.cast(bias, op.out_dtype, op.path)])
     if op.opt("causal", False):
         L, S = op.shape(0)[-2], op.shape(1)[-2]
-        if {len(op.shape(0)) - 2} & op.e.dynamic(q) or {rank_k - 2} & op.e.dynamic(k):
-            raise op.fail("a causal mask over a dynamic sequence axis is not exported; export without it")
-        mask = numpy.triu(numpy.full((L, S), -numpy.inf), 1)
-        s = op.node("Add", [s, op.g.const(f"{op.path}.causal_mask", mask, op.out_dtype)])
+        if {len(op.shape(0)) - 2} & op.e.dynamic(q) or {rank_k - 2} & op.e.dynamic(k):  # −∞ above the diagonal
+            sizes = op.node("Concat", [op.node("Shape", [q], start=-2, end=-1), op.node("Shape", [k], start=-2, end=-1)],
+                            axis=0)
+            full = op.node("Expand", [op.g.const(f"{op.path}.masked", -numpy.inf, op.out_dtype), sizes])
+            mask = op.node("Trilu", [full, op.g.const(f"{op.path}.k", 1, numpy.int64)], upper=1)
+        else:
+            mask = op.g.const(f"{op.path}.causal_mask", numpy.triu(numpy.full((L, S), -numpy.inf), 1), op.out_dtype)
+        s = op.node("Add", [s, mask])
     p = op.node("Softmax", [s], axis=-1)
     if float(op.opt("dropout_p", 0.0)) > 0:
         raise op.fail("attention dropout is on (the model is in training mode inside its forward?)")

@@ -207,7 +207,8 @@ def test_transformer_encoder_causal(norm_first):
             mask = nn.Transformer.generate_square_subsequent_mask(x.shape[1])
             return self.encoder(x, mask=mask, is_causal=True)
 
-    proto = _parity(Causal(), (_randn(2, 5, 8),), {"input": {0: "batch"}}, more=[(_randn(4, 5, 8, seed=1),)])
+    proto = _parity(Causal(), (_randn(2, 5, 8),), {"input": {0: "batch", 1: "time"}},
+                    more=[(_randn(4, 5, 8, seed=1),), (_randn(1, 7, 8, seed=2),)])  # the mask follows the time axis
     assert {"LayerNormalization", "Softmax", "Erf"} <= _ops(proto)
     _parity(encoder, (_randn(5, 2, 8).transpose(0, 1),))  # no mask, straight from the container
 
@@ -229,10 +230,14 @@ def test_vit_of_the_example():
 def test_tiny_gpt_forward():
     shenjing.manual_seed(0)
     gpt = _example("gpt_char").build(shenjing, vocab_size=11, n_layer=2, n_head=2, n_embd=16, block_size=8)
-    proto = _parity(gpt, (_ids(2, 8),), {"input": {0: "batch"}}, more=[(_ids(3, 8, seed=1),)])
+    # batch and sequence length both dynamic: arange(T) → Range, the causal mask → Trilu over Shape(q), Shape(k)
+    proto = _parity(gpt, (_ids(2, 6),), {"input": {0: "batch", 1: "time"}},
+                    more=[(_ids(3, 8, seed=1),), (_ids(1, 2, seed=2),)])
+    assert {"Range", "Trilu"} <= _ops(proto)
     tied = [i for i in proto.graph.initializer if tuple(i.dims) in ((11, 16), (16, 11))]
     assert [i.name for i in tied] == ["model.wte.weight"]  # the tied embedding / lm_head weight is stored once
-    assert proto.graph.output[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    assert [d.dim_param or d.dim_value for d in proto.graph.output[0].type.tensor_type.shape.dim] == \
+        ["batch", "time", 11]
 
 
 @pytest.mark.parametrize("make", [lambda: nn.RMSNorm(6), lambda: nn.RMSNorm((2, 6), eps=1e-3),
@@ -287,14 +292,25 @@ def test_computed_outside_the_graph_is_an_error():
         to_model(Drop(), (_randn(2, 3), _randn(2, 3)))
 
 
-def test_input_size_dependent_constant_is_an_error():
-    class Zeros(nn.Module):
-        def forward(self, x):
-            return x + shenjing.zeros(x.shape)  # a constant whose shape follows the batch
+def test_sizes_that_follow_the_input():
+    """zeros/ones/full/arange whose sizes come from x.shape follow the dynamic axes (Expand, Range); the same made
+    by array code cannot, and says so."""
 
-    to_model(Zeros(), (_randn(2, 3),))  # fine without dynamic axes
+    class Made(nn.Module):
+        def forward(self, x):
+            N, T = x.shape
+            return x + shenjing.zeros(x.shape) + shenjing.ones(N, 1) * shenjing.arange(T).float() + \
+                shenjing.full((N, T), 0.5)
+
+    _parity(Made(), (_randn(2, 3),), {"input": [0, 1]}, more=[(_randn(4, 5, seed=1),)])
+
+    class Wrapped(nn.Module):
+        def forward(self, x):
+            return x + shenjing.Tensor._wrap(np.zeros(x.shape, np.float32))
+
+    to_model(Wrapped(), (_randn(2, 3),))  # fine without dynamic axes: the zeros are a constant
     with pytest.raises(UnsupportedLayerError, match="computed from the input"):
-        to_model(Zeros(), (_randn(2, 3),), dynamic_axes={"input": [0]})
+        to_model(Wrapped(), (_randn(2, 3),), dynamic_axes={"input": [0]})
 
 
 def test_export_file_and_names(tmp_path):
