@@ -210,6 +210,10 @@ def bench_model(name, make, data, args, out):
     export(q, shenjing.tensor(x_test[:1]), out / f"{name}_int8.onnx", dynamic_axes={"input": [0], "output": [0]})
     row(table, "int8 onnxruntime (MatMul/ConvInteger)", onnx_fn(out / f"{name}_int8.onnx"), x_test, y_test,
         (out / f"{name}_int8.onnx").read_bytes())
+    export(q, shenjing.tensor(x_test[:1]), out / f"{name}_qdq.onnx", dynamic_axes={"input": [0], "output": [0]},
+           quant_format="QDQ")
+    row(table, "int8 onnxruntime (QDQ)", onnx_fn(out / f"{name}_qdq.onnx"), x_test, y_test,
+        (out / f"{name}_qdq.onnx").read_bytes())
     torch.backends.quantized.engine = "qnnpack" if "qnnpack" in torch.backends.quantized.supported_engines else \
         torch.backends.quantized.engine
     tq = torch.ao.quantization.quantize_dynamic(copy.deepcopy(twin), {torch.nn.Linear}, dtype=torch.qint8)

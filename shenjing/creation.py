@@ -19,6 +19,19 @@ def _float_dtype(dtype: Any) -> Any:
     return as_dtype(get_default_dtype() if dtype is None else dtype)
 
 
+class Creation:
+    """Not a Function: the name under which a tracer (shenjing.onnx) sees tensors made from Python numbers (whose
+    sizes may follow an input's shape: ``arange(T)``, ``zeros(N, H)``)."""
+
+
+def _seen(out: Tensor, **options: Any) -> Tensor:
+    from .autograd import _grad_mode
+
+    if _grad_mode.tracer is not None:
+        _grad_mode.tracer(Creation, None, (), options, out)
+    return out
+
+
 def _make(array: Any, requires_grad: bool) -> Tensor:
     out = Tensor._wrap(array)
     if requires_grad:
@@ -28,12 +41,12 @@ def _make(array: Any, requires_grad: bool) -> Tensor:
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     xp = get_backend(device).xp
-    return _make(xp.zeros(_dims(size), dtype=_float_dtype(dtype)), requires_grad)
+    return _seen(_make(xp.zeros(_dims(size), dtype=_float_dtype(dtype)), requires_grad), kind="full", value=0)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     xp = get_backend(device).xp
-    return _make(xp.ones(_dims(size), dtype=_float_dtype(dtype)), requires_grad)
+    return _seen(_make(xp.ones(_dims(size), dtype=_float_dtype(dtype)), requires_grad), kind="full", value=1)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -45,7 +58,8 @@ def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requ
     xp = get_backend(device).xp
     if dtype is None:
         dtype = "bool" if isinstance(fill_value, bool) else "int64" if isinstance(fill_value, int) else None
-    return _make(xp.full(tuple(size), fill_value, dtype=_float_dtype(dtype)), requires_grad)
+    out = _make(xp.full(tuple(size), fill_value, dtype=_float_dtype(dtype)), requires_grad)
+    return _seen(out, kind="full", value=fill_value)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -62,7 +76,8 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
         integral = all(isinstance(v, int) for v in (start, end, step))
         dtype = "int64" if integral else get_default_dtype()
     xp = get_backend(device).xp
-    return _make(xp.arange(start, end, step).astype(as_dtype(dtype)), requires_grad)
+    out = _make(xp.arange(start, end, step).astype(as_dtype(dtype)), requires_grad)
+    return _seen(out, kind="arange", start=start, end=end, step=step)
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,

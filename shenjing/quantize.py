@@ -3,7 +3,7 @@
     qmodel = shenjing.quantize.quantize_dynamic(model)                  # Linear → QuantizedLinear
     qmodel = shenjing.quantize.quantize_static(model, calibration_batches)  # Conv2d/Conv1d (and Linear) → Quantized*
     shenjing.save(qmodel, "q.safetensors")      # int8 weights: about 4× smaller; shenjing.load rebuilds it
-    shenjing.onnx.export(qmodel, x, "q.onnx")   # MatMulInteger / ConvInteger: onnxruntime's int8 kernels
+    shenjing.onnx.export(qmodel, x, "q.onnx")   # MatMulInteger / ConvInteger (quant_format="QDQ": Q/DQ pairs)
 
     qat = shenjing.quantize.prepare_qat(model, calibration_batches)   # quantization-aware fine-tuning:
     ... train qat as usual (fake quantization, straight-through gradients) ...

@@ -452,7 +452,10 @@ class Tensor:
         return _compare(operator.ge, self, other)
 
     def __invert__(self) -> Tensor:
-        return Tensor._wrap(~self.array)
+        out = Tensor._wrap(~self.array)
+        if autograd._grad_mode.tracer is not None:
+            autograd._grad_mode.tracer(Compare, None, (self,), {"op": operator.invert}, out)
+        return out
 
     def __and__(self, other: Any) -> Tensor:
         return _compare(operator.and_, self, other)
@@ -1556,9 +1559,16 @@ def _leaf(array: Any, requires_grad: bool) -> Tensor:
     return out
 
 
+class Compare:
+    """Not a Function: the name under which a tracer (shenjing.onnx) sees the unrecorded ops of :func:`_compare`."""
+
+
 def _compare(op: Any, a: Any, b: Any) -> Tensor:
     """``op(a, b)`` on the arrays, unrecorded, in the dtype ``torch.result_type`` gives (comparisons, //, %)."""
-    return Tensor._wrap(op(*promote(_data(a), _data(b))))
+    out = Tensor._wrap(op(*promote(_data(a), _data(b))))
+    if autograd._grad_mode.tracer is not None:
+        autograd._grad_mode.tracer(Compare, None, (a, b), {"op": op}, out)
+    return out
 
 
 def _unwrap_nested(data: Any) -> Any:

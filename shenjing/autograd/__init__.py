@@ -37,6 +37,9 @@ _Tensor: Any = None  # set by tensor.py: autograd sits below tensor in the impor
 class _GradMode(threading.local):
     enabled = True
     inference = False
+    # while shenjing.onnx traces a forward on this thread: a callable that sees every op as it runs,
+    # tracer(cls, ctx, inputs, options, output); None otherwise
+    tracer = None
 
 
 _grad_mode = _GradMode()
@@ -416,6 +419,8 @@ class Function:
         else:
             out.requires_grad = False
             out._ctx = None
+        if _grad_mode.tracer is not None:
+            _grad_mode.tracer(cls, ctx, inputs, options, out)
         return out
 
     def forward(self, *arrays: Any, **options: Any) -> Any:
@@ -637,6 +642,8 @@ def _apply_ctx_style(cls: type, args: tuple, kwargs: dict) -> Any:
             result = cls.forward(ctx, *args, **kwargs)
     is_tuple = isinstance(result, tuple)
     outputs = list(result) if is_tuple else [result]
+    if _grad_mode.tracer is not None:
+        _grad_mode.tracer(cls, ctx, args, kwargs, result)
     inputs_by_id = {id(t): t for t in tensors}
     dirty = set(ctx._dirty)
     if not record:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..backend import get_backend, get_default_dtype
+from ..backend import get_default_dtype
 from ..tensor import Tensor
 from . import init
 from .attention import MultiheadAttention
@@ -305,6 +305,6 @@ class Transformer(Module):
     @staticmethod
     def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
         """A float (sz, sz) mask: 0 on and below the diagonal, −∞ above (position i may attend to j ≤ i)."""
-        xp = get_backend(device).xp
-        dtype = dtype or get_default_dtype()
-        return Tensor._wrap(xp.triu(xp.full((sz, sz), -xp.inf, dtype=dtype), 1))
+        from ..creation import full
+
+        return full((sz, sz), float("-inf"), dtype=dtype or get_default_dtype(), device=device).triu(1)

@@ -152,6 +152,47 @@ def test_onnx_int8_parity(tmp_path):
         np.testing.assert_allclose(got, _run(q, xi), rtol=1e-5, atol=1e-5)
 
 
+def test_onnx_qdq_parity(tmp_path):
+    """quant_format="QDQ": Quantize/DequantizeLinear around float MatMul/Conv, per-channel weight scales; onnxruntime
+    agrees with ours within one quantization step of the output (in fact within float rounding)."""
+    onnx = pytest.importorskip("onnx", reason="needs onnx")
+    ort = pytest.importorskip("onnxruntime", reason="needs onnxruntime")
+    from shenjing.onnx import export
+
+    x = np.random.default_rng(5).standard_normal((6, 1, 8, 8)).astype(np.float32)
+
+    class Head(nn.Module):  # a custom module: traced, its quantized Linear converted in QDQ form
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Flatten(), _mlp()[0], nn.ReLU())
+            self.out = nn.Linear(32, 5)
+
+        def forward(self, x):
+            return self.out(self.body(x)) * 0.5
+
+    for q, shape in ((quantize_static(_cnn(), [x]), (6, 1, 8, 8)), (quantize_dynamic(Head()), (6, 1, 4, 5))):
+        xi = x.reshape(-1)[: np.prod(shape)].reshape(shape)
+        path = tmp_path / "qdq.onnx"
+        export(q, shenjing.tensor(xi), path, dynamic_axes={"input": [0]}, quant_format="QDQ")
+        proto = onnx.load(str(path))
+        ops = [n.op_type for n in proto.graph.node]
+        assert "DequantizeLinear" in ops and not {"MatMulInteger", "ConvInteger"} & set(ops)
+        assert ops.count("DequantizeLinear") >= 2 * sum(isinstance(m, (QuantizedConv2d, QuantizedLinear))
+                                                        for m in q.modules())
+        weights = [n for n in proto.graph.node if n.op_type == "DequantizeLinear" and n.input[0].endswith("weight")]
+        for node in weights:  # int8 weights, one scale per output channel
+            init = {i.name: i for i in proto.graph.initializer}
+            assert init[node.input[0]].data_type == onnx.TensorProto.INT8
+            assert len(init[node.input[1]].dims) == 1 and init[node.input[1]].dims[0] > 1
+        got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"input": xi})[0]
+        ours = _run(q, xi)
+        step = np.abs(ours).max() / 127  # one int8 step of the output's range
+        assert np.abs(got - ours).max() < step
+        np.testing.assert_allclose(got, ours, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="quant_format"):
+        export(q, shenjing.tensor(xi), path, quant_format="int8")
+
+
 def test_errors():
     with pytest.raises(ValueError, match="empty"):
         quantize_static(_cnn(), [])
