@@ -85,10 +85,27 @@ class LeakyReLUFunction(Function):
 
     def forward(self, z: Any, negative_slope: float = 0.01) -> Any:
         self.positive, self.slope = z > 0, negative_slope
-        return self.xp.where(self.positive, z, z * negative_slope)
+        if 0 < negative_slope <= 1:  # then a = max(z, α·z), the same values (α = 0 would turn z = ∞ into nan)
+            a = self.xp.multiply(z, negative_slope)
+            return self.xp.maximum(a, z, out=a)
+        return where_in_memory_order(self.xp, self.positive, z, z * negative_slope)
 
     def backward(self, grad_a: Any) -> Any:
-        return self.xp.where(self.positive, grad_a, grad_a * self.slope)
+        return where_in_memory_order(self.xp, self.positive, grad_a, grad_a * self.slope)
+
+
+def where_in_memory_order(xp: Any, condition: Any, x: Any, y: Any) -> Any:
+    """xp.where(condition, x, y) for arrays of one shape, walked in x's memory order (the result has x's layout).
+
+    NOTE: NumPy's ``where`` walks its inputs in the shape's C order, not in memory order as arithmetic ufuncs do:
+    on an NCHW view of channels-last memory (a convolution's output) it is about 30× slower than a multiply.
+    Transposing all three to x's memory order first (views) and the result back (a view) fixes that.
+    """
+    if x.ndim < 2 or x.flags.c_contiguous or getattr(y, "shape", None) != x.shape:
+        return xp.where(condition, x, y)
+    order = sorted(range(x.ndim), key=lambda axis: -x.strides[axis])
+    inverse = sorted(range(x.ndim), key=order.__getitem__)
+    return xp.where(condition.transpose(order), x.transpose(order), y.transpose(order)).transpose(inverse)
 
 
 class SoftmaxFunction(Function):
