@@ -126,6 +126,15 @@ class Conv2dFunction(Function):
             return grad_W_m
 
         def input_grad() -> Any:  # ∂L/∂a_prev on the padded channels-last input (N, H_p, W_p, C)
+            if g == 1 and P == 1:  # one window (a ConvTranspose2d from 1×1 noise): ∂L/∂A = Δ W_mᵀ is the answer
+                rows = xp.matmul(D, W.transpose(0, 2, 3, 1).reshape(O, kh * kw * C))  # (N, (i, j, c))
+                rows = rows.reshape(N, kh, kw, C)
+                (dh, dw), (Hp, Wp) = dilation, x.shape[1:3]
+                if (Hp, Wp) == (kh, kw) and dilation == (1, 1):
+                    return rows
+                grad_x = zeros(xp, x.shape, D.dtype)
+                grad_x[:, : dh * (kh - 1) + 1 : dh, : dw * (kw - 1) + 1 : dw] = rows
+                return grad_x
             if g == 1 and stride == (1, 1) and dilation == (1, 1):  # the common case: see grad_input_by_rows
                 return grad_input_by_rows(xp, D.reshape(N, Ho, Wo, O), W, x.shape)
             W_ij = W.reshape(g, Og, Cg, kh, kw).transpose(3, 4, 0, 1, 2).reshape(kh * kw, g, Og, Cg)
