@@ -38,7 +38,7 @@ from ..backend import as_dtype, get_backend, get_default_dtype
 from ..tensor import Tensor
 from . import init
 from . import _winograd
-from ._im2col import column_blocks, grad_input_by_rows, plain_blocks
+from ._im2col import block_images, column_blocks, grad_input_by_rows, plain_blocks, scratch
 from ._window import as_nchw, channels_last, offset_slices, out_size, pad_channels_last, pair, windows, zeros
 from .module import Module, Parameter
 
@@ -148,9 +148,20 @@ class Conv2dFunction(Function):
                 return _winograd.grad_input(xp, D.reshape(N, Ho, Wo, O), W, x.shape)
             if g == 1 and stride == (1, 1) and dilation == (1, 1):  # the common case: see grad_input_by_rows
                 return grad_input_by_rows(xp, D.reshape(N, Ho, Wo, O), W, x.shape)
-            W_ij = W.reshape(g, Og, Cg, kh, kw).transpose(3, 4, 0, 1, 2).reshape(kh * kw, g, Og, Cg)
             grad_x = zeros(xp, x.shape, D.dtype)
             slices = offset_slices((kh, kw), dilation, stride, (Ho, Wo))
+            if g == 1:  # one product Δ [W_00 … W_ij …] (rows, k_h·k_w·C) per block, then the k_h·k_w adds
+                W_cat = W.transpose(0, 2, 3, 1).reshape(O, kh * kw * C)
+                products = scratch(xp, "products", block_images(N, view) * P * kh * kw * C, D.dtype)
+                for n0, n1, _ in plain_blocks(N, view):
+                    R = products[: (n1 - n0) * P * kh * kw * C].reshape((n1 - n0) * P, kh * kw * C)
+                    xp.matmul(D[n0 * P : n1 * P], W_cat, out=R)
+                    R = R.reshape(n1 - n0, Ho, Wo, kh * kw, C)
+                    target = grad_x[n0:n1]
+                    for k, where in enumerate(slices):  # col2im: one add per kernel offset
+                        target[where] += R[:, :, :, k]
+                return grad_x
+            W_ij = W.reshape(g, Og, Cg, kh, kw).transpose(3, 4, 0, 1, 2).reshape(kh * kw, g, Og, Cg)
             for n0, n1, _ in plain_blocks(N, view):
                 D_g = D[n0 * P : n1 * P].reshape(-1, g, Og).transpose(1, 0, 2)  # (g, rows, Og)
                 pieces = xp.matmul(D_g[None], W_ij)  # (k_h·k_w, g, rows, Cg): Δ W_ij for each offset
