@@ -27,12 +27,12 @@ N(0, 1) inputs and weights, C = 16 … 256: max |error| ≤ 6·10⁻⁷ · max |
 the im2col product (≤ 9·10⁻⁷); the tests assert 5·10⁻⁶. In float64 it agrees with PyTorch to < 1e-12.
 
 Speed (the reason it is OFF by default, see ENABLED): on this 2-core machine (OpenBLAS with the Haswell kernels
-that OPENBLAS_CORETYPE selects here, one BLAS thread, the machine shared with other jobs) the textbook CNN's
-training step took 1.32× PyTorch's with it and 1.36× without (medians of 8 interleaved windows: within noise);
-its second convolution (C = 32, O = 64, 26×26) alone: forward 0.89× the im2col time, ∂x (C = 64 → 32) 1.04×.
+that OPENBLAS_CORETYPE selects here, one BLAS thread) the textbook CNN's training step took 1.52× PyTorch's with
+it and 1.42× without (quiet machine, medians of 6 interleaved windows; 1.32× and 1.36× on a loaded one); its
+second convolution (C = 32, O = 64, 26×26) alone: forward 0.89× the im2col time, ∂x (C = 64 → 32) 1.04×.
 The 16 products have only C = 32 or 64 as their inner dimension, where OpenBLAS reaches about 30 GFLOP/s
 against 40–45 for im2col's K = 288 product, and the transforms (single-threaded element-wise passes) cost about
-what the 2.25× fewer FLOPs save. Wider layers gain more (C = O = 64 at 16×16: 0.77×; 128: 0.84×).
+what the 2.25× fewer FLOPs save. Wider layers gain more (C = O = 64 at 16×16: 0.77×; 128: 0.84×, loaded machine).
 """
 
 from __future__ import annotations
