@@ -14,6 +14,12 @@ Target: shenjing ≤ 1.5× PyTorch's step time and ≤ 1.5× its peak memory.
 Run it on a quiet machine: with one other busy process on the 2 cores, both libraries slow down many times
 over (their BLAS / OpenMP threads wait for each other), NumPy's OpenBLAS much more than PyTorch.
 
+Measured after issue 18's work (branch conv), quiet 2-core machine, OpenBLAS Haswell kernels (this machine's
+OPENBLAS_CORETYPE), 2 threads each: 46.6 ms against 36.9 ms, median ratio 1.31× (7 windows; two windows hit by
+other jobs, range 0.85–5.11); peak memory 73 MiB against 179 MiB (0.41×). One thread each (OMP_NUM_THREADS=1,
+torch.set_num_threads(1)): 1.42×, and 1.52× with the Winograd F(2×2, 3×3) path switched on (nn/_winograd.py,
+off by default for that reason).
+
 ``--profile`` prints where shenjing's step time goes: per autograd Function (forward and backward separately)
 and, separately, the optimizer step and the rest (graph bookkeeping, module calls).
 """

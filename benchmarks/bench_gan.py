@@ -32,9 +32,20 @@ Measured on the 2-core CPU box shared with other jobs (OMP_NUM_THREADS=1, torch.
         DCGAN, w = 64                                     365 ms     194 ms    1.88
 
   (Whole-epoch times on the busy machine: MLP 132 s vs 85 s a epoch, too noisy to compare: the interleaved step
-  times slow both libraries alike.) The DCGAN misses the 1.5× target: most of its time is the strided
-  convolutions' input gradient (col2im, one add per kernel offset) in conv.py, used by both D's backward and
-  ConvTranspose2d's forward.
+  times slow both libraries alike.)
+
+  DCGAN w = 64 after the conv work of issue 18 (LeakyReLU in ufuncs, one product for a 1×1-input ConvTranspose2d,
+  one product per block for the strided col2im), quiet machine, OMP_NUM_THREADS=1, --step-time 15:
+
+        OpenBLAS kernels                              before (main)          after
+        Haswell (OPENBLAS_CORETYPE=Haswell, as set    168 / 83 ms   2.03×    133–173 / 77–108 ms   1.61–1.75×
+          in this machine's environment)
+        SkylakeX (OpenBLAS's own choice on this CPU)  127 / 90 ms   1.41×    105 / 85 ms           1.23×
+
+  With the Haswell kernels the step is bound by the matrix products: the strided 4×4 convolutions' products
+  (forward, ∂W, ∂x: (3136, 1024)·(1024, 128) and kin) run at ≈ 100 GFLOP/s per core against ≈ 190 for oneDNN's
+  AVX-512 convolution, about 2× PyTorch's time for the same FLOPs; they are ≈ 60 % of the step (py-spy). With
+  the AVX-512 (SkylakeX) kernels the same code meets the 1.5× target.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..backend import backend_for_module, backend_of
 
-__all__ = ["column_blocks", "plain_blocks", "grad_input_by_rows", "scratch"]
+__all__ = ["column_blocks", "plain_blocks", "block_images", "grad_input_by_rows", "scratch"]
 
 # One batch block's column matrix. Measured on the textbook CNN (2 cores): 3–6 MiB is best on a quiet machine
 # (12 MiB +4 %, 24 MiB +20 %); on a shared one, fewer and larger products suffer far less from BLAS threads
@@ -125,10 +125,15 @@ def grad_input_by_rows(xp: Any, D: Any, W: Any, padded_shape: tuple) -> Any:
     return grad_x
 
 
+def block_images(N: int, view: Any) -> int:
+    """Images per block of :func:`plain_blocks` for the (N, H_out, W_out, k_h, k_w, C) window view."""
+    _, Ho, Wo, kh, kw, C = view.shape
+    return _images_per_block(backend_of(view).xp, N, Ho * Wo * kh * kw * C * view.itemsize)
+
+
 def plain_blocks(N: int, view: Any) -> Any:
     """Blocks without columns (∂L/∂a_prev alone needs none)."""
-    _, Ho, Wo, kh, kw, C = view.shape
-    block = _images_per_block(backend_of(view).xp, N, Ho * Wo * kh * kw * C * view.itemsize)
+    block = block_images(N, view)
     for n0 in range(0, N, block):
         yield n0, min(N, n0 + block), None
 

@@ -37,7 +37,8 @@ from ..autograd import Function
 from ..backend import as_dtype, get_backend, get_default_dtype
 from ..tensor import Tensor
 from . import init
-from ._im2col import column_blocks, grad_input_by_rows, plain_blocks
+from . import _winograd
+from ._im2col import block_images, column_blocks, grad_input_by_rows, plain_blocks, scratch
 from ._window import as_nchw, channels_last, offset_slices, out_size, pad_channels_last, pair, windows, zeros
 from .module import Module, Parameter
 
@@ -78,6 +79,12 @@ class Conv2dFunction(Function):
             x, self.inner = pad_channels_last(xp, x, padding, (H + top + bottom, W_in + left + right))
         elif C > 1 and not x.flags.c_contiguous:
             x = xp.ascontiguousarray(x)  # one transposing copy, so that im2col copies runs of C values
+        self.x, self.W, self.options = x, W, (stride, dilation, groups)
+        self.in_shape, self.out_hw = (N, C, H, W_in), (Ho, Wo)
+        self.winograd = _winograd.use(xp, x.shape, W.shape, stride, dilation, groups)
+        if self.winograd["forward"]:
+            out = as_nchw(_winograd.forward(xp, x, W, b))  # 3×3, stride 1: F(2×2, 3×3), see _winograd.py
+            return out[0] if self.unbatched else out
         view = windows(xp, x, (kh, kw), dilation, stride, (Ho, Wo))
         g, Og = groups, O // groups
         W_m = W.reshape(g, Og, Cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(g, kh * kw * Cg, Og)  # (g, K, Og)
@@ -93,8 +100,6 @@ class Conv2dFunction(Function):
                 z[n0 * P : n1 * P].reshape(-1, g, Og)[...] = xp.matmul(A, W_m).transpose(1, 0, 2)
         if b is not None and not bias_inside:
             z += b
-        self.x, self.W, self.options = x, W, (stride, dilation, groups)
-        self.in_shape, self.out_hw = (N, C, H, W_in), (Ho, Wo)
         out = as_nchw(z.reshape(N, Ho, Wo, O))  # (N, O, H_out, W_out), channels-last memory
         return out[0] if self.unbatched else out
 
@@ -110,11 +115,15 @@ class Conv2dFunction(Function):
         O, Cg, kh, kw = W.shape  # noqa: E741 - O output channels, as the formulas
         Og, P = O // g, Ho * Wo
         D = xp.ascontiguousarray(channels_last(delta)).reshape(N * P, O)  # Δ (rows, O); free for our own outputs
-        bias_inside = need_b and need_W and g == 1  # ∂L/∂b = Σ δ as the last row of [A 1]ᵀ Δ
+        winograd = getattr(self, "winograd", None) or _winograd.use(xp, x.shape, W.shape, stride, dilation, g)
+        bias_inside = need_b and need_W and g == 1 and not winograd["weight"]  # ∂L/∂b as the last row of [A 1]ᵀ Δ
         grad_b = D.sum(0) if need_b and not bias_inside else None  # ∂L/∂b = Σ δ
         view = windows(xp, x, (kh, kw), dilation, stride, (Ho, Wo))
 
         def weight_grad() -> Any:  # ∂L/∂W_m = Aᵀ Δ, block by block
+            if winograd["weight"]:  # F(2×2, 3×3): ∂L/∂W (O, C, 3, 3), returned in W_m's layout (1, K, O)
+                grad_W = _winograd.grad_weight(xp, x, D.reshape(N, Ho, Wo, O), W.shape)
+                return grad_W.transpose(2, 3, 1, 0).reshape(1, kh * kw * Cg, Og)
             grad_W_m = xp.zeros((g, kh * kw * Cg + bias_inside, Og), dtype=D.dtype)
             for n0, n1, A in column_blocks(xp, view, g, bias_inside):
                 if g == 1:
@@ -126,11 +135,33 @@ class Conv2dFunction(Function):
             return grad_W_m
 
         def input_grad() -> Any:  # ∂L/∂a_prev on the padded channels-last input (N, H_p, W_p, C)
+            if g == 1 and P == 1:  # one window (a ConvTranspose2d from 1×1 noise): ∂L/∂A = Δ W_mᵀ is the answer
+                rows = xp.matmul(D, W.transpose(0, 2, 3, 1).reshape(O, kh * kw * C))  # (N, (i, j, c))
+                rows = rows.reshape(N, kh, kw, C)
+                (dh, dw), (Hp, Wp) = dilation, x.shape[1:3]
+                if (Hp, Wp) == (kh, kw) and dilation == (1, 1):
+                    return rows
+                grad_x = zeros(xp, x.shape, D.dtype)
+                grad_x[:, : dh * (kh - 1) + 1 : dh, : dw * (kw - 1) + 1 : dw] = rows
+                return grad_x
+            if winograd["input"]:  # F(2×2, 3×3) of δ padded by 2, the flipped kernel
+                return _winograd.grad_input(xp, D.reshape(N, Ho, Wo, O), W, x.shape)
             if g == 1 and stride == (1, 1) and dilation == (1, 1):  # the common case: see grad_input_by_rows
                 return grad_input_by_rows(xp, D.reshape(N, Ho, Wo, O), W, x.shape)
-            W_ij = W.reshape(g, Og, Cg, kh, kw).transpose(3, 4, 0, 1, 2).reshape(kh * kw, g, Og, Cg)
             grad_x = zeros(xp, x.shape, D.dtype)
             slices = offset_slices((kh, kw), dilation, stride, (Ho, Wo))
+            if g == 1:  # one product Δ [W_00 … W_ij …] (rows, k_h·k_w·C) per block, then the k_h·k_w adds
+                W_cat = W.transpose(0, 2, 3, 1).reshape(O, kh * kw * C)
+                products = scratch(xp, "products", block_images(N, view) * P * kh * kw * C, D.dtype)
+                for n0, n1, _ in plain_blocks(N, view):
+                    R = products[: (n1 - n0) * P * kh * kw * C].reshape((n1 - n0) * P, kh * kw * C)
+                    xp.matmul(D[n0 * P : n1 * P], W_cat, out=R)
+                    R = R.reshape(n1 - n0, Ho, Wo, kh * kw, C)
+                    target = grad_x[n0:n1]
+                    for k, where in enumerate(slices):  # col2im: one add per kernel offset
+                        target[where] += R[:, :, :, k]
+                return grad_x
+            W_ij = W.reshape(g, Og, Cg, kh, kw).transpose(3, 4, 0, 1, 2).reshape(kh * kw, g, Og, Cg)
             for n0, n1, _ in plain_blocks(N, view):
                 D_g = D[n0 * P : n1 * P].reshape(-1, g, Og).transpose(1, 0, 2)  # (g, rows, Og)
                 pieces = xp.matmul(D_g[None], W_ij)  # (k_h·k_w, g, rows, Cg): Δ W_ij for each offset

@@ -93,3 +93,20 @@ def test_reprs_match_torch() -> None:
     assert repr(nn.ReLU()) == "ReLU()"
     assert repr(nn.LeakyReLU()) == "LeakyReLU(negative_slope=0.01)"
     assert repr(nn.Softmax(dim=1)) == "Softmax(dim=1)"
+
+
+@pytest.mark.parametrize("slope", [0.01, 0.2, 0.0, 1.0, 1.5, -0.5])
+def test_leaky_relu_on_channels_last_memory_matches_torch(slope: float) -> None:
+    # an NCHW view of channels-last memory (what a convolution outputs): the memory-order paths, every slope
+    z = np.ascontiguousarray(rng.standard_normal((3, 5, 6, 4)).astype(np.float32)).transpose(0, 3, 1, 2)
+    z[0, 0, 0, :3] = [0.0, -0.0, np.inf]
+    grad = rng.standard_normal((3, 5, 6, 4)).astype(np.float32).transpose(0, 3, 1, 2)
+    x = shenjing.from_numpy(z).requires_grad_()
+    a = nn.LeakyReLU(slope)(x)
+    a.backward(shenjing.from_numpy(grad))
+    xt = torch.from_numpy(z.copy()).requires_grad_()
+    at = torch.nn.functional.leaky_relu(xt, slope)
+    at.backward(torch.from_numpy(grad.copy()))
+    np.testing.assert_array_equal(a.detach().numpy(), at.detach().numpy())
+    np.testing.assert_array_equal(np.signbit(a.detach().numpy()), np.signbit(at.detach().numpy()))
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())

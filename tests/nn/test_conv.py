@@ -39,6 +39,9 @@ CONV2D_CASES = {
     "depthwise_multiplier": ((2, 3, 6, 6), (6, 1, 3, 2), False, {"groups": 3}),
     "unbatched": ((3, 6, 7), (4, 3, 3, 3), True, {"padding": 1}),
     "many_channels": ((2, 16, 6, 6), (8, 16, 3, 3), True, {}),
+    "one_window": ((2, 3, 4, 5), (4, 3, 4, 5), True, {}),  # a 1×1 output: ∂x is one product
+    "one_window_dilated_padded": ((2, 3, 3, 3), (4, 3, 3, 3), True, {"dilation": 2, "padding": 1}),
+    "one_window_stride_leftover": ((2, 3, 4, 4), (4, 3, 3, 3), False, {"stride": 2}),  # a row the window skips
 }
 
 

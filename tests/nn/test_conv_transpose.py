@@ -57,6 +57,17 @@ def test_conv_transpose2d_matches_torch(kw, dtype):
         np.testing.assert_allclose(getattr(s, name).grad.array, p.grad.numpy(), err_msg=name, **tol)
 
 
+@pytest.mark.parametrize("kw", [dict(), dict(padding=1), dict(stride=2, dilation=2), dict(groups=2)], ids=str)
+def test_conv_transpose2d_from_one_pixel_matches_torch(kw):
+    # the DCGAN generator's first layer: (N, C_in, 1, 1) noise → a k × k image; the convolution's ∂x of one window
+    t, s = pair("ConvTranspose2d", "float64", k=4, **kw)
+    x = np.random.default_rng(2).standard_normal((3, 4, 1, 1))
+    (ot, xt), (os_, xs) = run_both(t, s, x)
+    np.testing.assert_allclose(os_.array, ot.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(xs.grad.array, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(s.weight.grad.array, t.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1, output_padding=1), dict(groups=2, dilation=2)],
                          ids=str)
 def test_conv_transpose1d_matches_torch(kw):
