@@ -161,7 +161,8 @@ def generate(model: object, prompt: list[int], tokens: int, temperature: float =
     shift = T // 2 if shift is None else shift
     if not 0 < shift < T:
         raise ValueError(f"generate: shift must be between 1 and block_size - 1 = {T - 1}, got {shift}")
-    caches = [shenjing.nn.KVCache(1, model.n_head, T, model.head_dim) for _ in model.h] if cache else None
+    dtype = model.wte.weight.dtype
+    caches = [shenjing.nn.KVCache(1, model.n_head, T, model.head_dim, dtype=dtype) for _ in model.h] if cache else None
     with shenjing.no_grad():
         pending = out[-T:]
         for _ in range(tokens):
