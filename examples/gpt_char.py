@@ -43,8 +43,8 @@ def build(lib: object, vocab_size: int, n_layer: int = 4, n_head: int = 4, n_emb
 
         def forward(self, x: object, cache: object = None) -> object:
             B, T, C = x.shape
-            q, k, v = self.c_attn(x).split(n_embd, dim=2)
-            q, k, v = (t.reshape(B, T, n_head, C // n_head).transpose(1, 2) for t in (q, k, v))  # (B, h, T, d)
+            qkv = self.c_attn(x).reshape(B, T, 3, n_head, C // n_head).permute(2, 0, 3, 1, 4)  # (3, B, h, T, d)
+            q, k, v = qkv.unbind(0)  # (B, h, T, d) each: the same as split(n_embd, 2) → reshape → transpose(1, 2)
             if cache is None:
                 y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
             else:  # generation: the new positions join the cached keys/values and attend to all before them
