@@ -10,6 +10,12 @@ validation loss of about 1.88 for it.
 
     python examples/gpt_char.py [--iters 2000] [--torch] [--data DIR] [--tokens 300] [--top-k 10]
 
+Measured (``OPENBLAS_NUM_THREADS=1 python examples/gpt_char.py --torch --threads 1 --data ../shared/datasets``,
+2-core machine shared with other jobs, so the times are loaded): validation loss 1.9004 for shenjing and 1.9004
+for PyTorch (the training losses agree to 4 decimals at every print), nanoGPT's README 1.88 (ours 1.1 % above);
+1014 s against 322 s of training. Generation of 256 tokens: 5.1x faster with the cache on a quiet machine
+(benchmarks/bench_generation.py; 3.8x at the end of the run above, before the LayerNorm/GELU trimming).
+
 ``--torch`` trains the very same code with PyTorch too (the model is written once, against the PyTorch API, and
 built with either library) from the same initial weights and batches, and prints both losses beside nanoGPT's.
 Generation runs with a key/value cache: each new token attends to the cached keys and values of the previous
