@@ -23,7 +23,7 @@ from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool1d, MaxPool2d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .embedding import Embedding, EmbeddingBag
-from .attention import MultiheadAttention
+from .attention import KVCache, MultiheadAttention
 from .transformer import (
     Transformer,
     TransformerDecoder,
@@ -44,7 +44,7 @@ __all__ += [
     "MaxPool1d", "MaxPool2d",
 ]
 __all__ += ["Embedding", "EmbeddingBag", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase"]
-__all__ += ["MultiheadAttention", "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder", "TransformerEncoderLayer"]
+__all__ += ["KVCache", "MultiheadAttention", "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder", "TransformerEncoderLayer"]
 __all__ += ["ConvTranspose1d", "ConvTranspose2d"]
 from .distance import CosineSimilarity, PairwiseDistance  # noqa: E402
 from .loss_extra import (  # noqa: E402

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..backend import as_dtype, backend_of, get_backend, get_default_dtype
 from ..tensor import Tensor
 from . import init
@@ -28,7 +28,7 @@ from .module import Module, Parameter
 BLOCKED_AT = 256 * 256  # L·S above which attention runs block by block (BlockedAttentionFunction)
 
 __all__ = ["BlockedAttentionFunction", "scaled_dot_product_attention", "ScaledDotProductAttentionFunction", "MultiheadAttention",
-           "multi_head_attention_forward"]
+           "multi_head_attention_forward", "KVCache"]
 
 
 class ScaledDotProductAttentionFunction(Function):
@@ -230,6 +230,95 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     rng = get_backend(query.device).generator if dropout_p > 0 else None
     return ScaledDotProductAttentionFunction.apply(query, key, value, bias=bias, causal=bool(is_causal), scale=scale,
                                                   dropout_p=float(dropout_p), rng=rng)
+
+
+class KVCache:
+    """One attention layer's keys and values, kept for incremental decoding in preallocated (N, H, T_max, D) buffers.
+
+    A decoder generating token by token would otherwise recompute every earlier position's keys and values at each
+    step. ``attend(q, k, v)`` writes the T new positions' keys and values into the buffers at [t, t + T) (t = the
+    number already cached; a copy into the buffer, no re-allocation) and lets the T new queries attend to every
+    position up to their own:
+
+        S = q K[:t+T]ᵀ · scale + M     (M_ij = −∞ where key j > t + i, else 0)
+        P = softmax(S),   O = P V[:t+T]
+
+    For one new token (T = 1) M is all zeros and the step is two small products and a softmax over t + 1 scores.
+    The same numbers as causal :func:`scaled_dot_product_attention` over the whole sequence, computed for the new
+    rows only. Inference only: it works on the arrays directly and builds no autograd graph, so it refuses inputs
+    that require a gradient while grad mode is on. ``reset()`` empties it (the buffers are kept).
+
+        cache = nn.KVCache(batch_size, num_heads, max_len, head_dim)
+        y = cache.attend(q, k, v)       # q, k, v: (N, H, T, D) → y: (N, H, T, D)
+    """
+
+    def __init__(self, batch_size: int, num_heads: int, max_len: int, head_dim: int, dtype: Any = None,
+                 device: Any = None) -> None:
+        for name, value in (("batch_size", batch_size), ("num_heads", num_heads), ("max_len", max_len),
+                            ("head_dim", head_dim)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"KVCache: {name} must be a positive int, got {value!r}")
+        dtype = as_dtype(dtype) if dtype is not None else get_default_dtype()
+        xp = get_backend(device).xp
+        shape = (batch_size, num_heads, max_len, head_dim)
+        self.k, self.v = xp.zeros(shape, dtype=dtype), xp.zeros(shape, dtype=dtype)
+        self.max_len, self.length, self.xp = max_len, 0, xp
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __repr__(self) -> str:
+        N, H, T, D = self.k.shape
+        return f"KVCache(batch_size={N}, num_heads={H}, max_len={T}, head_dim={D}, length={self.length})"
+
+    def reset(self) -> None:
+        """Forget the cached positions (the buffers stay allocated)."""
+        self.length = 0
+
+    @property
+    def keys(self) -> Tensor:
+        """The cached keys (N, H, t, D) (a view of the buffer)."""
+        return Tensor._wrap(self.k[:, :, : self.length])
+
+    @property
+    def values(self) -> Tensor:
+        """The cached values (N, H, t, D) (a view of the buffer)."""
+        return Tensor._wrap(self.v[:, :, : self.length])
+
+    def attend(self, q: Tensor, k: Tensor, v: Tensor, scale: float | None = None) -> Tensor:
+        """Append k, v (N, H, T, D) and return the new queries' attention output (N, H, T, D); formulas above."""
+        for name, t in (("q", q), ("k", k), ("v", v)):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"KVCache.attend: {name} must be a shenjing.Tensor, got {type(t).__name__}")
+            if t.requires_grad and is_grad_enabled():
+                raise RuntimeError("KVCache.attend is for inference and builds no graph: call it under "
+                                   "shenjing.no_grad() (or pass tensors that do not require grad)")
+        N, H, _, D = self.k.shape
+        T = q.shape[-2] if q.ndim == 4 else -1
+        for name, t in (("q", q), ("k", k), ("v", v)):
+            if t.ndim != 4 or tuple(t.shape) != (N, H, T, D):
+                raise RuntimeError(f"KVCache.attend: {name} must have shape (N, H, T, D) = ({N}, {H}, T, {D}) like "
+                                   f"q {tuple(q.shape)}, got {tuple(t.shape)}")
+        if q.array.dtype != self.k.dtype or k.array.dtype != self.k.dtype or v.array.dtype != self.k.dtype:
+            raise TypeError(f"KVCache.attend: q, k, v must have the cache's dtype {self.k.dtype}, got "
+                            f"{q.array.dtype}, {k.array.dtype}, {v.array.dtype}")
+        t0, t1 = self.length, self.length + T
+        if t1 > self.max_len:
+            raise ValueError(f"KVCache.attend: {t0} cached + {T} new positions exceed max_len={self.max_len}; "
+                             "reset() the cache (or build it with a larger max_len)")
+        xp = self.xp
+        self.k[:, :, t0:t1] = k.array
+        self.v[:, :, t0:t1] = v.array
+        self.length = t1
+        qa = q.array
+        s = qa @ self.k[:, :, :t1].swapaxes(-1, -2)  # (N, H, T, t1): the new queries against every cached key
+        s *= 1.0 / math.sqrt(D) if scale is None else float(scale)
+        if T > 1:  # query i (at position t0 + i) must not see keys after it
+            s += xp.triu(xp.full((T, t1), -xp.inf, dtype=s.dtype), 1 + t0)
+        s -= s.max(-1, keepdims=True)
+        p = xp.exp(s, out=s)
+        p /= p.sum(-1, keepdims=True)
+        return Tensor._wrap(p @ self.v[:, :, :t1])
 
 
 def _attention_with_weights(q: Tensor, k: Tensor, v: Tensor, bias: Any, causal: bool, scale: float,

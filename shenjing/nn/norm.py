@@ -112,11 +112,21 @@ class LayerNormFunction(Function):
     def forward(self, x: Any, gamma: Any, beta: Any, n: int = 1, eps: float = 1e-5) -> Any:
         xp = self.xp
         axes = tuple(range(x.ndim - n, x.ndim))
-        mean = x.mean(axis=axes, keepdims=True)
+        M = 1
+        for size in x.shape[x.ndim - n :]:
+            M *= size
+        # NOTE: sums scaled in place, not .mean() (NumPy's mean is Python around a sum: 2.9 µs against 0.95 µs
+        # for one token's row, which is what a LayerNorm sees in cached generation); the same numbers to rounding
+        mean = x.sum(axis=axes, keepdims=True)
+        mean *= 1 / M
         centered = x - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)
-        inv_std = 1 / xp.sqrt(var + eps)
-        x_hat = centered * inv_std
+        var = (centered * centered).sum(axis=axes, keepdims=True)
+        var *= 1 / M
+        var += eps
+        inv_std = xp.sqrt(var, out=var)
+        xp.reciprocal(inv_std, out=inv_std)
+        x_hat = centered
+        x_hat *= inv_std
         self.x_hat, self.inv_std, self.gamma, self.n = x_hat, inv_std, gamma, n
         y = x_hat if gamma is None else x_hat * gamma
         return y if beta is None else y + beta
