@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..backend import backend_of
-from .optimizer import Optimizer, _gradient, _lerp_
+from .optimizer import Optimizer, _check_betas, _gradient, _lerp_
 
 __all__ = ["Adam", "AdamW", "adam_update"]
 
@@ -129,9 +129,7 @@ class Adam(Optimizer):
 
     def _check_hyperparameters(self, group: dict[str, Any]) -> None:
         super()._check_hyperparameters(group)
-        for index, beta in enumerate(group["betas"]):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
+        _check_betas(group["betas"])
 
     def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
         xp = backend_of(p.array).xp

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..backend import backend_of
-from .optimizer import Optimizer, _gradient, _lerp_
+from .optimizer import Optimizer, _check_betas, _gradient, _lerp_
 
 __all__ = ["Adamax", "adamax_update"]
 
@@ -109,9 +109,3 @@ class Adamax(Optimizer):
                           lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
                           weight_decay=group["weight_decay"], maximize=group["maximize"])
         return loss
-
-
-def _check_betas(betas: tuple) -> None:
-    for index, beta in enumerate(betas):
-        if not 0.0 <= beta < 1.0:
-            raise ValueError(f"Invalid beta parameter at index {index}: {beta}")

@@ -6,8 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..backend import backend_of, get_default_dtype
-from .adamax import _check_betas
-from .optimizer import Optimizer, _gradient, _lerp_
+from .optimizer import Optimizer, _check_betas, _gradient, _lerp_
 
 __all__ = ["NAdam", "nadam_update"]
 

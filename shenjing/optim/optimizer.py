@@ -262,6 +262,13 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
 
+def _check_betas(betas: tuple) -> None:
+    """Adam's family: each of (β₁, β₂) in [0, 1), or PyTorch's ValueError."""
+    for index, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
+
+
 def _records_step(step: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(step)
     def recorded_step(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
