@@ -161,3 +161,27 @@ def test_data_is_a_detached_tensor_sharing_the_array_as_in_pytorch():
     assert w.requires_grad and w.is_leaf
     w.data = shenjing.tensor([3.0, 4.0])
     np.testing.assert_array_equal(w.detach().numpy(), [3.0, 4.0])
+
+
+def test_tensor_method_groups_define_each_name_once() -> None:
+    """Tensor is its core plus method groups (shenjing/_tensor_*.py) as bases: a name defined in two of them
+    would silently shadow the other, so every public method lives in exactly one class of the MRO."""
+    from shenjing._tensor_indexing import IndexingMethods
+    from shenjing._tensor_inplace import InplaceMethods
+    from shenjing._tensor_math import MathMethods
+    from shenjing._tensor_shape import ShapeMethods
+
+    classes = (shenjing.Tensor, MathMethods, ShapeMethods, InplaceMethods, IndexingMethods)
+    assert shenjing.Tensor.__mro__[1:-1] == classes[1:]
+    owners: dict[str, list[str]] = {}
+    for cls in classes:
+        for name in vars(cls):
+            if name not in ("__module__", "__qualname__", "__doc__", "__slots__", "__hash__", "__firstlineno__",
+                            "__static_attributes__"):
+                owners.setdefault(name, []).append(cls.__name__)
+    assert {name: where for name, where in owners.items() if len(where) > 1} == {}
+    assert owners["gather"] == ["IndexingMethods"] and owners["add_"] == ["InplaceMethods"]
+    assert owners["__add__"] == ["MathMethods"] and owners["reshape"] == ["ShapeMethods"]
+    x = shenjing.tensor([1.0, 2.0])
+    assert hash(x) == object.__hash__(x)  # MathMethods defines __eq__, which would make Tensor unhashable
+    assert not hasattr(x, "__dict__")  # the groups add no instance dict (__slots__ = ())

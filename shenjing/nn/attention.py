@@ -20,6 +20,7 @@ from typing import Any
 
 from ..autograd import Function, is_grad_enabled
 from ..backend import as_dtype, backend_of, get_backend, get_default_dtype
+from ..ops.broadcast import unbroadcast
 from ..tensor import Tensor
 from . import init
 from .linear import Linear, linear
@@ -42,20 +43,8 @@ class ScaledDotProductAttentionFunction(Function):
     def forward(self, q: Any, k: Any, v: Any, bias: Any = None, causal: bool = False, scale: float = 1.0,
                 dropout_p: float = 0.0, rng: Any = None, with_weights: bool = False) -> Any:
         xp = self.xp
-        s = q @ k.swapaxes(-1, -2)  # (…, L, S); NOTE: in place from here on, one (…, L, S) buffer for S and P
-        s *= scale
-        if bias is not None:
-            s = s + bias if s.shape != xp.broadcast_shapes(s.shape, bias.shape) else xp.add(s, bias, out=s)
-        if causal:
-            L, S = s.shape[-2], s.shape[-1]
-            s += xp.triu(xp.full((L, S), -xp.inf, dtype=s.dtype), 1)
-        peak = s.max(-1, keepdims=True)
-        peak[~xp.isfinite(peak)] = 0  # NOTE: a fully masked row stays −∞ − 0, not NaN
-        s -= peak
-        p = xp.exp(s, out=s)
-        total = p.sum(-1, keepdims=True)
-        total[total == 0] = 1
-        p /= total
+        s = _scores(xp, q, k.swapaxes(-1, -2), bias, causal, scale)  # (…, L, S); NOTE: one buffer for S and P
+        p, _, _, _ = _softmax_(xp, s)
         self.dropped = None
         pd = p
         if dropout_p > 0:
@@ -109,34 +98,15 @@ class BlockedAttentionFunction(Function):
         for i0 in range(0, L, block):
             i1 = min(L, i0 + block)
             c = min(S, i1) if causal else S  # NOTE: causal: keys after the block's last query are all masked
-            s = self._scores(q[..., i0:i1, :], kt[..., :c], bias, causal, scale, i0, i1, c)
-            peak = s.max(-1, keepdims=True)
-            peak[~xp.isfinite(peak)] = 0
-            s -= peak
-            xp.exp(s, out=s)
-            total = s.sum(-1, keepdims=True)
-            empty = total == 0
-            total[empty] = 1
-            s /= total
-            out[..., i0:i1, :] = s @ v[..., :c, :]
+            s = _scores(xp, q[..., i0:i1, :], kt[..., :c], bias, causal, scale, i0)
+            p, peak, total, empty = _softmax_(xp, s)
+            out[..., i0:i1, :] = p @ v[..., :c, :]
             ell = peak + xp.log(total)
             ell[empty] = xp.inf  # a fully masked row: exp(−∞ − ∞) = 0 when P is recomputed
             lse[..., i0:i1, :] = ell
         self.q, self.k, self.v, self.out, self.lse = q, k, v, out, lse
         self.bias, self.causal, self.scale, self.block = bias, causal, scale, block
         return out
-
-    def _scores(self, q_blk: Any, kt: Any, bias: Any, causal: bool, scale: float, i0: int, i1: int, S: int) -> Any:
-        xp = self.xp
-        s = q_blk @ kt
-        s *= scale
-        if bias is not None:
-            rows = bias[..., i0:i1, :] if bias.ndim >= 2 and bias.shape[-2] != 1 else bias
-            rows = rows[..., :S] if rows.shape[-1] != 1 else rows
-            s = s + rows if s.shape != xp.broadcast_shapes(s.shape, rows.shape) else xp.add(s, rows, out=s)
-        if causal:
-            s += xp.triu(xp.full((i1 - i0, S), -xp.inf, dtype=s.dtype), 1 + i0)
-        return s
 
     def backward(self, grad: Any) -> tuple:
         xp = self.xp
@@ -152,7 +122,7 @@ class BlockedAttentionFunction(Function):
             i1 = min(L, i0 + self.block)
             c = min(S, i1) if self.causal else S
             q_blk, g_blk = q[..., i0:i1, :], grad[..., i0:i1, :]
-            p = self._scores(q_blk, kt[..., :c], self.bias, self.causal, scale, i0, i1, c)
+            p = _scores(xp, q_blk, kt[..., :c], self.bias, self.causal, scale, i0)
             p -= lse[..., i0:i1, :]
             xp.exp(p, out=p)  # P recomputed for this block of queries
             dv[..., :c, :] += p.swapaxes(-1, -2) @ g_blk
@@ -166,13 +136,44 @@ class BlockedAttentionFunction(Function):
                 _unbroadcast(dv, v.shape) if need[2] else None)
 
 
+def _scores(xp: Any, q: Any, kt: Any, bias: Any, causal: bool, scale: float, i0: int = 0) -> Any:
+    """S = q kᵀ · scale + M for the queries i0 … i0 + l − 1 (q: (…, l, E)) and the first c keys (kt: (…, E, c)).
+
+    One new (…, l, c) array, which the caller may overwrite (with P). M is ``bias``'s rows and columns for
+    those queries and keys (it broadcasts to (…, L, S)), plus −∞ above the causal diagonal (key j > query i).
+    """
+    s = q @ kt  # (…, l, c)
+    s *= scale
+    l, c = s.shape[-2], s.shape[-1]
+    if bias is not None:
+        rows = bias[..., i0 : i0 + l, :] if bias.ndim >= 2 and bias.shape[-2] != 1 else bias
+        rows = rows[..., :c] if rows.shape[-1] != 1 else rows
+        s = s + rows if s.shape != xp.broadcast_shapes(s.shape, rows.shape) else xp.add(s, rows, out=s)
+    if causal:
+        s += xp.triu(xp.full((l, c), -xp.inf, dtype=s.dtype), 1 + i0)
+    return s
+
+
+def _softmax_(xp: Any, s: Any) -> tuple:
+    """P = softmax(S) along the last axis, in place in ``s``: returns (P, peak, total, empty).
+
+    P_ij = exp(S_ij − peak_i) / total_i with peak_i = max_j S_ij (for stability) and total_i = Σ_j exp(S_ij − peak_i),
+    so log Σ_j exp(S_ij) = peak_i + log total_i. ``empty`` marks the fully masked rows (all −∞): their P is 0,
+    not NaN (peak and total are then taken as 0 and 1).
+    """
+    peak = s.max(-1, keepdims=True)
+    peak[~xp.isfinite(peak)] = 0  # NOTE: a fully masked row stays −∞ − 0, not NaN
+    s -= peak
+    p = xp.exp(s, out=s)
+    total = p.sum(-1, keepdims=True)
+    empty = total == 0
+    total[empty] = 1
+    p /= total
+    return p, peak, total, empty
+
+
 def _unbroadcast(grad: Any, shape: tuple) -> Any:
-    if grad is None or grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    grad = grad.sum(tuple(range(extra))) if extra else grad
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    return grad.sum(axes, keepdims=True) if axes else grad
+    return None if grad is None else unbroadcast(grad, shape)
 
 
 def _mask_to_bias(mask: Any, dtype: Any, where: str, allow_when_true: bool) -> Any:
@@ -425,8 +426,6 @@ def multi_head_attention_forward(m: MultiheadAttention, query: Tensor, key: Tens
                                  key_padding_mask: Any, need_weights: bool, attn_mask: Any,
                                  average_attn_weights: bool, is_causal: bool, batch_first_out: bool = False) -> tuple:
     """The computation of :class:`MultiheadAttention` on (L, N, E) inputs (or unbatched (L, E))."""
-    from ..functions import cat
-
     where = repr(m)
     batched = query.ndim == 3
     if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
@@ -475,22 +474,12 @@ def multi_head_attention_forward(m: MultiheadAttention, query: Tensor, key: Tens
         if bias.ndim not in (2, 3):
             raise RuntimeError(f"{where}: attn_mask's dimension {bias.ndim} is not supported (2-D or 3-D)")
         bias = bias.reshape(1, 1, L, S) if bias.ndim == 2 else bias.reshape(N, m.num_heads, L, S)
-    if m.bias_k is not None:
-        k = cat([k, m.bias_k.expand(1, N, E)], 0)
-        v = cat([v, m.bias_v.expand(1, N, E)], 0)
-        if bias is not None:
-            bias = xp.concatenate([bias, xp.zeros(bias.shape[:-1] + (1,), dtype=dtype)], -1)
-        if key_padding_mask is not None:
-            key_padding_mask = cat([_as_tensor(key_padding_mask),
-                                    _as_tensor(xp.zeros((N, 1), dtype=_as_tensor(key_padding_mask).array.dtype))], 1)
-    if m.add_zero_attn:
-        k = cat([k, Tensor._wrap(xp.zeros((1, N, E), dtype=dtype))], 0)
-        v = cat([v, Tensor._wrap(xp.zeros((1, N, E), dtype=dtype))], 0)
-        if bias is not None:
-            bias = xp.concatenate([bias, xp.zeros(bias.shape[:-1] + (1,), dtype=dtype)], -1)
-        if key_padding_mask is not None:
-            kp = _as_tensor(key_padding_mask)
-            key_padding_mask = cat([kp, _as_tensor(xp.zeros((N, 1), dtype=kp.array.dtype))], 1)
+    if m.bias_k is not None:  # one more key and value, learnt
+        k, v, bias, key_padding_mask = _append_key(k, v, m.bias_k.expand(1, N, E), m.bias_v.expand(1, N, E), bias,
+                                                   key_padding_mask)
+    if m.add_zero_attn:  # one more key and value, zeros
+        zeros = Tensor._wrap(xp.zeros((1, N, E), dtype=dtype))
+        k, v, bias, key_padding_mask = _append_key(k, v, zeros, zeros, bias, key_padding_mask)
     S = k.shape[0]
     if key_padding_mask is not None:
         kp = _mask_to_bias(key_padding_mask, dtype, where, allow_when_true=False)
@@ -522,6 +511,21 @@ def multi_head_attention_forward(m: MultiheadAttention, query: Tensor, key: Tens
     elif batch_first_out:
         out = out.transpose(0, 1)
     return out, weights
+
+
+def _append_key(k: Tensor, v: Tensor, k_new: Tensor, v_new: Tensor, bias: Any, key_padding_mask: Any) -> tuple:
+    """k and v (S, N, E) with one more key and value (1, N, E) after the last, and the masks with a column
+    for it that allows attending to it: (k, v, bias (…, S + 1), key_padding_mask (N, S + 1))."""
+    from ..functions import cat
+
+    k, v = cat([k, k_new], 0), cat([v, v_new], 0)
+    xp = backend_of(k.array).xp
+    if bias is not None:
+        bias = xp.concatenate([bias, xp.zeros(bias.shape[:-1] + (1,), dtype=bias.dtype)], -1)
+    if key_padding_mask is not None:
+        kp = _as_tensor(key_padding_mask)
+        key_padding_mask = cat([kp, _as_tensor(xp.zeros((k.shape[1], 1), dtype=kp.array.dtype))], 1)
+    return k, v, bias, key_padding_mask
 
 
 def _as_tensor(x: Any) -> Tensor:

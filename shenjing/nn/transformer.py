@@ -184,15 +184,19 @@ def _layer_from(spec: Any, klass: type, where: str) -> Module:
     raise TypeError(f"{where}: expected a {klass.__name__} (or its config dict), got {type(spec).__name__}")
 
 
-class TransformerEncoder(Module):
-    """``num_layers`` copies of ``encoder_layer`` (deep copies, as PyTorch: keys ``layers.0.…``), then ``norm``."""
+class _TransformerStack(Module):
+    """What TransformerEncoder and TransformerDecoder share: ``num_layers`` deep copies of one layer (keys
+    ``layers.0.…``, as PyTorch), an optional final ``norm``, and the config that rebuilds them."""
 
-    def __init__(self, encoder_layer: Any, num_layers: int, norm: Any = None, enable_nested_tensor: bool = True,
-                 mask_check: bool = True) -> None:
+    _layer_class: type  # the layer it stacks
+    _layer_key: str  # that layer's constructor argument, and config key
+
+    def __init__(self, layer: Any, num_layers: int, norm: Any) -> None:
         super().__init__()
-        layer = _layer_from(encoder_layer, TransformerEncoderLayer, "TransformerEncoder")
+        where = type(self).__name__
+        layer = _layer_from(layer, self._layer_class, where)
         if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
-            raise ValueError(f"TransformerEncoder: num_layers must be a positive int, got {num_layers!r}")
+            raise ValueError(f"{where}: num_layers must be a positive int, got {num_layers!r}")
         self.layers = _clones(layer, num_layers)
         self.num_layers = num_layers
         if isinstance(norm, dict):
@@ -202,9 +206,19 @@ class TransformerEncoder(Module):
     def get_config(self) -> dict:
         norm = self.norm
         if norm is not None and not isinstance(norm, LayerNorm):
-            raise NotImplementedError("only a LayerNorm (or no norm) can be saved as a TransformerEncoder's norm")
-        return {"encoder_layer": self.layers[0].get_config(), "num_layers": self.num_layers,
+            raise NotImplementedError(f"only a LayerNorm (or no norm) can be saved as a {type(self).__name__}'s norm")
+        return {self._layer_key: self.layers[0].get_config(), "num_layers": self.num_layers,
                 "norm": None if norm is None else norm.get_config()}
+
+
+class TransformerEncoder(_TransformerStack):
+    """``num_layers`` copies of ``encoder_layer`` (deep copies, as PyTorch: keys ``layers.0.…``), then ``norm``."""
+
+    _layer_class, _layer_key = TransformerEncoderLayer, "encoder_layer"
+
+    def __init__(self, encoder_layer: Any, num_layers: int, norm: Any = None, enable_nested_tensor: bool = True,
+                 mask_check: bool = True) -> None:
+        super().__init__(encoder_layer, num_layers, norm)
 
     def forward(self, src: Tensor, mask: Any = None, src_key_padding_mask: Any = None,
                 is_causal: bool | None = None) -> Tensor:
@@ -214,25 +228,13 @@ class TransformerEncoder(Module):
         return self.norm(x) if self.norm is not None else x
 
 
-class TransformerDecoder(Module):
+class TransformerDecoder(_TransformerStack):
     """``num_layers`` copies of ``decoder_layer``, then ``norm``; forward(tgt, memory, masks…) as PyTorch."""
 
-    def __init__(self, decoder_layer: Any, num_layers: int, norm: Any = None) -> None:
-        super().__init__()
-        layer = _layer_from(decoder_layer, TransformerDecoderLayer, "TransformerDecoder")
-        if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
-            raise ValueError(f"TransformerDecoder: num_layers must be a positive int, got {num_layers!r}")
-        self.layers = _clones(layer, num_layers)
-        self.num_layers = num_layers
-        if isinstance(norm, dict):
-            norm = LayerNorm(**norm)
-        self.norm = norm
+    _layer_class, _layer_key = TransformerDecoderLayer, "decoder_layer"
 
-    def get_config(self) -> dict:
-        if self.norm is not None and not isinstance(self.norm, LayerNorm):
-            raise NotImplementedError("only a LayerNorm (or no norm) can be saved as a TransformerDecoder's norm")
-        return {"decoder_layer": self.layers[0].get_config(), "num_layers": self.num_layers,
-                "norm": None if self.norm is None else self.norm.get_config()}
+    def __init__(self, decoder_layer: Any, num_layers: int, norm: Any = None) -> None:
+        super().__init__(decoder_layer, num_layers, norm)
 
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Any = None, memory_mask: Any = None,
                 tgt_key_padding_mask: Any = None, memory_key_padding_mask: Any = None,

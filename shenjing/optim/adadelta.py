@@ -105,21 +105,15 @@ class Adadelta(Optimizer):
             raise ValueError(f"Invalid rho value: {group['rho']}")
         super()._check_hyperparameters(group)
 
+    def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
+        xp = backend_of(p.array).xp
+        return {"step": 0.0, "square_avg": xp.zeros_like(p.array), "acc_delta": xp.zeros_like(p.array)}
+
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One Adadelta step for every parameter with a gradient; returns ``closure()``'s loss if given."""
         loss = self._evaluate(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    xp = backend_of(p.array).xp
-                    state["step"] = 0.0
-                    state["square_avg"] = xp.zeros_like(p.array)
-                    state["acc_delta"] = xp.zeros_like(p.array)
-                state["step"] += 1
-                adadelta_update(p.array, p.grad.array, state["square_avg"], state["acc_delta"], lr=group["lr"],
-                                rho=group["rho"], eps=group["eps"], weight_decay=group["weight_decay"],
-                                maximize=group["maximize"])
+        for group, p, state in self._params_with_grad():
+            adadelta_update(p.array, p.grad.array, state["square_avg"], state["acc_delta"], lr=group["lr"],
+                            rho=group["rho"], eps=group["eps"], weight_decay=group["weight_decay"],
+                            maximize=group["maximize"])
         return loss

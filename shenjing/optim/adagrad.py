@@ -100,36 +100,27 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
-                self._init_state(p, group)
+                self.state[p].update(self._init_state(p, group))  # at construction, as PyTorch
 
     _nonnegative = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
 
     def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
-        state = self.state[p]
-        state["step"] = 0.0
-        state["sum"] = backend_of(p.array).xp.full_like(p.array, group["initial_accumulator_value"])
-        return state
+        # NOTE: made at construction; _params_with_grad makes it for a parameter added with add_param_group
+        return {"step": 0.0, "sum": backend_of(p.array).xp.full_like(p.array, group["initial_accumulator_value"])}
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One Adagrad step for every parameter with a gradient; returns ``closure()``'s loss if given."""
         loss = self._evaluate(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:  # a parameter added later with add_param_group
-                    state = self._init_state(p, group)
-                state["step"] += 1
-                adagrad_update(
-                    p.array,
-                    p.grad.array,
-                    state["sum"],
-                    state["step"],
-                    lr=group["lr"],
-                    lr_decay=group["lr_decay"],
-                    weight_decay=group["weight_decay"],
-                    eps=group["eps"],
-                    maximize=group["maximize"],
-                )
+        for group, p, state in self._params_with_grad():
+            adagrad_update(
+                p.array,
+                p.grad.array,
+                state["sum"],
+                state["step"],
+                lr=group["lr"],
+                lr_decay=group["lr_decay"],
+                weight_decay=group["weight_decay"],
+                eps=group["eps"],
+                maximize=group["maximize"],
+            )
         return loss

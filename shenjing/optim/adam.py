@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..backend import backend_of
-from .optimizer import Optimizer, _gradient, _lerp_
+from .optimizer import Optimizer, _check_betas, _gradient, _lerp_
 
 __all__ = ["Adam", "AdamW", "adam_update"]
 
@@ -129,44 +129,36 @@ class Adam(Optimizer):
 
     def _check_hyperparameters(self, group: dict[str, Any]) -> None:
         super()._check_hyperparameters(group)
-        for index, beta in enumerate(group["betas"]):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
+        _check_betas(group["betas"])
+
+    def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
+        xp = backend_of(p.array).xp
+        state = {"step": 0.0, "exp_avg": xp.zeros_like(p.array), "exp_avg_sq": xp.zeros_like(p.array)}
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = xp.zeros_like(p.array)
+        return state
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One Adam step for every parameter with a gradient; returns ``closure()``'s loss if given."""
         loss = self._evaluate(closure)
-        for group in self.param_groups:
+        for group, p, state in self._params_with_grad():
             beta1, beta2 = group["betas"]
-            amsgrad = group["amsgrad"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    xp = backend_of(p.array).xp
-                    state["step"] = 0.0
-                    state["exp_avg"] = xp.zeros_like(p.array)
-                    state["exp_avg_sq"] = xp.zeros_like(p.array)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = xp.zeros_like(p.array)
-                state["step"] += 1
-                adam_update(
-                    p.array,
-                    p.grad.array,
-                    state["exp_avg"],
-                    state["exp_avg_sq"],
-                    state.get("max_exp_avg_sq"),
-                    state["step"],
-                    lr=group["lr"],
-                    beta1=beta1,
-                    beta2=beta2,
-                    eps=group["eps"],
-                    weight_decay=group["weight_decay"],
-                    amsgrad=amsgrad,
-                    maximize=group["maximize"],
-                    decoupled_weight_decay=group["decoupled_weight_decay"],
-                )
+            adam_update(
+                p.array,
+                p.grad.array,
+                state["exp_avg"],
+                state["exp_avg_sq"],
+                state.get("max_exp_avg_sq"),
+                state["step"],
+                lr=group["lr"],
+                beta1=beta1,
+                beta2=beta2,
+                eps=group["eps"],
+                weight_decay=group["weight_decay"],
+                amsgrad=group["amsgrad"],
+                maximize=group["maximize"],
+                decoupled_weight_decay=group["decoupled_weight_decay"],
+            )
         return loss
 
 

@@ -96,22 +96,20 @@ class ASGD(Optimizer):
 
     _nonnegative = ("lr", "weight_decay")
 
+    def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
+        xp = backend_of(p.array).xp
+        return {
+            "step": 0.0,
+            "eta": xp.asarray(group["lr"], dtype=get_default_dtype()),
+            "mu": xp.ones((), dtype=get_default_dtype()),
+            "ax": xp.zeros_like(p.array),
+        }
+
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One ASGD step for every parameter with a gradient; returns ``closure()``'s loss if given."""
         loss = self._evaluate(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    xp = backend_of(p.array).xp
-                    state["step"] = 0.0
-                    state["eta"] = xp.asarray(group["lr"], dtype=get_default_dtype())
-                    state["mu"] = xp.ones((), dtype=get_default_dtype())
-                    state["ax"] = xp.zeros_like(p.array)
-                state["step"] += 1
-                asgd_update(p.array, p.grad.array, state["ax"], state["eta"], state["mu"], state["step"],
-                            lr=group["lr"], lambd=group["lambd"], alpha=group["alpha"], t0=group["t0"],
-                            weight_decay=group["weight_decay"], maximize=group["maximize"])
+        for group, p, state in self._params_with_grad():
+            asgd_update(p.array, p.grad.array, state["ax"], state["eta"], state["mu"], state["step"],
+                        lr=group["lr"], lambd=group["lambd"], alpha=group["alpha"], t0=group["t0"],
+                        weight_decay=group["weight_decay"], maximize=group["maximize"])
         return loss

@@ -6,8 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..backend import backend_of, get_default_dtype
-from .adamax import _check_betas
-from .optimizer import Optimizer, _gradient, _lerp_
+from .optimizer import Optimizer, _check_betas, _gradient, _lerp_
 
 __all__ = ["NAdam", "nadam_update"]
 
@@ -121,24 +120,22 @@ class NAdam(Optimizer):
         super()._check_hyperparameters(group)
         _check_betas(group["betas"])
 
+    def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
+        xp = backend_of(p.array).xp
+        return {
+            "step": 0.0,
+            "mu_product": xp.ones((), dtype=get_default_dtype()),
+            "exp_avg": xp.zeros_like(p.array),
+            "exp_avg_sq": xp.zeros_like(p.array),
+        }
+
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One NAdam step for every parameter with a gradient; returns ``closure()``'s loss if given."""
         loss = self._evaluate(closure)
-        for group in self.param_groups:
+        for group, p, state in self._params_with_grad():
             beta1, beta2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    xp = backend_of(p.array).xp
-                    state["step"] = 0.0
-                    state["mu_product"] = xp.ones((), dtype=get_default_dtype())
-                    state["exp_avg"] = xp.zeros_like(p.array)
-                    state["exp_avg_sq"] = xp.zeros_like(p.array)
-                state["step"] += 1
-                nadam_update(p.array, p.grad.array, state["exp_avg"], state["exp_avg_sq"], state["mu_product"],
-                             state["step"], lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                             weight_decay=group["weight_decay"], momentum_decay=group["momentum_decay"],
-                             decoupled_weight_decay=group["decoupled_weight_decay"], maximize=group["maximize"])
+            nadam_update(p.array, p.grad.array, state["exp_avg"], state["exp_avg_sq"], state["mu_product"],
+                         state["step"], lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                         weight_decay=group["weight_decay"], momentum_decay=group["momentum_decay"],
+                         decoupled_weight_decay=group["decoupled_weight_decay"], maximize=group["maximize"])
         return loss

@@ -6,7 +6,7 @@ import copy
 import functools
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..autograd import enable_grad
@@ -28,7 +28,8 @@ class Optimizer:
     * ``defaults``: the hyperparameters given to the constructor.
 
     A subclass implements ``step()`` by reading each group's hyperparameters and calling its
-    ``<name>_update()`` function on every ``p.array`` that has a gradient. Updates happen in place on
+    ``<name>_update()`` function on every ``p.array`` that has a gradient (the loop is
+    :meth:`_params_with_grad`; the state it starts from, :meth:`_init_state`). Updates happen in place on
     ``p.array`` and on the state arrays (nothing is reallocated between steps), and parameters whose
     ``grad`` is ``None`` are skipped, as in PyTorch.
 
@@ -169,6 +170,27 @@ class Optimizer:
         with enable_grad():
             return closure()
 
+    def _params_with_grad(self) -> Iterator[tuple[dict[str, Any], Tensor, dict[str, Any]]]:
+        """``(group, p, state)`` for every parameter that has a gradient: the loop each ``step()`` runs.
+
+        Parameters whose ``grad`` is ``None`` are skipped, as in PyTorch. A parameter's state is made by
+        :meth:`_init_state` when it is empty (its first step, or a parameter added with ``add_param_group``),
+        and ``state["step"]`` is counted (1 on the first step) before the state is handed out.
+        """
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state.update(self._init_state(p, group))
+                state["step"] += 1
+                yield group, p, state
+
+    def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        """The state of parameter ``p`` before its first step, under PyTorch's keys (``step`` = 0.0 among them)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define its per-parameter state")
+
     # ---- state dicts -------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """The optimizer's state in PyTorch's format.
@@ -238,6 +260,13 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {key}: {group[key]}" for key in sorted(group) if key != "params"]
         return "\n".join(lines) + "\n)"
+
+
+def _check_betas(betas: tuple) -> None:
+    """Adam's family: each of (β₁, β₂) in [0, 1), or PyTorch's ValueError."""
+    for index, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
 
 
 def _records_step(step: Callable[..., Any]) -> Callable[..., Any]:

@@ -119,36 +119,31 @@ class RMSprop(Optimizer):
 
     _nonnegative = ("lr", "eps", "momentum", "weight_decay", "alpha")
 
+    def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
+        xp = backend_of(p.array).xp
+        state = {"step": 0.0, "square_avg": xp.zeros_like(p.array)}
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = xp.zeros_like(p.array)
+        if group["centered"]:
+            state["grad_avg"] = xp.zeros_like(p.array)
+        return state
+
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One RMSprop step for every parameter with a gradient; returns ``closure()``'s loss if given."""
         loss = self._evaluate(closure)
-        for group in self.param_groups:
-            momentum, centered = group["momentum"], group["centered"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    xp = backend_of(p.array).xp
-                    state["step"] = 0.0
-                    state["square_avg"] = xp.zeros_like(p.array)
-                    if momentum > 0:
-                        state["momentum_buffer"] = xp.zeros_like(p.array)
-                    if centered:
-                        state["grad_avg"] = xp.zeros_like(p.array)
-                state["step"] += 1
-                rmsprop_update(
-                    p.array,
-                    p.grad.array,
-                    state["square_avg"],
-                    state.get("grad_avg"),
-                    state.get("momentum_buffer"),
-                    lr=group["lr"],
-                    alpha=group["alpha"],
-                    eps=group["eps"],
-                    weight_decay=group["weight_decay"],
-                    momentum=momentum,
-                    centered=centered,
-                    maximize=group["maximize"],
-                )
+        for group, p, state in self._params_with_grad():
+            rmsprop_update(
+                p.array,
+                p.grad.array,
+                state["square_avg"],
+                state.get("grad_avg"),
+                state.get("momentum_buffer"),
+                lr=group["lr"],
+                alpha=group["alpha"],
+                eps=group["eps"],
+                weight_decay=group["weight_decay"],
+                momentum=group["momentum"],
+                centered=group["centered"],
+                maximize=group["maximize"],
+            )
         return loss

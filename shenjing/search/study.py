@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..train.callbacks import Callback
-from ..train.config import ConfigError, to_dict
+from ..train.config import ConfigError, read_toml, to_dict
 from .space import SearchConfig, apply_params, grid_size, parse_search
 
 __all__ = [
@@ -53,17 +53,8 @@ def load_search(config: Any) -> SearchConfig:
         return config
     if isinstance(config, dict):
         return parse_search(config)
-    from ..train.config import _toml
-
     path = os.fspath(config)
-    toml = _toml()
-    try:
-        with open(path, "rb") as f:
-            raw = toml.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such configuration file") from None
-    except toml.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    raw = read_toml(path)
     if "name" not in raw:
         raw["name"] = os.path.splitext(os.path.basename(path))[0]
     return parse_search(raw, source=path)

@@ -139,19 +139,24 @@ def _toml() -> Any:
     return tomli
 
 
-def load_config(path: str | os.PathLike) -> Config:
-    """Read and check a TOML training configuration."""
-    path = os.fspath(path)
+def read_toml(path: str) -> dict:
+    """The TOML document at ``path`` as a dict; a missing file, bad TOML or absurd nesting is a ConfigError."""
     toml = _toml()
     try:
         with open(path, "rb") as f:
-            raw = toml.load(f)
+            return toml.load(f)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such configuration file") from None
     except toml.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
     except RecursionError:
         raise ConfigError(f"{path}: not a usable configuration: arrays or tables nested too deeply") from None
+
+
+def load_config(path: str | os.PathLike) -> Config:
+    """Read and check a TOML training configuration."""
+    path = os.fspath(path)
+    raw = read_toml(path)
     try:
         config = parse_config(raw, source=path)
     except RecursionError:

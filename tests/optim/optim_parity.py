@@ -6,6 +6,11 @@ Two checks, both on Linear(3, 4) → Tanh → Linear(4, 2) with the mean squared
     check_replay(name, options, dtype, lr)     both optimizers fed one recorded stream of gradients, 20 steps;
                                                parameters and every state array compared after each step
 
+and two for the rest of the optimizer's surface:
+
+    check_state_dict(name, **options)          state dicts alike; torch's loads into ours and steps on alike
+    check_invalid_hyperparameters(name, options, message)   the same ValueError as torch, for bad options
+
 Why two: at lr = 10 the training trajectory is chaotic (Adam takes ±10 steps, tanh saturates, the sign
 of a 1e-30 gradient decides the next step), so the last-bit differences between two correct
 forward/backward implementations (tanh, matrix products, PyTorch's fused multiply-adds) grow to 1e-3
@@ -19,6 +24,7 @@ import functools
 from typing import Any
 
 import numpy as np
+import pytest
 from helpers import torch
 
 import shenjing
@@ -154,3 +160,39 @@ def check_replay(
                     error = relative_error(state[key], value.numpy(), scale((i, key), value.numpy()))
                     assert error < tolerance, f"{where}: state {key} of parameter {i} relative error {error:.2e}"
     return opt, topt
+
+
+def check_state_dict(name: str, **options: Any) -> None:
+    """One step from the defaults, ours and torch's: the same ``param_groups`` and state keys in the state
+    dicts; torch's state dict loads into a fresh optimizer of ours, with the same state values, and the next
+    step from it agrees with torch's next step."""
+    w = shenjing.nn.Parameter(shenjing.ones(3))
+    tw = torch.ones(3, requires_grad=True)
+    opt = getattr(shenjing.optim, name)([w], **options)
+    theirs = getattr(torch.optim, name)([tw], **options)
+    w.grad, tw.grad = shenjing.ones(3), torch.ones(3)
+    opt.step()
+    theirs.step()
+    ours_sd, theirs_sd = opt.state_dict(), theirs.state_dict()
+    assert ours_sd["param_groups"] == theirs_sd["param_groups"]
+    assert set(ours_sd["state"][0]) == set(theirs_sd["state"][0])
+    np.testing.assert_allclose(w.detach().numpy(), tw.detach().numpy(), rtol=1e-6)
+    # a torch state dict loads into ours, and the next steps agree
+    again_w = shenjing.nn.Parameter(shenjing.tensor(tw.detach().numpy()))
+    again = getattr(shenjing.optim, name)([again_w], **options)
+    again.load_state_dict(theirs_sd)
+    for k, v in theirs_sd["state"][0].items():
+        np.testing.assert_allclose(np.asarray(again.state[again_w][k]), np.asarray(v))
+    again_w.grad, tw.grad = shenjing.tensor([0.5, -1.0, 2.0]), torch.tensor([0.5, -1.0, 2.0])
+    again.step()
+    theirs.step()
+    np.testing.assert_allclose(again_w.detach().numpy(), tw.detach().numpy(), rtol=1e-6)
+
+
+def check_invalid_hyperparameters(name: str, options: dict, message: str, torch_message: str | None = "same") -> None:
+    """Both libraries raise ValueError for ``options``; ours says ``message`` (a regex), and so does torch's
+    unless ``torch_message`` is None (a message of our own) or another regex."""
+    with pytest.raises(ValueError, match=message):
+        getattr(shenjing.optim, name)([shenjing.nn.Parameter(shenjing.zeros(2))], **options)
+    with pytest.raises(ValueError, match=message if torch_message == "same" else torch_message):
+        getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], **options)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from optim_parity import check_replay, check_training, torch
+from optim_parity import (
+    check_invalid_hyperparameters,
+    check_replay,
+    check_state_dict,
+    check_training,
+    torch,
+)
 
 import shenjing
 from shenjing.optim import NAdam
@@ -42,21 +48,7 @@ def test_replay_matches_torch(options: dict, dtype: str, lr: float) -> None:
 
 
 def test_defaults_and_state_dict_match_torch() -> None:
-    w = shenjing.nn.Parameter(shenjing.ones(3))
-    tw = torch.ones(3, requires_grad=True)
-    opt, theirs = NAdam([w]), torch.optim.NAdam([tw])
-    w.grad, tw.grad = shenjing.ones(3), torch.ones(3)
-    opt.step()
-    theirs.step()
-    ours_sd, theirs_sd = opt.state_dict(), theirs.state_dict()
-    assert ours_sd["param_groups"] == theirs_sd["param_groups"]
-    assert set(ours_sd["state"][0]) == set(theirs_sd["state"][0])
-    np.testing.assert_allclose(w.detach().numpy(), tw.detach().numpy(), rtol=1e-6)
-    # a torch state dict loads into ours and the next steps agree
-    again = NAdam([shenjing.nn.Parameter(shenjing.tensor(tw.detach().numpy()))])
-    again.load_state_dict(theirs_sd)
-    for k, v in theirs_sd["state"][0].items():
-        np.testing.assert_allclose(np.asarray(again.state[again.param_groups[0]["params"][0]][k]), np.asarray(v))
+    check_state_dict("NAdam")
 
 
 @pytest.mark.parametrize("options, message", [
@@ -67,11 +59,7 @@ def test_defaults_and_state_dict_match_torch() -> None:
     ({"momentum_decay": -0.1}, "Invalid momentum_decay value: -0.1"),
 ])
 def test_invalid_hyperparameters_like_torch(options: dict, message: str) -> None:
-    w = shenjing.nn.Parameter(shenjing.zeros(2))
-    with pytest.raises(ValueError, match=message):
-        NAdam([w], **options)
-    with pytest.raises(ValueError, match=message):
-        torch.optim.NAdam([torch.zeros(2, requires_grad=True)], **options)
+    check_invalid_hyperparameters("NAdam", options, message)
 
 
 def test_mu_product_is_a_float32_scalar_as_torch() -> None:

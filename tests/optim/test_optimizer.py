@@ -105,13 +105,25 @@ def test_zero_grad_without_none_zeroes_in_place_and_momentum_still_moves_like_to
         assert relative_error(p.array, tp.detach().numpy()) < 1e-10
 
 
-def test_parameters_without_gradient_are_skipped_and_get_no_state() -> None:
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
+                                  "ASGD"])
+def test_parameters_without_gradient_are_skipped_and_get_no_state(name: str) -> None:
+    """The shared step loop (Optimizer._params_with_grad): a parameter with no gradient keeps its value and
+    gets no state (Adagrad makes its state at construction), as torch; the others count their steps."""
     a, b = shenjing.nn.Parameter(shenjing.ones(2)), shenjing.nn.Parameter(shenjing.ones(2))
-    opt = optim.Adam([a, b], lr=0.1)
-    a.grad = shenjing.ones(2)
-    opt.step()
+    ta, tb = torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
+    options = {"momentum": 0.9} if name == "SGD" else {}
+    opt, topt = getattr(optim, name)([a, b], lr=0.1, **options), getattr(torch.optim, name)([ta, tb], lr=0.1, **options)
+    for _ in range(2):
+        a.grad, ta.grad = shenjing.ones(2), torch.ones(2)
+        opt.step()
+        topt.step()
     np.testing.assert_array_equal(b.array, [1.0, 1.0])
-    assert b not in opt.state and opt.state[a]["step"] == 1.0
+    assert (b in opt.state) == (tb in topt.state) == (name == "Adagrad")
+    assert set(opt.state[a]) == set(topt.state[ta])
+    if "step" in topt.state[ta]:
+        assert opt.state[a]["step"] == float(topt.state[ta]["step"]) == 2.0
+    np.testing.assert_allclose(a.array, ta.detach().numpy(), rtol=1e-6)
 
 
 def test_step_with_closure_returns_its_loss() -> None:

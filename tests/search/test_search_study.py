@@ -217,3 +217,19 @@ def test_objective_checked_before_any_trial(search_doc, tmp_path, keys, message)
     with pytest.raises(ConfigError, match="needs a validation split"):
         search(doc, out_dir=str(tmp_path), progress=False)
     assert not (tmp_path / "study.db").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a = " + "[" * 5000 + "]" * 5000, "nested too deeply"),  # a RecursionError inside the TOML reader
+    ("x = 1\n" + "[t]\n" * 3, "not valid TOML"),
+    (None, "no such configuration file"),
+])
+def test_a_search_file_is_read_as_a_training_config_is(tmp_path, text, message):
+    """load_search reads its file with train.config.read_toml: the same ConfigErrors as load_config."""
+    path = tmp_path / "search.toml"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(ConfigError, match=f"search.toml: .*{message}"):
+        load_search(path)
+    with pytest.raises(ConfigError, match=f"search.toml: .*{message}"):
+        load_config(path)
