@@ -22,7 +22,8 @@ import torch
 import shenjing
 from shenjing import nn
 
-torch.set_num_threads(2)
+import os
+torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
 
 
 class RowLSTM:
