@@ -6,7 +6,8 @@ A recurrent layer applies the same cell at every time step t = 1 … T, carrying
 
 Each layer and direction is **one** graph node (:class:`RNNTanhFunction`, :class:`LSTMFunction`,
 :class:`GRUFunction`), not one per time step: the input projection for all steps is a single matrix product
-(``linear(x, W_ih, b_ih)`` over the (T, N, ·) block, done by :class:`~shenjing.nn.linear.LinearFunction`), and
+(``linear(x, W_ih, b_ih)`` over the (T, N, ·) block, done by :class:`~shenjing.nn.linear.LinearFunction` for RNN
+and GRU, inside :class:`LSTMFunction` for the LSTM, whose gate scaling it folds into the weights), and
 the Function's backward runs the recurrence backwards once, from t = T down to 1, carrying
 
     δh_t = ∂L/∂h_t     (from the output at step t, plus what step t + 1 sends back through W_hh)
