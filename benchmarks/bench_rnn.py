@@ -7,7 +7,14 @@
 Both models start from the same initial weights (copied by state-dict key) and see the same batches. Time ratios
 are shenjing / PyTorch (below 1 is faster). Targets (issue 11): row-MNIST epoch ≤ 1.5× PyTorch, ≥ 98.0 % within
 10 epochs and within 0.3 points of PyTorch; char LSTM validation loss within 2 % of PyTorch's.
-Run it on a quiet machine: another busy process on 2 cores skews both libraries.
+Run it on a quiet machine: another busy process on 2 cores skews both libraries (PyTorch's 2 threads worst: on a
+loaded machine its spinning threads made its epoch 6× slower than ours). BENCH_THREADS=1 (with
+OPENBLAS_NUM_THREADS=1) compares one thread each, which a loaded machine distorts far less.
+
+Measured after the LSTMFunction rewrite (projection inside, one tanh pass per step), machine partly loaded:
+step, 2 threads, median of 7 windows: 1.05× (17.6 vs 17.8 ms; main before it, same hour: 1.24×); one thread,
+CPU time (process_time) per training step on real row-MNIST batches, interleaved: 23.6 vs 13.5 ms, 1.75×.
+row-MNIST epoch 1: 94.27 % on both sides (the 10-epoch run and a clean epoch ratio are still to be measured).
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ import torch
 import shenjing
 from shenjing import nn
 
-torch.set_num_threads(2)
+import os
+torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
 
 
 class RowLSTM:

@@ -6,7 +6,8 @@ A recurrent layer applies the same cell at every time step t = 1 … T, carrying
 
 Each layer and direction is **one** graph node (:class:`RNNTanhFunction`, :class:`LSTMFunction`,
 :class:`GRUFunction`), not one per time step: the input projection for all steps is a single matrix product
-(``linear(x, W_ih, b_ih)`` over the (T, N, ·) block, done by :class:`~shenjing.nn.linear.LinearFunction`), and
+(``linear(x, W_ih, b_ih)`` over the (T, N, ·) block, done by :class:`~shenjing.nn.linear.LinearFunction` for RNN
+and GRU, inside :class:`LSTMFunction` for the LSTM, whose gate scaling it folds into the weights), and
 the Function's backward runs the recurrence backwards once, from t = T down to 1, carrying
 
     δh_t = ∂L/∂h_t     (from the output at step t, plus what step t + 1 sends back through W_hh)
@@ -103,7 +104,7 @@ class RNNTanhFunction(_Recurrence):
 class LSTMFunction(_Recurrence):
     """The LSTM recurrence for all T steps of one layer and direction (gates i, f, g, o as PyTorch).
 
-    Forward, with xw_t = W_ih x_t + b_ih precomputed:
+    Forward, the input projection of all steps first as one matrix product, xw = x W_ihᵀ + b_ih (T·N rows):
         [a_i, a_f, a_g, a_o] = xw_t + W_hh h_{t-1} + b_hh
         i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o)
         c_t = f ⊙ c_{t-1} + i ⊙ g,        h_t = o ⊙ tanh(c_t)      (with proj_size: h_t = W_hr (o ⊙ tanh(c_t)))
@@ -114,88 +115,106 @@ class LSTMFunction(_Recurrence):
         δf = δc_t ⊙ c_{t-1} δa_f = δf ⊙ f (1 − f)
         δg = δc_t ⊙ i      δa_g = δg ⊙ (1 − g²)
         δc_{t-1} = δc_t ⊙ f,       δh_{t-1} = W_hhᵀ δa
-        ∂L/∂W_hh = Σ_t δa_t h_{t-1}ᵀ,  ∂L/∂b_hh = Σ_t δa_t,  ∂L/∂xw_t = δa_t
+        ∂L/∂W_hh = Σ_t δa_t h_{t-1}ᵀ,  ∂L/∂W_ih = Σ_t δa_t x_tᵀ,  ∂L/∂b_hh = ∂L/∂b_ih = Σ_t δa_t,  ∂L/∂x_t = W_ihᵀ δa_t
+    Inputs: x (T, N, I), mask (T, N, 1) or None, h_0 (N, P), c_0 (N, H), W_ih, b_ih, W_hh, b_hh, W_hr (or None).
     Output: [h_t, c_t] side by side for every step, shape (T, N, P + H) (P = proj_size or H); the layer slices it.
     """
 
-    def forward(self, xw: Any, mask: Any, h0: Any, c0: Any, W_hh: Any, b_hh: Any, W_hr: Any) -> Any:
+    def forward(self, x: Any, mask: Any, h0: Any, c0: Any, W_ih: Any, b_ih: Any, W_hh: Any, b_hh: Any,
+                W_hr: Any) -> Any:
         xp = self.xp
-        T, N, G = xw.shape
-        H = G // 4
-        P = h0.shape[-1]
-        out = xp.empty((T, N, P + H), dtype=xw.dtype)
-        hs = xp.empty((T + 1, N, P), dtype=xw.dtype)
-        cs = xp.empty((T + 1, N, H), dtype=xw.dtype)
-        gates = xp.empty((T, N, G), dtype=xw.dtype)  # activated i, f, g, o
-        tanh_c = xp.empty((T, N, H), dtype=xw.dtype)
-        r = xp.empty((T, N, H), dtype=xw.dtype) if W_hr is not None else None  # o ⊙ tanh(c_t) before W_hr
+        T, N, I = x.shape
+        G = W_hh.shape[0]
+        H, P = G // 4, h0.shape[-1]
+        dtype = x.dtype
+        # NOTE: σ(a) = ½ (1 + tanh(a / 2)). With the i, f, o rows of W_ih, W_hh and the biases halved (once per
+        # call, on the small weight matrices), one tanh pass activates all four gates of a step, and i, f, o
+        # then take ½ (1 + ·). tanh never overflows, so σ(−1000) = 0 exactly as PyTorch's.
+        half = xp.full(G, 0.5, dtype=dtype)
+        half[2 * H : 3 * H] = 1
+        pre = (x.reshape(T * N, I) @ (W_ih.T * half)).reshape(T, N, G)  # ½-scaled xw for all steps: one product
+        if b_ih is not None:
+            pre += (b_ih + b_hh) * half
+        W_t = W_hh.T * half  # (P, 4H)
+        # [h_t, c_t] side by side in one buffer, states[0] = [h_0, c_0]: the output is a view, no copy at the end
+        states = xp.empty((T + 1, N, P + H), dtype=dtype)
+        hs, cs = states[..., :P], states[..., P:]
         hs[0], cs[0] = h0, c0
-        # NOTE: tanh(a) = 2σ(2a) − 1, so with the g block's pre-activations doubled (in W_hh and in xw + b_hh,
-        # once for all steps) one in-place sigmoid pass activates all four gates of a step.
-        doubled = xp.ones(G, dtype=xw.dtype)
-        doubled[2 * H : 3 * H] = 2
-        W_t = W_hh.T * doubled  # (P, 4H), contiguous for the per-step product
-        pre = xw * doubled
-        if b_hh is not None:
-            pre += b_hh * doubled
+        gates = xp.empty((T, N, G), dtype=dtype)  # activated i, f, g, o
+        tanh_c = xp.empty((T, N, H), dtype=dtype)
+        r = xp.empty((T, N, H), dtype=dtype) if W_hr is not None else None  # o ⊙ tanh(c_t) before W_hr
+        ig = xp.empty((N, H), dtype=dtype)
         fast = mask is None and W_hr is None
         for t in range(T):
             gi = gates[t]
             xp.matmul(hs[t], W_t, out=gi)
             gi += pre[t]
-            _sigmoid_(xp, gi)
-            g = gi[:, 2 * H : 3 * H]
-            g *= 2
-            g -= 1
-            if fast:  # straight into the state buffers: c_t = f ⊙ c_{t-1} + i ⊙ g, h_t = o ⊙ tanh(c_t)
+            xp.tanh(gi, out=gi)
+            for sig in (gi[:, : 2 * H], gi[:, 3 * H :]):  # i, f and o: σ = ½ (1 + tanh(a / 2))
+                sig *= 0.5
+                sig += 0.5
+            i, f, g, o = gi[:, :H], gi[:, H : 2 * H], gi[:, 2 * H : 3 * H], gi[:, 3 * H :]
+            if fast:  # straight into the state buffer: c_t = f ⊙ c_{t-1} + i ⊙ g, h_t = o ⊙ tanh(c_t)
                 c = cs[t + 1]
-                xp.multiply(gi[:, H : 2 * H], cs[t], out=c)
-                c += gi[:, :H] * g
+                xp.multiply(f, cs[t], out=c)
+                c += xp.multiply(i, g, out=ig)
                 xp.tanh(c, out=tanh_c[t])
-                xp.multiply(gi[:, 3 * H :], tanh_c[t], out=hs[t + 1])
+                xp.multiply(o, tanh_c[t], out=hs[t + 1])
                 continue
-            c = gi[:, H : 2 * H] * cs[t] + gi[:, :H] * g
+            c = f * cs[t] + i * g
             tanh_c[t] = xp.tanh(c)
-            h = gi[:, 3 * H :] * tanh_c[t]
+            h = o * tanh_c[t]
             if W_hr is not None:
                 r[t] = h
                 h = h @ W_hr.T
             m = None if mask is None else mask[t]
             hs[t + 1] = self._hold(m, h, hs[t])
             cs[t + 1] = self._hold(m, c, cs[t])
-        out[..., :P] = hs[1:]
-        out[..., P:] = cs[1:]
-        self.saved = (hs, cs, gates, tanh_c, r, mask, W_hh, W_hr)
-        return out
+        self.saved = (x, states, gates, tanh_c, r, mask, W_ih, W_hh, W_hr)
+        return states[1:]
 
     def backward(self, grad: Any) -> tuple:
         xp = self.xp
-        hs, cs, gates, tanh_c, r, mask, W_hh, W_hr = self.saved
+        x, states, gates, tanh_c, r, mask, W_ih, W_hh, W_hr = self.saved
         T, N, G = gates.shape
-        H, P = G // 4, hs.shape[-1]
+        H = G // 4
+        P = states.shape[-1] - H
+        I = x.shape[-1]
+        hs, cs = states[..., :P], states[..., P:]
+        need = self.needs_input_grad
         da = xp.empty((T, N, G), dtype=grad.dtype)
         dnew_h = xp.empty((T, N, P), dtype=grad.dtype) if W_hr is not None else None
         dh = xp.zeros((N, P), dtype=grad.dtype)
         dc = xp.zeros((N, H), dtype=grad.dtype)
         i, f, g, o = gates[..., :H], gates[..., H : 2 * H], gates[..., 2 * H : 3 * H], gates[..., 3 * H :]
-        # NOTE: the factors that do not depend on δ are computed for all steps at once, outside the loop:
-        # ∂h/∂c = o ⊙ (1 − tanh²c), and each gate's derivative times what multiplies it.
-        dh_dc = o * (1 - tanh_c * tanh_c)
-        factors = xp.empty((T, N, G), dtype=grad.dtype)  # δa = [δc ⊙ ·, δc ⊙ ·, δc ⊙ ·, δh ⊙ ·]
-        factors[..., :H] = g * i * (1 - i)
-        factors[..., H : 2 * H] = cs[:-1] * f * (1 - f)
-        factors[..., 2 * H : 3 * H] = i * (1 - g * g)
-        factors[..., 3 * H :] = tanh_c * o * (1 - o)
-        if mask is None and W_hr is None:  # the common case, in place: no temporaries but one per step
+        # NOTE: the factors that do not depend on δ are computed for all steps at once, outside the loop, in
+        # place: ∂h/∂c = o ⊙ (1 − tanh²c), and each gate's derivative times what multiplies it:
+        # δa = [δc ⊙ g i(1 − i), δc ⊙ c_{t-1} f(1 − f), δc ⊙ i (1 − g²), δh ⊙ tanh(c) o(1 − o)]
+        dh_dc = xp.multiply(tanh_c, tanh_c)
+        xp.subtract(1, dh_dc, out=dh_dc)
+        dh_dc *= o
+        factors = xp.multiply(gates, gates)
+        xp.subtract(gates, factors, out=factors)  # σ(1 − σ) for i, f, o
+        dg = factors[..., 2 * H : 3 * H]
+        xp.multiply(g, g, out=dg)
+        xp.subtract(1, dg, out=dg)  # 1 − g²
+        factors[..., :H] *= g
+        factors[..., H : 2 * H] *= cs[:-1]
+        dg *= i
+        factors[..., 3 * H :] *= tanh_c
+        first = 0 if need[2] or need[3] else 1  # δh_0, δc_0 only when h_0 or c_0 wants them
+        if mask is None and W_hr is None:  # the common case, in place: no temporaries in the loop
+            scratch = xp.empty((N, H), dtype=grad.dtype)
             for t in range(T - 1, -1, -1):
                 dh += grad[t, :, :P]
                 dc += grad[t, :, P:]
-                dc += dh * dh_dc[t]  # δc_t now includes δh_t's path through tanh(c_t)
+                dc += xp.multiply(dh, dh_dc[t], out=scratch)  # δc_t now includes δh_t's path through tanh(c_t)
                 d = da[t]
                 xp.multiply(factors[t, :, : 3 * H].reshape(N, 3, H), dc[:, None, :], out=d[:, : 3 * H].reshape(N, 3, H))
                 xp.multiply(factors[t, :, 3 * H :], dh, out=d[:, 3 * H :])
-                dc *= f[t]  # δc_{t-1}
-                xp.matmul(d, W_hh, out=dh)  # δh_{t-1} = W_hhᵀ δa
+                if t >= first:
+                    dc *= f[t]  # δc_{t-1}
+                    xp.matmul(d, W_hh, out=dh)  # δh_{t-1} = W_hhᵀ δa
         else:  # a mask (packed sequences) or a projection: the general form
             for t in range(T - 1, -1, -1):
                 dh = dh + grad[t, :, :P]
@@ -215,12 +234,17 @@ class LSTMFunction(_Recurrence):
                 else:
                     dc = dcn * f[t] + (1 - m) * dc
                     dh = d @ W_hh + (1 - m) * dh
-        need = self.needs_input_grad
-        flat = da.reshape(-1, G)
-        dW_hh = flat.T @ hs[:-1].reshape(-1, P) if need[4] else None
-        db_hh = flat.sum(0) if need[5] else None
-        dW_hr = dnew_h.reshape(-1, P).T @ r.reshape(-1, H) if W_hr is not None and need[6] else None
-        return da, None, dh, dc, dW_hh, db_hh, dW_hr
+        flat = da.reshape(T * N, G)
+        dx = (flat @ W_ih).reshape(T, N, I) if need[0] else None
+        dW_ih = flat.T @ x.reshape(T * N, I) if need[4] else None
+        dW_hh = flat.T @ hs[:-1].reshape(T * N, P) if need[6] else None
+        db = flat.sum(0) if need[5] or need[7] else None
+        db_ih = db if need[5] else None
+        db_hh = (db.copy() if need[5] else db) if need[7] else None  # two parameters: never one shared array
+        dW_hr = dnew_h.reshape(T * N, P).T @ r.reshape(T * N, H) if W_hr is not None and need[8] else None
+        dh0 = dh if need[2] else None
+        dc0 = dc if need[3] else None
+        return dx, None, dh0, dc0, dW_ih, db_ih, dW_hh, db_hh, dW_hr
 
 
 class GRUFunction(_Recurrence):
@@ -481,14 +505,19 @@ class RNNBase(Module):
                 k = layer * directions + direction
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
                 w = lambda stem: getattr(self, stem + suffix, None)  # noqa: E731
+                if is_lstm:  # the input projection inside, as one product with the gates' scaling folded in
+                    xs = _reverse_in_time(layer_input, lengths) if direction else layer_input
+                    out = LSTMFunction.apply(xs, mask, h0[k], c0[k], w("weight_ih"), w("bias_ih"), w("weight_hh"),
+                                             w("bias_hh"), w("weight_hr"))
+                    hs = out[..., :P]
+                    c_n.append(out[-1, :, P:])
+                    h_n.append(hs[-1])
+                    outputs.append(_reverse_in_time(hs, lengths) if direction else hs)
+                    continue
                 xw = linear(layer_input, w("weight_ih"), w("bias_ih"))  # all steps at once: (T, N, G·H)
                 if direction:
                     xw = _reverse_in_time(xw, lengths)
-                if is_lstm:
-                    out = LSTMFunction.apply(xw, mask, h0[k], c0[k], w("weight_hh"), w("bias_hh"), w("weight_hr"))
-                    hs = out[..., :P]
-                    c_n.append(out[-1, :, P:])
-                elif self.mode == "GRU":
+                if self.mode == "GRU":
                     hs = GRUFunction.apply(xw, mask, h0[k], w("weight_hh"), w("bias_hh"))
                 else:
                     hs = RNNTanhFunction.apply(xw, mask, h0[k], w("weight_hh"), w("bias_hh"),
@@ -638,7 +667,7 @@ class RNNCellBase(Module):
     def get_config(self) -> dict:
         return {"input_size": self.input_size, "hidden_size": self.hidden_size, "bias": self.bias}
 
-    def _prepare(self, input: Any, states: list) -> tuple:  # noqa: A002
+    def _prepare(self, input: Any, states: list, project: bool = True) -> tuple:  # noqa: A002
         if not isinstance(input, Tensor):
             raise TypeError(f"{self!r}: expected a shenjing.Tensor, got {type(input).__name__}")
         if input.ndim not in (1, 2):
@@ -660,6 +689,8 @@ class RNNCellBase(Module):
                     raise RuntimeError(f"{self!r}: Expected hidden size {(x.shape[0], self.hidden_size)}, got "
                                        f"{list(h.shape)}")
             out.append(h)
+        if not project:  # the LSTM projects inside its Function
+            return batched, x.unsqueeze(0), out
         xw = linear(x, self.weight_ih, self.bias_ih).unsqueeze(0)  # (1, N, G·H)
         return batched, xw, out
 
@@ -690,8 +721,8 @@ class LSTMCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple:  # noqa: A002
         h, c = hx if hx is not None else (None, None)
-        batched, xw, (h, c) = self._prepare(input, [h, c])
-        out = LSTMFunction.apply(xw, None, h, c, self.weight_hh, self.bias_hh, None)[0]
+        batched, x, (h, c) = self._prepare(input, [h, c], project=False)
+        out = LSTMFunction.apply(x, None, h, c, self.weight_ih, self.bias_ih, self.weight_hh, self.bias_hh, None)[0]
         H = self.hidden_size
         h, c = out[:, :H], out[:, H:]
         return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
