@@ -90,26 +90,40 @@ def _cumsum(op: Op) -> str:
 
 # ---- the recurrences themselves (RNNCell, LSTMCell, GRUCell, or a forward that calls them) ----------------------
 def _recurrence(op: Op, kind: str, order: list, state_inputs: int) -> str:
-    """One ONNX RNN/LSTM/GRU node over the precomputed xw = x W_ihᵀ + b_ih: W is the (gate-reordering) identity,
-    R and B the reordered W_hh and [0, b_hh]; see sequence.py for the gate orders."""
+    """One ONNX RNN/LSTM/GRU node. RNN and GRU: over the precomputed xw = x W_ihᵀ + b_ih, W the (gate-reordering)
+    identity, R and B the reordered W_hh and [0, b_hh]; LSTM: over x, W, R, B the reordered W_ih, W_hh and
+    [b_ih, b_hh]. See sequence.py for the gate orders."""
     if op.a.inputs[1] is not None:
         raise op.fail("a mask (packed sequences) is not exported; pad the sequences")
-    if kind == "LSTM" and op.a.inputs[6] is not None:
+    # NOTE: LSTMFunction takes x and W_ih, b_ih itself (x, mask, h0, c0, W_ih, b_ih, W_hh, b_hh, W_hr); RNN and GRU
+    # take the precomputed xw (xw, mask, h0, W_hh, b_hh), so their ONNX W is the (gate-reordering) identity
+    own_input = kind == "LSTM"
+    if own_input and op.a.inputs[8] is not None:
         raise op.fail("proj_size: ONNX's LSTM op has no output projection")
-    T, N, G = op.shape(0)
+    g, dtype = op.g, op.out_dtype
+    first = g.ints(f"{op.path}.axes", [0])
+    hh = 2 + state_inputs + (2 if own_input else 0)  # the index of W_hh
+    G = op.a.inputs[hh].shape[0]
+    T, N = op.shape(0)[:2]
     H = G // len(order)
     rows = numpy.concatenate([numpy.arange(i * H, (i + 1) * H) for i in order])  # ONNX's gate order
-    g, dtype = op.g, op.out_dtype
     take = g.ints(f"{op.path}.gate_order", rows)
-    first = g.ints(f"{op.path}.axes", [0])
-    W = g.const(f"{op.path}.W", numpy.eye(G)[rows][None], dtype)
-    w_hh = op.x(2 + state_inputs)
-    R = op.node("Unsqueeze", [op.node("Gather", [w_hh, take], axis=0), first])
-    b_hh = op.x(3 + state_inputs)
+
+    def reordered(index: int) -> str:
+        return op.node("Gather", [op.x(index), take], axis=0)
+
+    if own_input:
+        W = op.node("Unsqueeze", [reordered(2 + state_inputs), first])
+    else:
+        W = g.const(f"{op.path}.W", numpy.eye(G)[rows][None], dtype)
+    R = op.node("Unsqueeze", [reordered(hh), first])
     B = None
-    if b_hh is not None:
-        zeros = g.const(f"{op.path}.zeros", numpy.zeros(G), dtype)
-        B = op.node("Unsqueeze", [op.node("Concat", [zeros, op.node("Gather", [b_hh, take], axis=0)], axis=0), first])
+    if op.a.inputs[hh + 1] is not None:
+        if own_input:
+            b_in = reordered(hh - 1)
+        else:
+            b_in = g.const(f"{op.path}.zeros", numpy.zeros(G), dtype)
+        B = op.node("Unsqueeze", [op.node("Concat", [b_in, reordered(hh + 1)], axis=0), first])
     states = [op.node("Unsqueeze", [op.x(2 + i), first]) for i in range(state_inputs)]  # (1, N, H)
     attrs: dict = {"hidden_size": H}
     if kind == "GRU":
