@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .autograd import _grad_mode
 from .backend import as_dtype, backend_of, get_backend, get_default_dtype
 from .random import rng_of
 from .tensor import Tensor, _dims, tensor
@@ -25,8 +26,6 @@ class Creation:
 
 
 def _seen(out: Tensor, **options: Any) -> Tensor:
-    from .autograd import _grad_mode
-
     if _grad_mode.tracer is not None:
         _grad_mode.tracer(Creation, None, (), options, out)
     return out

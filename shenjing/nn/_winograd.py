@@ -106,6 +106,13 @@ def _input_transform(xp: Any, x: Any, th: int, tw: int, V: Any, R: Any) -> None:
     xp.subtract(cols[..., 1, :], cols[..., 3, :], out=V[:, 3])
 
 
+def _zero_grown(xp: Any, a: Any, shape: tuple) -> Any:
+    """``a`` (N, H, W, C) in the top-left corner of zeros of ``shape``: odd sizes grown to whole 2×2 tiles."""
+    grown = xp.zeros(shape, dtype=a.dtype)
+    grown[:, : a.shape[1], : a.shape[2]] = a
+    return grown
+
+
 def forward(xp: Any, x: Any, W: Any, b: Any = None) -> Any:
     """z = W ⋆ x (+ b) for x (N, H_p, W_p, C) already padded, W (O, C, 3, 3): z (N, H_p − 2, W_p − 2, O)."""
     N, Hp, Wp, C = x.shape
@@ -113,9 +120,7 @@ def forward(xp: Any, x: Any, W: Any, b: Any = None) -> Any:
     Ho, Wo = Hp - 2, Wp - 2
     th, tw = -(-Ho // 2), -(-Wo // 2)
     if (Ho % 2) or (Wo % 2):  # an odd size: one more zero row / column so that the last tiles are whole
-        grown = xp.zeros((N, 2 * th + 2, 2 * tw + 2, C), dtype=x.dtype)
-        grown[:, :Hp, :Wp] = x
-        x = grown
+        x = _zero_grown(xp, x, (N, 2 * th + 2, 2 * tw + 2, C))
     U = _filter_transform(xp, W)
     even = (2 * th, 2 * tw) == (Ho, Wo)
     out = xp.empty((N, 2 * th, 2 * tw, O), dtype=x.dtype)
@@ -161,16 +166,12 @@ def grad_input(xp: Any, D: Any, W: Any, padded_shape: tuple) -> Any:
 
 def grad_weight(xp: Any, x: Any, D: Any, W_shape: tuple) -> Any:
     """∂L/∂W (O, C, 3, 3) from the padded input x (N, H_p, W_p, C) and δ (N, H_o, W_o, O)."""
-    N, Hp, Wp, C = x.shape
+    N, _, _, C = x.shape
     _, Ho, Wo, O = D.shape  # noqa: E741
     th, tw = -(-Ho // 2), -(-Wo // 2)
     if (Ho % 2) or (Wo % 2):  # zero rows / columns: the padded tiles' δ is 0, their inputs are never read twice
-        grown = xp.zeros((N, 2 * th + 2, 2 * tw + 2, C), dtype=x.dtype)
-        grown[:, :Hp, :Wp] = x
-        x = grown
-        grown_D = xp.zeros((N, 2 * th, 2 * tw, O), dtype=D.dtype)
-        grown_D[:, :Ho, :Wo] = D
-        D = grown_D
+        x = _zero_grown(xp, x, (N, 2 * th + 2, 2 * tw + 2, C))
+        D = _zero_grown(xp, D, (N, 2 * th, 2 * tw, O))
     block = _images_per_block(xp, N, 16 * th * tw * max(C, O) * x.itemsize)
     size = block * th * tw
     V = scratch(xp, "winograd_V", 16 * size * C, x.dtype)
