@@ -115,6 +115,7 @@ class Conv2dFunction(Function):
         O, Cg, kh, kw = W.shape  # noqa: E741 - O output channels, as the formulas
         Og, P = O // g, Ho * Wo
         D = xp.ascontiguousarray(channels_last(delta)).reshape(N * P, O)  # Δ (rows, O); free for our own outputs
+        # NOTE: ConvTranspose2d calls this backward on a bare node whose forward never ran: choose the path here then
         winograd = getattr(self, "winograd", None) or _winograd.use(xp, x.shape, W.shape, stride, dilation, g)
         bias_inside = need_b and need_W and g == 1 and not winograd["weight"]  # ∂L/∂b as the last row of [A 1]ᵀ Δ
         grad_b = D.sum(0) if need_b and not bias_inside else None  # ∂L/∂b = Σ δ

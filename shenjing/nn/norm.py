@@ -15,6 +15,7 @@ simply ∂L/∂x = γ ⊙ g / √(σ² + ε).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..autograd import Function
@@ -112,9 +113,7 @@ class LayerNormFunction(Function):
     def forward(self, x: Any, gamma: Any, beta: Any, n: int = 1, eps: float = 1e-5) -> Any:
         xp = self.xp
         axes = tuple(range(x.ndim - n, x.ndim))
-        M = 1
-        for size in x.shape[x.ndim - n :]:
-            M *= size
+        M = math.prod(x.shape[x.ndim - n :])  # the elements normalised together
         # NOTE: sums scaled in place, not .mean() (NumPy's mean is Python around a sum: 2.9 µs against 0.95 µs
         # for one token's row, which is what a LayerNorm sees in cached generation); the same numbers to rounding
         mean = x.sum(axis=axes, keepdims=True)

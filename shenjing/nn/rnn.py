@@ -108,6 +108,8 @@ class LSTMFunction(_Recurrence):
         [a_i, a_f, a_g, a_o] = xw_t + W_hh h_{t-1} + b_hh
         i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o)
         c_t = f ⊙ c_{t-1} + i ⊙ g,        h_t = o ⊙ tanh(c_t)      (with proj_size: h_t = W_hr (o ⊙ tanh(c_t)))
+    (computed as σ(a) = ½ (1 + tanh(a/2)): the i, f, o rows of the weights and biases are halved once per call, so
+    one tanh pass over the (N, 4H) block activates all four gates of a step.)
     Backward through time, for t = T … 1 (δh_t, δc_t include what step t + 1 sent back):
         δo = δh_t ⊙ tanh(c_t)                      δa_o = δo ⊙ o (1 − o)
         δc_t += δh_t ⊙ o ⊙ (1 − tanh²(c_t))
