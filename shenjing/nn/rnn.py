@@ -134,6 +134,8 @@ class LSTMFunction(_Recurrence):
         # then take ½ (1 + ·). tanh never overflows, so σ(−1000) = 0 exactly as PyTorch's.
         half = xp.full(G, 0.5, dtype=dtype)
         half[2 * H : 3 * H] = 1
+        offset = half.copy()
+        offset[2 * H : 3 * H] = 0  # σ = ½ tanh + ½ on the i, f, o columns, g = tanh: gates = half ⊙ tanh + offset
         pre = (x.reshape(T * N, I) @ (W_ih.T * half)).reshape(T, N, G)  # ½-scaled xw for all steps: one product
         if b_ih is not None:
             pre += (b_ih + b_hh) * half
@@ -152,9 +154,8 @@ class LSTMFunction(_Recurrence):
             xp.matmul(hs[t], W_t, out=gi)
             gi += pre[t]
             xp.tanh(gi, out=gi)
-            for sig in (gi[:, : 2 * H], gi[:, 3 * H :]):  # i, f and o: σ = ½ (1 + tanh(a / 2))
-                sig *= 0.5
-                sig += 0.5
+            gi *= half  # i, f and o: σ = ½ (1 + tanh(a / 2)); two contiguous passes, not four strided ones
+            gi += offset
             i, f, g, o = gi[:, :H], gi[:, H : 2 * H], gi[:, 2 * H : 3 * H], gi[:, 3 * H :]
             if fast:  # straight into the state buffer: c_t = f ⊙ c_{t-1} + i ⊙ g, h_t = o ⊙ tanh(c_t)
                 c = cs[t + 1]
@@ -272,6 +273,10 @@ class GRUFunction(_Recurrence):
         rzn = xp.empty((T, N, G), dtype=xw.dtype)  # activated r, z, n
         un = xp.empty((T, N, H), dtype=xw.dtype)  # W_hn h_{t-1} + b_hn
         hs[0] = h0
+        if mask is None:  # the common case, in place: no temporaries in the loop
+            self._forward_in_place(xw, h0, W_hh, b_hh, hs, rzn, un)
+            self.saved = (hs, rzn, un, mask, W_hh)
+            return hs[1:]
         for t in range(T):
             u = hs[t] @ W_hh.T
             if b_hh is not None:
@@ -287,6 +292,67 @@ class GRUFunction(_Recurrence):
         self.saved = (hs, rzn, un, mask, W_hh)
         return hs[1:]
 
+    def _forward_in_place(self, xw: Any, h0: Any, W_hh: Any, b_hh: Any, hs: Any, rzn: Any, un: Any) -> None:
+        """The forward's loop without a mask, every result written into its buffer (same formulas)."""
+        xp = self.xp
+        T, N, G = xw.shape
+        H = G // 3
+        W_t = xp.ascontiguousarray(W_hh.T)  # (H, 3H)
+        u = xp.empty((N, G), dtype=xw.dtype)
+        for t in range(T):
+            xp.matmul(hs[t], W_t, out=u)  # u = W_hh h_{t-1} (+ b_hh)
+            if b_hh is not None:
+                u += b_hh
+            g = rzn[t]
+            rz, n = g[:, : 2 * H], g[:, 2 * H :]
+            xp.add(xw[t, :, : 2 * H], u[:, : 2 * H], out=rz)
+            _sigmoid_(xp, rz)  # r, z
+            un[t] = u[:, 2 * H :]
+            xp.multiply(g[:, :H], un[t], out=n)
+            n += xw[t, :, 2 * H :]
+            xp.tanh(n, out=n)  # n = tanh(xw_n + r ⊙ u_n)
+            h = hs[t + 1]
+            xp.subtract(hs[t], n, out=h)
+            h *= g[:, H : 2 * H]
+            h += n  # h_t = n + z ⊙ (h_{t-1} − n)
+
+    def _backward_in_place(self, grad: Any, dxw: Any, du: Any) -> Any:
+        """The backward's loop without a mask, in place (same formulas); returns δh_0."""
+        xp = self.xp
+        hs, rzn, un, _, W_hh = self.saved
+        T, N, G = rzn.shape
+        H = G // 3
+        dh = xp.zeros((N, H), dtype=grad.dtype)
+        tmp = xp.empty((N, H), dtype=grad.dtype)
+        for t in range(T - 1, -1, -1):
+            dh += grad[t]
+            g = rzn[t]
+            r, z, n = g[:, :H], g[:, H : 2 * H], g[:, 2 * H :]
+            dan = dxw[t, :, 2 * H :]
+            xp.multiply(n, n, out=dan)
+            xp.subtract(1, dan, out=dan)
+            xp.subtract(1, z, out=tmp)
+            dan *= tmp
+            dan *= dh  # δa_n = δh ⊙ (1 − z) ⊙ (1 − n²)
+            xp.multiply(dan, r, out=du[t, :, 2 * H :])
+            dar = dxw[t, :, :H]
+            xp.multiply(dan, un[t], out=dar)
+            xp.subtract(1, r, out=tmp)
+            dar *= tmp
+            dar *= r  # δa_r = δa_n ⊙ u_n ⊙ r (1 − r)
+            du[t, :, :H] = dar
+            daz = dxw[t, :, H : 2 * H]
+            xp.subtract(hs[t], n, out=daz)
+            daz *= dh
+            xp.subtract(1, z, out=tmp)
+            daz *= tmp
+            daz *= z  # δa_z = δh ⊙ (h_{t-1} − n) ⊙ z (1 − z)
+            du[t, :, H : 2 * H] = daz
+            xp.multiply(dh, z, out=tmp)
+            xp.matmul(du[t], W_hh, out=dh)
+            dh += tmp  # δh_{t-1} = W_hhᵀ [δa_r, δa_z, δa_n ⊙ r] + δh_t ⊙ z
+        return dh
+
     def backward(self, grad: Any) -> tuple:
         xp = self.xp
         hs, rzn, un, mask, W_hh = self.saved
@@ -295,7 +361,9 @@ class GRUFunction(_Recurrence):
         dxw = xp.empty((T, N, G), dtype=grad.dtype)
         du = xp.empty((T, N, G), dtype=grad.dtype)
         dh = xp.zeros((N, H), dtype=grad.dtype)
-        for t in range(T - 1, -1, -1):
+        if mask is None:
+            dh = self._backward_in_place(grad, dxw, du)
+        for t in range(T - 1 if mask is not None else -1, -1, -1):
             dh = dh + grad[t]
             m = None if mask is None else mask[t]
             dhn = dh if m is None else m * dh
