@@ -16,6 +16,11 @@ step, 2 threads, median of 7 windows: 1.05× (17.6 vs 17.8 ms; main before it, s
 CPU time (process_time) per training step on real row-MNIST batches, interleaved: 23.6 vs 13.5 ms, 1.75×.
 row-MNIST, 10 epochs, quiet machine (2026-12-02, 2 threads each): 98.51 % (ours) vs 98.27 % (PyTorch), ≥ 98 %
 from epoch 5; epoch 7.7–10.7 s vs 4.0–5.3 s, 1.57–2.28× — the epoch target (≤ 1.5×) is not met yet.
+On another machine of this kind (2026-12-02, Intel Xeon at 2.0 GHz with AVX-512, OpenBLAS SkylakeX kernels,
+both libraries slower in absolute terms): step 1.49–1.62× (43–48 vs 26.5–32.5 ms; after the GRU in-place loop and
+the two-pass gate activation, 1.62×, within this machine's window-to-window noise of 1.47–1.75×); row-MNIST
+epochs 1–2: 26.1 / 25.0 s vs 13.9 / 11.3 s, 1.87× / 2.21× (PyTorch's step is faster on real batches than on the
+random ones of `step`, ours is not).
 """
 
 from __future__ import annotations
