@@ -57,6 +57,11 @@ Measured on the 2-core CPU box shared with other jobs (OMP_NUM_THREADS=1, torch.
   (forward, ∂W, ∂x: (3136, 1024)·(1024, 128) and kin) run at ≈ 100 GFLOP/s per core against ≈ 190 for oneDNN's
   AVX-512 convolution, about 2× PyTorch's time for the same FLOPs; they are ≈ 60 % of the step (py-spy). With
   the AVX-512 (SkylakeX) kernels the same code meets the 1.5× target.
+
+  Another machine of this kind (2026-12-02: Intel Xeon at 2.0 GHz, AVX-512, OpenBLAS's SkylakeX kernels, no
+  OPENBLAS_CORETYPE), quiet, DCGAN w = 64, --step-time 15: one thread each (OMP_NUM_THREADS=1
+  OPENBLAS_NUM_THREADS=1 --threads 1) 323.6 / 222.6 ms, 1.45×; two threads each (--threads 2) 243.2 / 195.6 ms,
+  1.24×.
 """
 
 from __future__ import annotations
