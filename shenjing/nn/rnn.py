@@ -274,25 +274,24 @@ class GRUFunction(_Recurrence):
         un = xp.empty((T, N, H), dtype=xw.dtype)  # W_hn h_{t-1} + b_hn
         hs[0] = h0
         if mask is None:  # the common case, in place: no temporaries in the loop
-            self._forward_in_place(xw, h0, W_hh, b_hh, hs, rzn, un)
-            self.saved = (hs, rzn, un, mask, W_hh)
-            return hs[1:]
-        for t in range(T):
-            u = hs[t] @ W_hh.T
-            if b_hh is not None:
-                u += b_hh
-            g = rzn[t]
-            xp.add(xw[t, :, : 2 * H], u[:, : 2 * H], out=g[:, : 2 * H])
-            _sigmoid_(xp, g[:, : 2 * H])
-            un[t] = u[:, 2 * H :]
-            g[:, 2 * H :] = xp.tanh(xw[t, :, 2 * H :] + g[:, :H] * un[t])
-            z, n = g[:, H : 2 * H], g[:, 2 * H :]
-            h = n + z * (hs[t] - n)
-            hs[t + 1] = self._hold(None if mask is None else mask[t], h, hs[t])
+            self._forward_in_place(xw, W_hh, b_hh, hs, rzn, un)
+        else:  # a mask (packed sequences): the general form
+            for t in range(T):
+                u = hs[t] @ W_hh.T
+                if b_hh is not None:
+                    u += b_hh
+                g = rzn[t]
+                xp.add(xw[t, :, : 2 * H], u[:, : 2 * H], out=g[:, : 2 * H])
+                _sigmoid_(xp, g[:, : 2 * H])
+                un[t] = u[:, 2 * H :]
+                g[:, 2 * H :] = xp.tanh(xw[t, :, 2 * H :] + g[:, :H] * un[t])
+                z, n = g[:, H : 2 * H], g[:, 2 * H :]
+                h = n + z * (hs[t] - n)
+                hs[t + 1] = self._hold(mask[t], h, hs[t])
         self.saved = (hs, rzn, un, mask, W_hh)
         return hs[1:]
 
-    def _forward_in_place(self, xw: Any, h0: Any, W_hh: Any, b_hh: Any, hs: Any, rzn: Any, un: Any) -> None:
+    def _forward_in_place(self, xw: Any, W_hh: Any, b_hh: Any, hs: Any, rzn: Any, un: Any) -> None:
         """The forward's loop without a mask, every result written into its buffer (same formulas)."""
         xp = self.xp
         T, N, G = xw.shape
@@ -360,22 +359,23 @@ class GRUFunction(_Recurrence):
         H = G // 3
         dxw = xp.empty((T, N, G), dtype=grad.dtype)
         du = xp.empty((T, N, G), dtype=grad.dtype)
-        dh = xp.zeros((N, H), dtype=grad.dtype)
-        if mask is None:
+        if mask is None:  # the common case, in place
             dh = self._backward_in_place(grad, dxw, du)
-        for t in range(T - 1 if mask is not None else -1, -1, -1):
-            dh = dh + grad[t]
-            m = None if mask is None else mask[t]
-            dhn = dh if m is None else m * dh
-            g = rzn[t]
-            r, z, n = g[:, :H], g[:, H : 2 * H], g[:, 2 * H :]
-            dan = dhn * (1 - z) * (1 - n * n)
-            dxw[t, :, 2 * H :] = dan
-            du[t, :, 2 * H :] = dan * r
-            dxw[t, :, :H] = du[t, :, :H] = dan * un[t] * r * (1 - r)
-            dxw[t, :, H : 2 * H] = du[t, :, H : 2 * H] = dhn * (hs[t] - n) * z * (1 - z)
-            dprev = du[t] @ W_hh + dhn * z
-            dh = dprev if m is None else dprev + (1 - m) * dh
+        else:  # a mask (packed sequences): the general form
+            dh = xp.zeros((N, H), dtype=grad.dtype)
+            for t in range(T - 1, -1, -1):
+                dh = dh + grad[t]
+                m = mask[t]
+                dhn = m * dh
+                g = rzn[t]
+                r, z, n = g[:, :H], g[:, H : 2 * H], g[:, 2 * H :]
+                dan = dhn * (1 - z) * (1 - n * n)
+                dxw[t, :, 2 * H :] = dan
+                du[t, :, 2 * H :] = dan * r
+                dxw[t, :, :H] = du[t, :, :H] = dan * un[t] * r * (1 - r)
+                dxw[t, :, H : 2 * H] = du[t, :, H : 2 * H] = dhn * (hs[t] - n) * z * (1 - z)
+                dprev = du[t] @ W_hh + dhn * z
+                dh = dprev + (1 - m) * dh
         need = self.needs_input_grad
         flat = du.reshape(-1, G)
         dW_hh = flat.T @ hs[:-1].reshape(-1, H) if need[3] else None
