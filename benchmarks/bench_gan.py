@@ -154,14 +154,16 @@ def torch_samples(tg, latent, n: int, seed: int, z: np.ndarray | None = None) ->
 
 
 class SharedNoise:
-    """z ~ N(0, I) from a seeded NumPy stream, so that both libraries train on the very same noise (float32)."""
+    """z ~ N(0, I) from a seeded NumPy stream, so that both libraries train on the very same noise (float32, or
+    float64 for a --dtype float64 run)."""
 
-    def __init__(self, latent, seed: int) -> None:
+    def __init__(self, latent, seed: int, dtype=np.float32) -> None:
         self.shape = (latent,) if isinstance(latent, int) else tuple(latent)
         self.rng = np.random.default_rng(seed)
+        self.dtype = dtype
 
     def __call__(self, n: int) -> np.ndarray:
-        return self.rng.standard_normal((n, *self.shape), dtype=np.float32)
+        return self.rng.standard_normal((n, *self.shape), dtype=self.dtype)
 
 
 def shenjing_samples(g, z: np.ndarray) -> shenjing.Tensor:
@@ -227,6 +229,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", default=None, help="write the results here")
     parser.add_argument("--own-noise", action="store_true",
                         help="each library draws its own noise (default: one shared NumPy noise stream)")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                        help="float64: both libraries train in double precision (twins that stay together)")
     parser.add_argument("--step-time", type=int, default=0, metavar="N",
                         help="only time N interleaved steps of each library (no training, no score)")
     args = parser.parse_args(argv)
@@ -237,13 +241,16 @@ def main(argv: list[str] | None = None) -> dict:
               f"PyTorch {theirs * 1e3:.1f} ms/step, ratio {ours / theirs:.2f}")
         return {"shenjing_step": ours, "torch_step": theirs}
 
+    scorer = load_mnist_scorer(args.scorer, args.data)  # float32, whatever the GANs train in
+    wide = np.float64 if args.dtype == "float64" else np.float32
+    shenjing.set_default_dtype(getattr(shenjing, args.dtype))  # data, weights and targets of both GANs
+    torch.set_default_dtype(getattr(torch, args.dtype))
     shenjing.manual_seed(args.seed)
     train = mnist(args.data, train=True, flatten=args.arch == "mlp", normalize=(0.5, 0.5))
     if args.limit:
         train = Subset(train, range(min(args.limit, len(train))))
     g, d, latent = build(args.arch, args.width)
     tg0, td0 = torch_twin(g), torch_twin(d)  # the initial weights, before shenjing trains g and d
-    scorer = load_mnist_scorer(args.scorer, args.data)
     results: dict = {"arch": args.arch, "epochs": args.epochs, "limit": args.limit}
 
     adam = dict(lr=args.lr, betas=(0.5, 0.999))
@@ -258,9 +265,9 @@ def main(argv: list[str] | None = None) -> dict:
         on_problem="warn",
     )
     if not args.own_noise:  # the same z for both libraries, step by step, and for the scored samples
-        shared = SharedNoise(latent, 1000 + args.seed)
+        shared = SharedNoise(latent, 1000 + args.seed, wide)
         trainer.noise = lambda n: shenjing.tensor(shared(n))
-        z_score = SharedNoise(latent, 2000 + args.seed)(args.score_n)
+        z_score = SharedNoise(latent, 2000 + args.seed, wide)(args.score_n)
     times = []
     for epoch in range(args.epochs):
         loader = DataLoader(
@@ -272,7 +279,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"  shenjing epoch {epoch + 1}: " + str({k: trainer.history[k][-1] for k in ("d_loss", "g_loss", "d_real",
               "d_fake")}) + f"  ({times[-1]:.1f} s)", flush=True)  # fmt: skip
     samples = (generate(g, latent, args.score_n, seed=args.seed + 1) if args.own_noise else shenjing_samples(g, z_score))
-    ours = scorer.score(to_scorer_input(samples))
+    ours = scorer.score(to_scorer_input(samples.float()))
     results["shenjing"] = {"epoch_seconds": times, "score": ours, "problems": trainer.history["problems"]}
 
     # PyTorch: the same initial weights and the same batch order (the same loaders, batches handed over as arrays)
@@ -283,10 +290,12 @@ def main(argv: list[str] | None = None) -> dict:
         DataLoader(train, batch_size=args.batch_size, shuffle=True, drop_last=True, generator=args.seed + e)
         for e in range(args.epochs)
     ]
-    noise = None if args.own_noise else SharedNoise(latent, 1000 + args.seed)
+    noise = None if args.own_noise else SharedNoise(latent, 1000 + args.seed, wide)
     tg, t_times, _ = run_torch(g_init, d_init, latent, loaders, args.smoothing, args.lr, args.seed, noise)
     z = None if args.own_noise else z_score
-    theirs = scorer.score(to_scorer_input(shenjing.tensor(torch_samples(tg, latent, args.score_n, args.seed + 1, z))))
+    theirs = scorer.score(
+        to_scorer_input(shenjing.tensor(torch_samples(tg, latent, args.score_n, args.seed + 1, z).astype(np.float32)))
+    )
     results["torch"] = {"epoch_seconds": t_times, "score": theirs}
     for key in ("confident_share", "class_entropy", "fid"):
         results[f"{key}_ratio"] = ours[key] / theirs[key] if theirs[key] else float("nan")
@@ -299,6 +308,8 @@ def main(argv: list[str] | None = None) -> dict:
             f"entropy {s['class_entropy']:.3f}  FD {s['fid']:.2f}"
         )
     print(json.dumps(summary, indent=1))
+    shenjing.set_default_dtype(shenjing.float32)
+    torch.set_default_dtype(torch.float32)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

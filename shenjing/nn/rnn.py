@@ -124,6 +124,9 @@ class LSTMFunction(_Recurrence):
 
     def forward(self, x: Any, mask: Any, h0: Any, c0: Any, W_ih: Any, b_ih: Any, W_hh: Any, b_hh: Any,
                 W_hr: Any) -> Any:
+        self.feature_major = mask is None and W_hr is None
+        if self.feature_major:  # the common case: no mask, no projection
+            return self._forward_feature_major(x, h0, c0, W_ih, b_ih, W_hh, b_hh)
         xp = self.xp
         T, N, I = x.shape
         G = W_hh.shape[0]
@@ -147,8 +150,6 @@ class LSTMFunction(_Recurrence):
         gates = xp.empty((T, N, G), dtype=dtype)  # activated i, f, g, o
         tanh_c = xp.empty((T, N, H), dtype=dtype)
         r = xp.empty((T, N, H), dtype=dtype) if W_hr is not None else None  # o ⊙ tanh(c_t) before W_hr
-        ig = xp.empty((N, H), dtype=dtype)
-        fast = mask is None and W_hr is None
         for t in range(T):
             gi = gates[t]
             xp.matmul(hs[t], W_t, out=gi)
@@ -157,13 +158,6 @@ class LSTMFunction(_Recurrence):
             gi *= half  # i, f and o: σ = ½ (1 + tanh(a / 2)); two contiguous passes, not four strided ones
             gi += offset
             i, f, g, o = gi[:, :H], gi[:, H : 2 * H], gi[:, 2 * H : 3 * H], gi[:, 3 * H :]
-            if fast:  # straight into the state buffer: c_t = f ⊙ c_{t-1} + i ⊙ g, h_t = o ⊙ tanh(c_t)
-                c = cs[t + 1]
-                xp.multiply(f, cs[t], out=c)
-                c += xp.multiply(i, g, out=ig)
-                xp.tanh(c, out=tanh_c[t])
-                xp.multiply(o, tanh_c[t], out=hs[t + 1])
-                continue
             c = f * cs[t] + i * g
             tanh_c[t] = xp.tanh(c)
             h = o * tanh_c[t]
@@ -177,6 +171,8 @@ class LSTMFunction(_Recurrence):
         return states[1:]
 
     def backward(self, grad: Any) -> tuple:
+        if self.feature_major:
+            return self._backward_feature_major(grad)
         xp = self.xp
         x, states, gates, tanh_c, r, mask, W_ih, W_hh, W_hr = self.saved
         T, N, G = gates.shape
@@ -205,38 +201,24 @@ class LSTMFunction(_Recurrence):
         factors[..., H : 2 * H] *= cs[:-1]
         dg *= i
         factors[..., 3 * H :] *= tanh_c
-        first = 0 if need[2] or need[3] else 1  # δh_0, δc_0 only when h_0 or c_0 wants them
-        if mask is None and W_hr is None:  # the common case, in place: no temporaries in the loop
-            scratch = xp.empty((N, H), dtype=grad.dtype)
-            for t in range(T - 1, -1, -1):
-                dh += grad[t, :, :P]
-                dc += grad[t, :, P:]
-                dc += xp.multiply(dh, dh_dc[t], out=scratch)  # δc_t now includes δh_t's path through tanh(c_t)
-                d = da[t]
-                xp.multiply(factors[t, :, : 3 * H].reshape(N, 3, H), dc[:, None, :], out=d[:, : 3 * H].reshape(N, 3, H))
-                xp.multiply(factors[t, :, 3 * H :], dh, out=d[:, 3 * H :])
-                if t >= first:
-                    dc *= f[t]  # δc_{t-1}
-                    xp.matmul(d, W_hh, out=dh)  # δh_{t-1} = W_hhᵀ δa
-        else:  # a mask (packed sequences) or a projection: the general form
-            for t in range(T - 1, -1, -1):
-                dh = dh + grad[t, :, :P]
-                dc = dc + grad[t, :, P:]
-                m = None if mask is None else mask[t]
-                dhn, dcn = (dh, dc) if m is None else (m * dh, m * dc)
-                if W_hr is not None:
-                    dnew_h[t] = dhn
-                    dhn = dhn @ W_hr
-                dcn = dcn + dhn * dh_dc[t]
-                d = da[t]
-                xp.multiply(factors[t, :, : 3 * H].reshape(N, 3, H), dcn[:, None, :], out=d[:, : 3 * H].reshape(N, 3, H))
-                xp.multiply(factors[t, :, 3 * H :], dhn, out=d[:, 3 * H :])
-                if m is None:
-                    dc = dcn * f[t]
-                    dh = d @ W_hh
-                else:
-                    dc = dcn * f[t] + (1 - m) * dc
-                    dh = d @ W_hh + (1 - m) * dh
+        for t in range(T - 1, -1, -1):  # a mask (packed sequences) or a projection: the general form
+            dh = dh + grad[t, :, :P]
+            dc = dc + grad[t, :, P:]
+            m = None if mask is None else mask[t]
+            dhn, dcn = (dh, dc) if m is None else (m * dh, m * dc)
+            if W_hr is not None:
+                dnew_h[t] = dhn
+                dhn = dhn @ W_hr
+            dcn = dcn + dhn * dh_dc[t]
+            d = da[t]
+            xp.multiply(factors[t, :, : 3 * H].reshape(N, 3, H), dcn[:, None, :], out=d[:, : 3 * H].reshape(N, 3, H))
+            xp.multiply(factors[t, :, 3 * H :], dhn, out=d[:, 3 * H :])
+            if m is None:
+                dc = dcn * f[t]
+                dh = d @ W_hh
+            else:
+                dc = dcn * f[t] + (1 - m) * dc
+                dh = d @ W_hh + (1 - m) * dh
         flat = da.reshape(T * N, G)
         dx = (flat @ W_ih).reshape(T, N, I) if need[0] else None
         dW_ih = flat.T @ x.reshape(T * N, I) if need[4] else None
@@ -248,6 +230,105 @@ class LSTMFunction(_Recurrence):
         dh0 = dh if need[2] else None
         dc0 = dc if need[3] else None
         return dx, None, dh0, dc0, dW_ih, db_ih, dW_hh, db_hh, dW_hr
+
+    # ---- the common case (no mask, no projection), feature-major --------------------------------------------
+    # NOTE: the states and gates are kept transposed, hᵀ_t and cᵀ_t (H, N), the gates (4H, N): each gate is then
+    # one contiguous (H, N) block, and every element-wise pass of a step runs over contiguous memory (a strided
+    # (N, H) column block of an (N, 4H) array costs ~3× as much per element in NumPy). One buffer holds, per
+    # step, z_t = [x_tᵀ; 1; hᵀ_{t-1}; cᵀ_{t-1}]: the input projection, both biases and the recurrent product are
+    # then one product per step, aᵀ_t = [W_ih, b_ih + b_hh, W_hh] [x_tᵀ; 1; hᵀ_{t-1}], and in backward one product
+    # per step gives ∂L/∂W_ih, ∂L/∂b and ∂L/∂W_hh together: Σ_t δaᵀ_t [x_t, 1, h_{t-1}].
+    def _forward_feature_major(self, x: Any, h0: Any, c0: Any, W_ih: Any, b_ih: Any, W_hh: Any, b_hh: Any) -> Any:
+        xp = self.xp
+        T, N, I = x.shape
+        G, H = W_hh.shape
+        nb = 0 if b_ih is None else 1
+        K = I + nb + H  # rows of z_t that enter the product: x_t, 1, h_{t-1}
+        half = xp.full((G, 1), 0.5, dtype=x.dtype)  # σ(a) = ½ (1 + tanh(a / 2)): i, f, o rows halved, g's not
+        half[2 * H : 3 * H] = 1
+        W = xp.concatenate([W_ih, (b_ih + b_hh)[:, None], W_hh] if nb else [W_ih, W_hh], axis=1)
+        W *= half  # (4H, K), the gates' ½ folded in once per call
+        z = xp.empty((T + 1, K + H, N), dtype=x.dtype)
+        z[:T, :I] = x.transpose(0, 2, 1)
+        z[T, :I] = 0  # never read: the last state has no next input
+        if nb:
+            z[:, I] = 1
+        z[0, I + nb : K] = h0.T
+        z[0, K:] = c0.T
+        gates = xp.empty((T, G, N), dtype=x.dtype)  # activated i, f, g, o
+        tanh_c = xp.empty((T, H, N), dtype=x.dtype)
+        ig = xp.empty_like(tanh_c[0])
+        for t in range(T):
+            gi, c, new = gates[t], z[t, K:], z[t + 1, I + nb :]  # new = [hᵀ_t; cᵀ_t]
+            xp.matmul(W, z[t, :K], out=gi)
+            xp.tanh(gi, out=gi)
+            ifo = gi[: 2 * H]  # i, f: σ = ½ tanh + ½
+            ifo *= 0.5
+            ifo += 0.5
+            ifo = gi[3 * H :]  # o
+            ifo *= 0.5
+            ifo += 0.5
+            xp.multiply(gi[H : 2 * H], c, out=new[H:])  # c_t = f ⊙ c_{t-1} + i ⊙ g
+            new[H:] += xp.multiply(gi[:H], gi[2 * H : 3 * H], out=ig)
+            xp.tanh(new[H:], out=tanh_c[t])
+            xp.multiply(gi[3 * H :], tanh_c[t], out=new[:H])  # h_t = o ⊙ tanh(c_t)
+        self.saved = (z, gates, tanh_c, W_ih, W_hh, nb)
+        return z[1:, I + nb :].transpose(0, 2, 1)  # (T, N, 2H): [h_t, c_t] side by side, a view
+
+    def _backward_feature_major(self, grad: Any) -> tuple:
+        xp = self.xp
+        z, gates, tanh_c, W_ih, W_hh, nb = self.saved
+        T, G, N = gates.shape
+        H, I = G // 4, W_ih.shape[1]
+        K = I + nb + H
+        need = self.needs_input_grad
+        da = xp.empty_like(gates)  # δaᵀ_t (4H, N)
+        dh = xp.zeros((H, N), dtype=grad.dtype)  # δhᵀ
+        dc = xp.zeros((H, N), dtype=grad.dtype)  # δcᵀ
+        s1 = xp.empty((H, N), dtype=grad.dtype)
+        dW = xp.zeros((G, K), dtype=grad.dtype) if need[4] or need[5] or need[6] or need[7] else None
+        sW = xp.empty((G, K), dtype=grad.dtype)
+        first = 0 if need[2] or need[3] else 1  # δh_0, δc_0 only when h_0 or c_0 wants them
+        for t in range(T - 1, -1, -1):
+            gt, d, tc, c_prev = gates[t], da[t], tanh_c[t], z[t, K:]
+            i, f, g, o = gt[:H], gt[H : 2 * H], gt[2 * H : 3 * H], gt[3 * H :]
+            dh += grad[t, :, :H].T
+            dc += grad[t, :, H:].T
+            do = d[3 * H :]  # δa_o = δh ⊙ tanh(c_t) ⊙ o(1 − o)
+            xp.multiply(dh, tc, out=do)
+            xp.multiply(o, o, out=s1)
+            xp.subtract(o, s1, out=s1)
+            do *= s1
+            xp.multiply(tc, tc, out=s1)  # δc_t += δh ⊙ o ⊙ (1 − tanh²(c_t))
+            xp.subtract(1, s1, out=s1)
+            s1 *= o
+            s1 *= dh
+            dc += s1
+            dif = d[: 2 * H]  # δa_i = δc ⊙ g ⊙ i(1 − i),  δa_f = δc ⊙ c_{t-1} ⊙ f(1 − f)
+            xp.multiply(gt[: 2 * H], gt[: 2 * H], out=dif)
+            xp.subtract(gt[: 2 * H], dif, out=dif)
+            dif[:H] *= g
+            dif[H:] *= c_prev
+            dif[:H] *= dc
+            dif[H:] *= dc
+            dg = d[2 * H : 3 * H]  # δa_g = δc ⊙ i ⊙ (1 − g²)
+            xp.multiply(g, g, out=dg)
+            xp.subtract(1, dg, out=dg)
+            dg *= i
+            dg *= dc
+            if dW is not None:  # [∂L/∂W_ih, ∂L/∂b, ∂L/∂W_hh] += δaᵀ_t [x_t, 1, h_{t-1}], while δa_t is in cache
+                dW += xp.matmul(d, z[t, :K].T, out=sW)
+            if t >= first:
+                dc *= f  # δc_{t-1} = δc_t ⊙ f
+                xp.matmul(W_hh.T, d, out=dh)  # δh_{t-1} = W_hhᵀ δa_t
+        dx = xp.matmul(da.transpose(0, 2, 1), W_ih) if need[0] else None  # (T, N, I): δx_t = W_ihᵀ δa_t
+        dW_ih = xp.ascontiguousarray(dW[:, :I]) if need[4] else None
+        db_ih = dW[:, I].copy() if need[5] else None  # two parameters: never one shared array
+        db_hh = dW[:, I].copy() if need[7] else None
+        dW_hh = xp.ascontiguousarray(dW[:, I + nb :]) if need[6] else None
+        dh0 = dh.T if need[2] else None
+        dc0 = dc.T if need[3] else None
+        return dx, None, dh0, dc0, dW_ih, db_ih, dW_hh, db_hh, None
 
 
 class GRUFunction(_Recurrence):

@@ -12,7 +12,7 @@ import shenjing
 from shenjing import nn
 from shenjing.nn.utils import rnn as rnn_utils
 
-LAYERS = ["RNN", "RNN_relu", "LSTM", "LSTM_proj", "GRU"]
+LAYERS = ["RNN", "RNN_relu", "LSTM", "LSTM_proj", "LSTM_nobias", "GRU"]
 
 
 def make_pair(kind: str, dtype: str, **kw):
@@ -21,6 +21,8 @@ def make_pair(kind: str, dtype: str, **kw):
         kw["nonlinearity"] = "relu"
     if extra == "proj":
         kw["proj_size"] = 3
+    if extra == "nobias":
+        kw["bias"] = False
     t = getattr(torch.nn, name)(5, 7, **kw).to(getattr(torch, dtype))
     s = getattr(nn, name)(5, 7, dtype=getattr(shenjing, dtype), **kw)
     s.load_state_dict({k: shenjing.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
@@ -92,6 +94,24 @@ def test_layer_matches_torch(kind, num_layers, bidirectional, batch_first, with_
         np.testing.assert_allclose(b.grad.array, a.grad.numpy(), **gtol)
     for name, p in t.named_parameters():
         np.testing.assert_allclose(getattr(s, name).grad.array, p.grad.numpy(), err_msg=name, **gtol)
+
+
+@pytest.mark.parametrize("frozen", ["weight_hh_l0", "weight_ih_l0", "bias_ih_l0"])
+def test_lstm_partial_gradients_match_torch(frozen):
+    """Input without gradient (data), one parameter frozen: the rest of the gradients as PyTorch's (float64)."""
+    rng = np.random.default_rng(7)
+    t, s = make_pair("LSTM", "float64", batch_first=True)
+    getattr(t, frozen).requires_grad_(False)
+    getattr(s, frozen).requires_grad_(False)
+    x = rng.standard_normal((4, 6, 5))
+    w = torch.tensor(rng.standard_normal((4, 7)))
+    (t(torch.tensor(x))[0][:, -1] * w).sum().backward()
+    (s(shenjing.tensor(x))[0][:, -1] * shenjing.tensor(w.numpy())).sum().backward()
+    for name, p in t.named_parameters():
+        if name == frozen:
+            assert getattr(s, name).grad is None
+            continue
+        np.testing.assert_allclose(getattr(s, name).grad.array, p.grad.numpy(), err_msg=name, **TOL["float64"])
 
 
 @pytest.mark.parametrize("kind", LAYERS)
