@@ -96,6 +96,22 @@ def test_layer_matches_torch(kind, num_layers, bidirectional, batch_first, with_
         np.testing.assert_allclose(getattr(s, name).grad.array, p.grad.numpy(), err_msg=name, **gtol)
 
 
+@pytest.mark.parametrize("batch", [63, 64])
+def test_lstm_weight_gradients_both_ways_of_summing(batch):
+    """LSTMFunction sums ∂L/∂W step by step from 64 sequences on, in one product after the loop below: both
+    give PyTorch's gradients (float64)."""
+    rng = np.random.default_rng(batch)
+    t, s = make_pair("LSTM", "float64", num_layers=2)
+    x = rng.standard_normal((5, batch, 5))
+    xt, xs = both(x)
+    w = rng.standard_normal((5, batch, 7))
+    (t(xt)[0] * torch.tensor(w)).sum().backward()
+    (s(xs)[0] * shenjing.tensor(w)).sum().backward()
+    np.testing.assert_allclose(xs.grad.array, xt.grad.numpy(), **TOL["float64"])
+    for name, p in t.named_parameters():
+        np.testing.assert_allclose(getattr(s, name).grad.array, p.grad.numpy(), err_msg=name, **TOL["float64"])
+
+
 @pytest.mark.parametrize("frozen", ["weight_hh_l0", "weight_ih_l0", "bias_ih_l0"])
 def test_lstm_partial_gradients_match_torch(frozen):
     """Input without gradient (data), one parameter frozen: the rest of the gradients as PyTorch's (float64)."""
