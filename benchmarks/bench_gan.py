@@ -31,6 +31,21 @@ Measured on the 2-core CPU box shared with other jobs (OMP_NUM_THREADS=1, torch.
   400 steps (float32 rounding then grows, as it does in any GAN); after 5 epochs the entropy and the Fréchet
   distance are within 10 % of PyTorch's, the confident share is lower on all three seeds (0.75×): not resolved.
 
+  Eight seeds (2026-12-02, Intel Xeon 2.0 GHz, OpenBLAS SkylakeX, one thread each, two runs at a time; the scorer
+  retrained that day, so not comparable with the figures above), --arch mlp --epochs 5 --seed 0…7:
+        shenjing (mean ± std of 8)                   0.388 ± 0.034     2.011 ± 0.151    579 ± 54
+        PyTorch 2.13 (mean ± std of 8)               0.363 ± 0.052     2.064 ± 0.065    587 ± 44
+        ratio of the means                           1.07              0.97             0.99
+        difference / its standard error              1.1               −0.9             −0.4
+  Within 10 % on all three; the 3-seed gap above was chance. Per seed the confident share ranges 0.33–0.43
+  (ours) and 0.29–0.45 (PyTorch): a single run cannot tell two implementations apart. --dtype float64 shows why:
+  both libraries in double precision give the same weights to 2e-13 after 400 steps and the same mean losses to
+  1e-11 over the whole first epoch (937 steps), then part during the second (chaos from the last bits), and seed 0
+  ended at 0.435 / 2.03 / 489 (ours) vs 0.263 / 1.78 / 744 (PyTorch) — same code path, same data, same noise.
+  Epoch time ratios of those eight runs: 1.23–1.50 (MLP step, quiet: 49.2 vs 40.6 ms, 1.21×).
+  DCGAN w = 64, 1 epoch on 19 200 images, one thread each, quiet, 2 000 samples scored: 0.326 / 2.157 / 412
+  (ours) vs 0.322 / 2.151 / 411; epoch 73.8 vs 52.5 s, 1.41×.
+
     DCGAN w = 32, 1 epoch on the first 19 200 images      confident share   class entropy   Fréchet distance
     (--arch dcgan --width 32 --epochs 1 --limit 19200)
         shenjing                                     0.245             2.141            594

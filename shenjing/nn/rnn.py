@@ -313,18 +313,17 @@ class LSTMFunction(_Recurrence):
             s1 *= o
             s1 *= dh
             dc += s1
-            dif = d[: 2 * H]  # δa_i = δc ⊙ g ⊙ i(1 − i),  δa_f = δc ⊙ c_{t-1} ⊙ f(1 − f)
-            xp.multiply(gt[: 2 * H], gt[: 2 * H], out=dif)
-            xp.subtract(gt[: 2 * H], dif, out=dif)
-            dif[:H] *= g
-            dif[H:] *= c_prev
-            dif[:H] *= dc
-            dif[H:] *= dc
-            dg = d[2 * H : 3 * H]  # δa_g = δc ⊙ i ⊙ (1 − g²)
-            xp.multiply(g, g, out=dg)
-            xp.subtract(1, dg, out=dg)
-            dg *= i
-            dg *= dc
+            # δa_i = δc ⊙ g ⊙ i(1 − i),  δa_f = δc ⊙ c_{t-1} ⊙ f(1 − f),  δa_g = δc ⊙ i ⊙ (1 − g²): the i, f, g
+            # blocks are adjacent, so the squares and the final ⊙ δc are one pass each over the (3H, N) block
+            ifg = d[: 3 * H]
+            xp.multiply(gt[: 3 * H], gt[: 3 * H], out=ifg)
+            xp.subtract(gt[: 2 * H], ifg[: 2 * H], out=ifg[: 2 * H])
+            xp.subtract(1, ifg[2 * H :], out=ifg[2 * H :])
+            ifg[:H] *= g
+            ifg[H : 2 * H] *= c_prev
+            ifg[2 * H :] *= i
+            by_gate = ifg.reshape(3, H, N)  # a view: the block is contiguous
+            xp.multiply(by_gate, dc, out=by_gate)
             if per_step:  # [∂L/∂W_ih, ∂L/∂b, ∂L/∂W_hh] += δaᵀ_t [x_t, 1, h_{t-1}]
                 dW += xp.matmul(d, z[t, :K].T, out=sW)
             if t >= first:
