@@ -598,6 +598,9 @@ class RNNBase(Module):
         if x.ndim not in (2, 3):
             raise ValueError(f"{self!r}: expected input to be 2D (L, H_in) or 3D ((L, N, H_in) or with "
                              f"batch_first (N, L, H_in)), got {x.ndim}D of shape {tuple(x.shape)}")
+        if x.shape[1 if self.batch_first and x.ndim == 3 else 0] == 0:
+            raise RuntimeError(f"{self!r}: expected sequence length to be larger than 0 (input shape {tuple(x.shape)}"
+                               f"{', batch_first' if self.batch_first else ''})")
         if x.shape[-1] != self.input_size:
             raise RuntimeError(f"{self!r}: input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {x.shape[-1]} (input shape {tuple(x.shape)})")

@@ -304,6 +304,8 @@ BAD = [
     (lambda: nn.LSTM(5, 7)(shenjing.randn(4, 2, 5), (shenjing.zeros(1, 2, 7), shenjing.zeros(1, 3, 7))),
      RuntimeError, "cell"),
     (lambda: nn.RNN(5, 7)(shenjing.randn(4, 5, 2, 5)), ValueError, "4D"),
+    (lambda: nn.LSTM(5, 7)(shenjing.randn(0, 2, 5)), RuntimeError, "sequence length to be larger than 0"),
+    (lambda: nn.GRU(5, 7, batch_first=True)(shenjing.randn(2, 0, 5)), RuntimeError, "larger than 0"),
     (lambda: nn.RNN(5, 7, nonlinearity="sigmoid"), ValueError, "nonlinearity"),
     (lambda: nn.LSTM(5, 7, proj_size=7), ValueError, "proj_size"),
     (lambda: nn.GRU(5, 7, proj_size=2), TypeError, "proj_size"),
