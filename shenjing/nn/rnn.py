@@ -5,9 +5,10 @@ A recurrent layer applies the same cell at every time step t = 1 … T, carrying
     h_t = cell(x_t, h_{t-1})                         (LSTM also carries a cell state c_t)
 
 Each layer and direction is **one** graph node (:class:`RNNTanhFunction`, :class:`LSTMFunction`,
-:class:`GRUFunction`), not one per time step: the input projection for all steps is a single matrix product
-(``linear(x, W_ih, b_ih)`` over the (T, N, ·) block, done by :class:`~shenjing.nn.linear.LinearFunction` for RNN
-and GRU, inside :class:`LSTMFunction` for the LSTM, whose gate scaling it folds into the weights), and
+:class:`GRUFunction`), not one per time step. For RNN and GRU the input projection for all steps is a single
+matrix product (``linear(x, W_ih, b_ih)`` over the (T, N, ·) block, by :class:`~shenjing.nn.linear.LinearFunction`);
+:class:`LSTMFunction` does it inside, with its gate scaling folded into the weights — in its common case (no mask,
+no projection) as part of each step's one product [W_ih, b, W_hh] [x_tᵀ; 1; hᵀ_{t-1}] — and
 the Function's backward runs the recurrence backwards once, from t = T down to 1, carrying
 
     δh_t = ∂L/∂h_t     (from the output at step t, plus what step t + 1 sends back through W_hh)
@@ -113,7 +114,8 @@ class LSTMFunction(_Recurrence):
     case — the recurrence runs transposed, feature-major, every gate a contiguous (H, N) block, and the input
     projection, both biases and the recurrent product are one product per step:
         aᵀ_t = [W_ih, b_ih + b_hh, W_hh] [x_tᵀ; 1; hᵀ_{t-1}]
-    with ∂L/∂[W_ih, b, W_hh] = Σ_t δaᵀ_t [x_t, 1, h_{t-1}], one product per step in backward.)
+    with ∂L/∂[W_ih, b, W_hh] = Σ_t δaᵀ_t [x_t, 1, h_{t-1}] in backward: one product per step from 64 sequences
+    on, one product over all T·N columns after the loop below that.)
     Backward through time, for t = T … 1 (δh_t, δc_t include what step t + 1 sent back):
         δo = δh_t ⊙ tanh(c_t)                      δa_o = δo ⊙ o (1 − o)
         δc_t += δh_t ⊙ o ⊙ (1 − tanh²(c_t))
