@@ -6,6 +6,7 @@ W⁽ˡ⁺¹⁾ᵀ δ⁽ˡ⁺¹⁾ handed down by the Linear layer above, is the 
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ..autograd import Function
@@ -204,21 +205,29 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     return LeakyReLUFunction.apply(input, negative_slope=negative_slope)
 
 
-def _softmax_axis(input: Tensor, dim: int | None) -> int:  # noqa: A002
-    if dim is None:  # PyTorch's legacy implicit choice
+def _softmax_axis(name: str, input: Tensor, dim: int | None, stacklevel: int) -> int:  # noqa: A002
+    if dim is None:  # PyTorch's legacy implicit choice, with its deprecation warning
+        warnings.warn(
+            f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as an "
+            "argument.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
         dim = 0 if input.ndim in (0, 1, 3) else 1
     (axis,) = normalize_axis(dim, input.ndim) or (0,)
     return axis if input.ndim else 0
 
 
-def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:  # noqa: A002
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
     source = input if dtype is None else input.to(dtype)
-    return SoftmaxFunction.apply(source, axis=_softmax_axis(input, dim))
+    return SoftmaxFunction.apply(source, axis=_softmax_axis("softmax", input, dim, _stacklevel))
 
 
-def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:  # noqa: A002
+def log_softmax(
+    input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None  # noqa: A002
+) -> Tensor:
     source = input if dtype is None else input.to(dtype)
-    return LogSoftmaxFunction.apply(source, axis=_softmax_axis(input, dim))
+    return LogSoftmaxFunction.apply(source, axis=_softmax_axis("log_softmax", input, dim, _stacklevel))
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -316,7 +325,7 @@ class Softmax(_Activation):
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return softmax(input, self.dim)
+        return softmax(input, self.dim, _stacklevel=5)
 
 
 class LogSoftmax(_Activation):
@@ -329,7 +338,7 @@ class LogSoftmax(_Activation):
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return log_softmax(input, self.dim)
+        return log_softmax(input, self.dim, _stacklevel=5)
 
 
 class SiLU(_Activation):

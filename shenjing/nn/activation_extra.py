@@ -362,7 +362,11 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
     """aᵢ = e^(−zᵢ) / Σⱼ e^(−zⱼ) along ``dim``: softmax of −z."""
-    return softmax(-input, dim, dtype)
+    if dim is None:
+        from .activation import _softmax_axis
+
+        dim = _softmax_axis("softmin", input, None, _stacklevel)
+    return softmax(-input, dim, dtype=dtype)
 
 
 # ---- modules ---------------------------------------------------------------------------------------------------
@@ -527,7 +531,7 @@ class Softmin(_Activation):
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return softmin(input, self.dim)
+        return softmin(input, self.dim, _stacklevel=5)
 
 
 class PReLU(Module):

@@ -110,3 +110,28 @@ def test_leaky_relu_on_channels_last_memory_matches_torch(slope: float) -> None:
     np.testing.assert_array_equal(a.detach().numpy(), at.detach().numpy())
     np.testing.assert_array_equal(np.signbit(a.detach().numpy()), np.signbit(at.detach().numpy()))
     np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+def test_implicit_softmax_dim_warns_at_the_callers_line_as_torch(name: str) -> None:
+    """dim=None picks PyTorch's legacy axis (0 for 0-, 1- and 3-D input, else 1) with PyTorch's UserWarning,
+    pointing at the line that called it, for the function and for its module; an explicit dim is silent."""
+    import warnings
+
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    ours_fn, theirs_fn = getattr(F, name), getattr(torch.nn.functional, name)
+    module = {"softmax": "Softmax", "log_softmax": "LogSoftmax", "softmin": "Softmin"}[name]
+    for ours_call, theirs_call in [
+        (lambda a: ours_fn(a), lambda a: theirs_fn(a)),
+        (lambda a: getattr(nn, module)()(a), lambda a: getattr(torch.nn, module)()(a)),
+    ]:
+        with pytest.warns(UserWarning, match=f"Implicit dimension choice for {name} has been deprecated") as got:
+            ours = ours_call(shenjing.tensor(x))
+        assert [w.filename for w in got] == [__file__]
+        with pytest.warns(UserWarning, match=f"Implicit dimension choice for {name}"):
+            theirs = theirs_call(torch.tensor(x))
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours_fn(shenjing.tensor(x), dim=1)
+        ours_fn(shenjing.tensor(x), 1)
