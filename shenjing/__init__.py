@@ -131,6 +131,11 @@ from .functions import (  # issue 9: indexing, sorting, cumulative ops, einsum
     triu_indices,
     unique,
 )
+from .functions import hstack, row_stack, vstack  # noqa: E402
+from . import functions as _functions  # noqa: E402
+
+# torch.chunk, torch.narrow, torch.floor, torch.gt, torch.logical_and ...: see functions._MORE_NAMES
+globals().update({_name: getattr(_functions, _name) for _name in _functions._MORE_NAMES})
 from .tensor import Size, Tensor, is_tensor, tensor
 from .legacy import BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor
 from .legacy import LongTensor, ShortTensor

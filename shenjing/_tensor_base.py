@@ -33,3 +33,19 @@ def _inplace_ops() -> Any:
 
 def _inplace_graph(self: Tensor, compute: Any) -> Tensor:
     return _inplace_ops().rebase(self, compute)
+
+
+def _legacy_alpha(name: str, other: Any, alpha: Any) -> tuple:
+    """PyTorch's deprecated overload ``x.add_(Number alpha, Tensor other)``: (other, alpha), with its warning."""
+    if isinstance(alpha, Tensor) and isinstance(other, int | float) and not isinstance(other, bool):
+        import warnings
+
+        warnings.warn(
+            f"This overload of {name} is deprecated:\n\t{name}(Number alpha, Tensor other)\nConsider using one of "
+            f"the following signatures instead:\n\t{name}(Tensor other, *, Number alpha = 1)",
+            UserWarning,
+            stacklevel=3,
+        )
+        return alpha, other
+    return other, alpha
+

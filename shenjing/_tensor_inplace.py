@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import autograd
-from ._tensor_base import _data, _inplace_graph, _inplace_ops
+from ._tensor_base import _data, _inplace_graph, _inplace_ops, _legacy_alpha
 from .backend import backend_of
 from .ops import elementwise as E
 
@@ -86,6 +86,7 @@ class InplaceMethods:
         return self
 
     def add_(self, other: Any, alpha: float = 1) -> Tensor:
+        other, alpha = _legacy_alpha("add_", other, alpha)
         if self._in_graph(other):
             return _inplace_graph(self, lambda old: E.Add.apply(old, other if alpha == 1 else other * alpha))
         self.array += _data(other) * alpha if alpha != 1 else _data(other)
@@ -93,6 +94,7 @@ class InplaceMethods:
         return self
 
     def sub_(self, other: Any, alpha: float = 1) -> Tensor:
+        other, alpha = _legacy_alpha("sub_", other, alpha)
         return self.add_(other, -alpha)
 
     def mul_(self, other: Any) -> Tensor:

@@ -6,7 +6,7 @@ import operator
 from typing import Any
 
 from . import autograd, return_types
-from ._tensor_base import _data
+from ._tensor_base import _data, _legacy_alpha
 from .backend import backend_of
 from .ops import elementwise as E
 from .ops import linalg as L
@@ -152,9 +152,11 @@ class MathMethods:
         return self == other
 
     def add(self, other: Any, alpha: float = 1) -> Tensor:
+        other, alpha = _legacy_alpha("add", other, alpha)
         return self + (other if alpha == 1 else other * alpha)
 
     def sub(self, other: Any, alpha: float = 1) -> Tensor:
+        other, alpha = _legacy_alpha("sub", other, alpha)
         return self - (other if alpha == 1 else other * alpha)
 
     def mul(self, other: Any) -> Tensor:

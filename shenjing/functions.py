@@ -8,6 +8,13 @@ from .ops import elementwise as E
 from .ops import shape as S
 from .tensor import Tensor, _data
 
+_MORE_NAMES = (
+    "chunk split unbind narrow select flip movedim moveaxis swapaxes swapdims t tile broadcast_to sign rsqrt "
+    "floor ceil round trunc frac fix any all lerp addcmul addcdiv gt ge lt le ne eq greater greater_equal less "
+    "less_equal not_equal logical_and logical_or logical_xor logical_not bitwise_and bitwise_or bitwise_xor "
+    "bitwise_not remainder floor_divide norm is_floating_point count_nonzero"
+).split()
+
 __all__ = [
     "cat", "concat", "concatenate", "stack", "where", "maximum", "minimum", "exp", "log", "sqrt", "abs", "sin",
     "cos", "clamp", "clip", "matmul", "sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp",
@@ -20,6 +27,8 @@ __all__ = [
     "diagonal", "diag", "outer", "ger", "roll", "repeat_interleave", "nonzero", "argwhere", "unique", "bincount",
     "einsum", "mm", "mv", "dot", "bmm", "baddbmm", "addmm", "multinomial", "one_hot", "take", "trace", "index_fill", "kthvalue",
     "median", "searchsorted", "bucketize", "diag_embed", "tril_indices", "triu_indices",
+    "hstack", "vstack", "row_stack",
+    *_MORE_NAMES,
 ]
 
 
@@ -77,6 +86,22 @@ reshape, flatten, transpose, permute = (_method(n) for n in ("reshape", "flatten
 squeeze, unsqueeze = _method("squeeze"), _method("unsqueeze")
 sigmoid, tanh, relu = _method("sigmoid"), _method("tanh"), _method("relu")
 softmax, log_softmax = _method("softmax"), _method("log_softmax")
+# the rest of the method-shaped functions programs call (torch.X(t, ...) is t.X(...))
+globals().update({_name: _method(_name) for _name in _MORE_NAMES})
+
+
+def hstack(tensors: Any) -> Tensor:
+    """Join along the first dimension for 1-D tensors, the second for the others (``torch.hstack``)."""
+    tensors = list(tensors)
+    return cat(tensors, 0 if tensors and tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Any) -> Tensor:
+    """Join along the first dimension, 1-D tensors taken as rows (``torch.vstack``)."""
+    return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
+
+
+row_stack = vstack
 
 
 def numel(input: Tensor) -> int:  # noqa: A002

@@ -10,12 +10,13 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from . import _tensor_base, _tensor_indexing, _tensor_inplace, _tensor_math, _tensor_shape
+from . import _tensor_base, _tensor_indexing, _tensor_inplace, _tensor_math, _tensor_more, _tensor_shape
 from . import autograd
 from ._tensor_base import _data, _dims
 from ._tensor_indexing import IndexingMethods
 from ._tensor_inplace import InplaceMethods
 from ._tensor_math import MathMethods
+from ._tensor_more import MoreMethods
 from ._tensor_shape import ShapeMethods
 from .backend import NUMPY, Device, as_dtype, backend_of, get_backend, get_default_dtype, is_device
 from .dtypes import to_shenjing
@@ -54,7 +55,7 @@ class Size(tuple):
         return Size, (tuple(self),)
 
 
-class Tensor(MathMethods, ShapeMethods, InplaceMethods, IndexingMethods):
+class Tensor(MathMethods, ShapeMethods, InplaceMethods, IndexingMethods, MoreMethods):
     """A multi-dimensional array that records the ops applied to it, for reverse-mode differentiation.
 
     Attributes:
@@ -364,7 +365,7 @@ class Tensor(MathMethods, ShapeMethods, InplaceMethods, IndexingMethods):
 # The method groups sit below Tensor (they are its bases) yet refer to it (``isinstance``, ``Tensor._wrap``):
 # each module has a ``Tensor`` global, set here, as autograd has ``_Tensor``.
 autograd._Tensor = Tensor
-for _group in (_tensor_base, _tensor_math, _tensor_shape, _tensor_inplace, _tensor_indexing):
+for _group in (_tensor_base, _tensor_math, _tensor_shape, _tensor_inplace, _tensor_indexing, _tensor_more):
     _group.Tensor = Tensor
 del _group
 

@@ -169,9 +169,10 @@ def test_tensor_method_groups_define_each_name_once() -> None:
     from shenjing._tensor_indexing import IndexingMethods
     from shenjing._tensor_inplace import InplaceMethods
     from shenjing._tensor_math import MathMethods
+    from shenjing._tensor_more import MoreMethods
     from shenjing._tensor_shape import ShapeMethods
 
-    classes = (shenjing.Tensor, MathMethods, ShapeMethods, InplaceMethods, IndexingMethods)
+    classes = (shenjing.Tensor, MathMethods, ShapeMethods, InplaceMethods, IndexingMethods, MoreMethods)
     assert shenjing.Tensor.__mro__[1:-1] == classes[1:]
     owners: dict[str, list[str]] = {}
     for cls in classes:
@@ -182,6 +183,7 @@ def test_tensor_method_groups_define_each_name_once() -> None:
     assert {name: where for name, where in owners.items() if len(where) > 1} == {}
     assert owners["gather"] == ["IndexingMethods"] and owners["add_"] == ["InplaceMethods"]
     assert owners["__add__"] == ["MathMethods"] and owners["reshape"] == ["ShapeMethods"]
+    assert owners["narrow"] == ["MoreMethods"]
     x = shenjing.tensor([1.0, 2.0])
     assert hash(x) == object.__hash__(x)  # MathMethods defines __eq__, which would make Tensor unhashable
     assert not hasattr(x, "__dict__")  # the groups add no instance dict (__slots__ = ())

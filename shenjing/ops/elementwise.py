@@ -248,3 +248,22 @@ def _split_ties(ctx: Function, grad: Any, a_wins: Any) -> tuple:
         unbroadcast(grad * share_a, shape_of(a)) if need_a else None,
         unbroadcast(grad * (1 - share_a), shape_of(b)) if need_b else None,
     )
+
+
+class Rounding(Function):
+    """out = ⌊a⌋, ⌈a⌉, round(a) (half to even, as PyTorch) or trunc(a) (``kind``).
+
+    A step function: ∂out/∂a = 0 wherever it is defined, which is the gradient PyTorch gives too. An integer
+    input is returned unchanged (a copy), in its own dtype, as PyTorch.
+    """
+
+    def forward(self, a: Any, kind: str = "floor", decimals: int = 0) -> Any:
+        xp = self.xp
+        if a.dtype.kind in "iub":
+            return a.copy()
+        if kind == "round":
+            return xp.round(a, decimals)
+        return getattr(xp, kind)(a)
+
+    def backward(self, grad: Any) -> Any:
+        return self.xp.zeros_like(grad)

@@ -1,0 +1,249 @@
+"""More of ``torch.Tensor``'s methods that programs call: named comparisons, rounding, narrow / select / movedim /
+tile, addcmul / addcdiv, dtype shorthands and layout queries. Each is a short composition of the engine's ops,
+so gradients come from the ops it is made of (the rounding functions' from ``ops.elementwise.Rounding``).
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+from ._tensor_base import _dims
+from ._tensor_math import _compare
+from .backend import backend_of
+from .ops import elementwise as E
+
+Tensor: Any = None  # the class these methods are a base of; set by tensor.py once it has made it
+
+
+def _int(value: Any, what: str) -> int:
+    """A Python int from an int or a one-element integer tensor (PyTorch accepts both for narrow's start)."""
+    if hasattr(value, "array"):
+        if value.numel() != 1 or value.dtype.is_floating_point:
+            raise TypeError(f"{what} must be an integer or a one-element integer tensor, got {value!r}")
+        return int(value.item())
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{what} must be an integer, got {type(value).__name__}")
+    return value
+
+
+class MoreMethods:
+    """Named forms of the comparison operators, rounding, narrow/select/movedim/tile and friends."""
+
+    __slots__ = ()
+
+    # ---- comparisons and logic (bool results, recorded nothing: as the operators) ----------------------------
+    def gt(self, other: Any) -> Tensor:
+        return self > other
+
+    def ge(self, other: Any) -> Tensor:
+        return self >= other
+
+    def lt(self, other: Any) -> Tensor:
+        return self < other
+
+    def le(self, other: Any) -> Tensor:
+        return self <= other
+
+    def ne(self, other: Any) -> Tensor:
+        return self != other
+
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+    def logical_and(self, other: Any) -> Tensor:
+        return _compare(backend_of(self.array).xp.logical_and, self, other)
+
+    def logical_or(self, other: Any) -> Tensor:
+        return _compare(backend_of(self.array).xp.logical_or, self, other)
+
+    def logical_xor(self, other: Any) -> Tensor:
+        return _compare(backend_of(self.array).xp.logical_xor, self, other)
+
+    def logical_not(self) -> Tensor:
+        return Tensor._wrap(backend_of(self.array).xp.logical_not(self.array))
+
+    def bitwise_and(self, other: Any) -> Tensor:
+        return _compare(operator.and_, self, other)
+
+    def bitwise_or(self, other: Any) -> Tensor:
+        return _compare(operator.or_, self, other)
+
+    def bitwise_xor(self, other: Any) -> Tensor:
+        return _compare(operator.xor, self, other)
+
+    def bitwise_not(self) -> Tensor:
+        return ~self
+
+    def isnan(self) -> Tensor:
+        return Tensor._wrap(backend_of(self.array).xp.isnan(self.array))
+
+    def isinf(self) -> Tensor:
+        return Tensor._wrap(backend_of(self.array).xp.isinf(self.array))
+
+    def isfinite(self) -> Tensor:
+        return Tensor._wrap(backend_of(self.array).xp.isfinite(self.array))
+
+    def remainder(self, other: Any) -> Tensor:
+        return self % other
+
+    def floor_divide(self, other: Any) -> Tensor:
+        return self // other
+
+    # ---- rounding: step functions, zero gradient -----------------------------------------------------------
+    def floor(self) -> Tensor:
+        return E.Rounding.apply(self, kind="floor")
+
+    def ceil(self) -> Tensor:
+        return E.Rounding.apply(self, kind="ceil")
+
+    def round(self, *, decimals: int = 0) -> Tensor:
+        return E.Rounding.apply(self, kind="round", decimals=decimals)
+
+    def trunc(self) -> Tensor:
+        return E.Rounding.apply(self, kind="trunc")
+
+    fix = trunc
+
+    def frac(self) -> Tensor:
+        """a − trunc(a): ∂/∂a = 1."""
+        return self - self.trunc()
+
+    def floor_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.floor())
+
+    def ceil_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.ceil())
+
+    def round_(self, *, decimals: int = 0) -> Tensor:
+        return self._inplace_unary(lambda t: t.round(decimals=decimals))
+
+    def trunc_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.trunc())
+
+    def sign_(self) -> Tensor:
+        return self._inplace_unary(lambda t: t.sign())
+
+    # ---- fused-looking updates (hand-written optimizers call them) -----------------------------------------
+    def addcmul(self, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
+        """self + value · tensor1 ⊙ tensor2."""
+        return self + tensor1 * tensor2 * value if value != 1 else self + tensor1 * tensor2
+
+    def addcdiv(self, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
+        """self + value · tensor1 ⊘ tensor2."""
+        return self + tensor1 / tensor2 * value if value != 1 else self + tensor1 / tensor2
+
+    def addcmul_(self, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
+        return self.add_(tensor1 * tensor2, alpha=value)
+
+    def addcdiv_(self, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
+        return self.add_(tensor1 / tensor2, alpha=value)
+
+    def lerp_(self, end: Any, weight: Any) -> Tensor:
+        return self._inplace_unary(lambda t: t.lerp(end, weight)) if not self._in_graph(end) else self.copy_(
+            self.lerp(end, weight)
+        )
+
+    # ---- views and rearrangements --------------------------------------------------------------------------
+    def narrow(self, dim: int, start: Any, length: int) -> Tensor:
+        """The view of ``length`` entries from ``start`` along ``dim`` (a negative start counts from the end)."""
+        if self.ndim == 0:
+            raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+        d = _axis(dim, self.ndim)
+        size = self.shape[d]
+        start, length = _int(start, "start"), _int(length, "length")
+        if not -size <= start <= size:
+            raise IndexError(
+                f"start out of range (expected to be in range of [{-size}, {size}], but got {start})"
+            )
+        if start < 0:
+            start += size
+        if length < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        if start + length > size:
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+        return self[(slice(None),) * d + (slice(start, start + length),)]
+
+    def select(self, dim: int, index: int) -> Tensor:
+        """The slice at ``index`` along ``dim``, that dimension removed (``x.select(1, i)`` is ``x[:, i]``)."""
+        if self.ndim == 0:
+            raise IndexError("select() cannot be applied to a 0-dim tensor.")
+        d = _axis(dim, self.ndim)
+        size, index = self.shape[d], _int(index, "index")
+        if not -size <= index < size:
+            raise IndexError(
+                f"select(): index {index} out of range for tensor of size {list(self.shape)} at dimension {d}"
+            )
+        return self[(slice(None),) * d + (index,)]
+
+    def movedim(self, source: Any, destination: Any) -> Tensor:
+        """The dimensions ``source`` moved to positions ``destination``, the others kept in order."""
+        src = [_axis(s, self.ndim) for s in _dims((source,))]
+        dst = [_axis(s, self.ndim) for s in _dims((destination,))]
+        if len(src) != len(dst):
+            raise RuntimeError(
+                f"movedim: Invalid source or destination dims: source ({list(src)} dims) should contain the same "
+                f"number of dims as destination ({list(dst)} dims)"
+            )
+        if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+            raise RuntimeError("movedim: repeated dim in `source` or `destination`")
+        order = [d for d in range(self.ndim) if d not in src]
+        for s, d in sorted(zip(dst, src)):
+            order.insert(s, d)
+        return self.permute(*order)
+
+    moveaxis = movedim
+
+    def swapdims(self, dim0: int, dim1: int) -> Tensor:
+        return self.transpose(dim0, dim1)
+
+    def broadcast_to(self, size: Any) -> Tensor:
+        return self.expand(*tuple(size))
+
+    def count_nonzero(self, dim: Any = None) -> Tensor:
+        return (self != 0).sum(dim)
+
+    def tile(self, *dims: Any) -> Tensor:
+        """``repeat`` with ones prepended to ``dims`` when it has fewer entries than the tensor has dimensions."""
+        reps = tuple(_dims(dims))
+        return self.repeat(*((1,) * (self.ndim - len(reps)) + reps))
+
+    # ---- dtype shorthands and layout queries ---------------------------------------------------------------
+    def short(self) -> Tensor:
+        return self.to("int16")
+
+    def byte(self) -> Tensor:
+        return self.to("uint8")
+
+    def char(self) -> Tensor:
+        return self.to("int8")
+
+    def bfloat16(self) -> Tensor:
+        raise TypeError(
+            "bfloat16 is not supported: NumPy (shenjing's CPU array library) has no bfloat16 type; use "
+            "x.half() (float16) or x.float()."
+        )
+
+    def nelement(self) -> int:
+        return self.numel()
+
+    def ndimension(self) -> int:
+        return self.dim()
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        return bool(self.array.flags.c_contiguous)
+
+    def stride(self, dim: int | None = None) -> Any:
+        """Steps in elements between neighbours along each dimension, as PyTorch (NumPy's strides are bytes)."""
+        steps = tuple(s // self.array.itemsize for s in self.array.strides)
+        return steps if dim is None else steps[_axis(dim, self.ndim)]
+
+
+def _axis(dim: Any, ndim: int) -> int:
+    dim = _int(dim, "dim")
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-max(ndim, 1)}, {max(ndim, 1) - 1}], "
+            f"but got {dim})"
+        )
+    return dim % max(ndim, 1)
+
