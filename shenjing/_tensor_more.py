@@ -12,6 +12,7 @@ from ._tensor_base import _dims
 from ._tensor_math import _compare
 from .backend import backend_of
 from .ops import elementwise as E
+from .ops import reduce as R
 
 Tensor: Any = None  # the class these methods are a base of; set by tensor.py once it has made it
 
@@ -206,6 +207,96 @@ class MoreMethods:
         """``repeat`` with ones prepended to ``dims`` when it has fewer entries than the tensor has dimensions."""
         reps = tuple(_dims(dims))
         return self.repeat(*((1,) * (self.ndim - len(reps)) + reps))
+
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        """Every window of ``size`` entries along ``dimension``, ``step`` apart, as a new last dimension:
+        shape (…, n, …, size) with n = ⌊(L − size) / step⌋ + 1 (a gather, so the gradient adds back overlaps)."""
+        d = _axis(dimension, self.ndim)
+        length = self.shape[d] if self.ndim else 1
+        if size > length:
+            raise RuntimeError(f"maximum size for tensor at dimension {d} is {length} but size is {size}")
+        if step <= 0:
+            raise RuntimeError(f"step is {step} but must be > 0")
+        n = (length - size) // step + 1
+        xp = backend_of(self.array).xp
+        index = (xp.arange(n)[:, None] * step + xp.arange(size)[None, :]).reshape(-1)
+        windows = self.index_select(d, Tensor._wrap(index))  # (…, n·size, …)
+        windows = windows.reshape(*self.shape[:d], n, size, *self.shape[d + 1 :])
+        return windows.movedim(d + 1, -1)
+
+    # ---- reductions and special functions ------------------------------------------------------------------
+    def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        """Π of the entries (along ``dim``); integers and bools multiply as int64, as PyTorch."""
+        source = self if dtype is None else self.to(dtype)
+        if source.array.dtype.kind in "biu" and dtype is None:
+            source = source.long()
+        axis = None if dim is None else _axis(dim, self.ndim)
+        return R.Prod.apply(source, axis=axis, keepdim=keepdim and dim is not None)
+
+    def erf(self) -> Tensor:
+        return E.Erf.apply(self)
+
+    def erfinv(self) -> Tensor:
+        return E.Erfinv.apply(self)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+        """NaN → ``nan``, +∞ → ``posinf`` (the dtype's largest by default), −∞ → ``neginf``; ∂ = 1 elsewhere, 0 there."""
+        xp = backend_of(self.array).xp
+        if self.array.dtype.kind not in "fc":
+            return self.clone()
+        info = xp.finfo(self.array.dtype)
+        big = float(info.max) if posinf is None else posinf
+        small = float(info.min) if neginf is None else neginf
+        a = self.array
+        replaced = self.where(Tensor._wrap(~xp.isnan(a)), nan)
+        replaced = replaced.where(Tensor._wrap(~xp.isposinf(a)), big)
+        return replaced.where(Tensor._wrap(~xp.isneginf(a)), small)
+
+    def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+        return _compare(lambda a, b: backend_of(a).xp.isclose(a, b, rtol, atol, equal_nan), self, other)
+
+    def inner(self, other: Any) -> Tensor:
+        """Σ_k self[…, k] · other[…, k] over the last dimension of both: shape self.shape[:-1] + other.shape[:-1]."""
+        if self.ndim == 0 or other.ndim == 0:
+            return self * other
+        left = self.reshape(-1, self.shape[-1])
+        right = other.reshape(-1, other.shape[-1])
+        return (left @ right.t()).reshape(*self.shape[:-1], *other.shape[:-1])
+
+    def dist(self, other: Any, p: float = 2) -> Tensor:
+        return (self - other).norm(p)
+
+    # ---- random in-place fills and no-op memory placement --------------------------------------------------
+    def bernoulli_(self, p: float = 0.5) -> Tensor:
+        """Each entry 1 with probability ``p`` (a number or a tensor of probabilities), else 0."""
+        self._check_inplace()
+        prob = p.array if hasattr(p, "array") else p
+        return self._random_fill(lambda backend: backend.generator.random(self.array.shape) < prob)
+
+    def exponential_(self, lambd: float = 1.0) -> Tensor:
+        self._check_inplace()
+        return self._random_fill(lambda backend: backend.generator.exponential(1 / lambd, self.array.shape))
+
+    def random_(self, low: int = 0, high: int | None = None) -> Tensor:
+        """Integers uniform on [low, high) (``random_(high)`` for [0, high)), as PyTorch's ``random_``."""
+        self._check_inplace()
+        if high is None:
+            low, high = 0, low
+        return self._random_fill(lambda backend: backend.generator.integers(low, high, self.array.shape))
+
+    def pin_memory(self, device: Any = None) -> Tensor:
+        """No-op on the CPU (there is no separate page-locked memory to copy into); returns self."""
+        return self
+
+    def is_pinned(self, device: Any = None) -> bool:
+        return False
+
+    def share_memory_(self) -> Tensor:
+        """No-op: worker processes of shenjing's DataLoader receive copies; returns self, as PyTorch does."""
+        return self
+
+    def is_shared(self) -> bool:
+        return False
 
     # ---- dtype shorthands and layout queries ---------------------------------------------------------------
     def short(self) -> Tensor:

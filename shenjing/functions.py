@@ -12,7 +12,8 @@ _MORE_NAMES = (
     "chunk split unbind narrow select flip movedim moveaxis swapaxes swapdims t tile broadcast_to sign rsqrt "
     "floor ceil round trunc frac fix any all lerp addcmul addcdiv gt ge lt le ne eq greater greater_equal less "
     "less_equal not_equal logical_and logical_or logical_xor logical_not bitwise_and bitwise_or bitwise_xor "
-    "bitwise_not remainder floor_divide norm is_floating_point count_nonzero"
+    "bitwise_not remainder floor_divide norm is_floating_point count_nonzero prod erf erfinv nan_to_num "
+    "isclose inner dist"
 ).split()
 
 __all__ = [
@@ -27,7 +28,8 @@ __all__ = [
     "diagonal", "diag", "outer", "ger", "roll", "repeat_interleave", "nonzero", "argwhere", "unique", "bincount",
     "einsum", "mm", "mv", "dot", "bmm", "baddbmm", "addmm", "multinomial", "one_hot", "take", "trace", "index_fill", "kthvalue",
     "median", "searchsorted", "bucketize", "diag_embed", "tril_indices", "triu_indices",
-    "hstack", "vstack", "row_stack",
+    "hstack", "vstack", "row_stack", "meshgrid", "broadcast_tensors", "broadcast_shapes", "atleast_1d",
+    "atleast_2d", "atleast_3d", "std_mean", "var_mean", "logspace",
     *_MORE_NAMES,
 ]
 
@@ -102,6 +104,94 @@ def vstack(tensors: Any) -> Tensor:
 
 
 row_stack = vstack
+
+
+def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
+    """Coordinate grids of 1-D tensors: output k varies along dimension k ('ij', PyTorch's default, with its
+    warning when ``indexing`` is not given); 'xy' swaps the first two dimensions of every grid (expanded views)."""
+    if len(tensors) == 1 and isinstance(tensors[0], tuple | list):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        import warnings
+
+        warnings.warn(
+            "torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
+            UserWarning,
+            stacklevel=2,
+        )
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"torch.meshgrid: indexing must be one of 'xy' or 'ij', but received: {indexing}")
+    shape = tuple(int(t.numel()) for t in tensors)
+    grids = []
+    for k, t in enumerate(tensors):
+        view = [1] * len(tensors)
+        view[k] = -1
+        grid = t.reshape(*view).expand(*shape)
+        grids.append(grid.transpose(0, 1) if indexing == "xy" and len(tensors) >= 2 else grid)
+    return tuple(grids)
+
+
+def broadcast_shapes(*shapes: Any) -> Any:
+    from .tensor import Size
+    from .backend import numpy as _numpy
+
+    try:
+        return Size(_numpy.broadcast_shapes(*[tuple(s) if not isinstance(s, int) else (s,) for s in shapes]))
+    except ValueError as error:
+        raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single shape: {shapes}") from error
+
+
+def broadcast_tensors(*tensors: Any) -> tuple:
+    """Each tensor expanded (a view) to the shape all of them broadcast to."""
+    shape = broadcast_shapes(*[t.shape for t in tensors])
+    return tuple(t.expand(*shape) for t in tensors)
+
+
+def atleast_1d(*tensors: Any) -> Any:
+    out = [t.reshape(1) if t.ndim == 0 else t for t in _tensors(tensors)]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_2d(*tensors: Any) -> Any:
+    out = [t.reshape(1, -1) if t.ndim < 2 else t for t in _tensors(tensors)]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_3d(*tensors: Any) -> Any:
+    def lift(t: Tensor) -> Tensor:
+        if t.ndim == 0:
+            return t.reshape(1, 1, 1)
+        if t.ndim == 1:
+            return t.reshape(1, -1, 1)
+        return t.unsqueeze(-1) if t.ndim == 2 else t
+
+    out = [lift(t) for t in _tensors(tensors)]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _tensors(args: tuple) -> list:
+    return list(args[0]) if len(args) == 1 and isinstance(args[0], tuple | list) else list(args)
+
+
+def std_mean(input: Tensor, dim: Any = None, *, correction: Any = 1, keepdim: bool = False) -> tuple:  # noqa: A002
+    """(standard deviation, mean) in one call, as ``torch.std_mean``."""
+    return input.std(dim, keepdim=keepdim, correction=correction), input.mean(dim, keepdim=keepdim)
+
+
+def var_mean(input: Tensor, dim: Any = None, *, correction: Any = 1, keepdim: bool = False) -> tuple:  # noqa: A002
+    """(variance, mean) in one call, as ``torch.var_mean``."""
+    return input.var(dim, keepdim=keepdim, correction=correction), input.mean(dim, keepdim=keepdim)
+
+
+def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` values from base^start to base^end, evenly spaced in the exponent."""
+    from .creation import linspace
+
+    exponents = linspace(start, end, steps, dtype="float64", device=device)
+    values = (base ** exponents).to(dtype if dtype is not None else "float32")
+    return values.requires_grad_(requires_grad)
 
 
 def numel(input: Tensor) -> int:  # noqa: A002

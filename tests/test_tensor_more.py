@@ -157,3 +157,78 @@ def test_deprecated_add_overload_warns_and_adds_as_torch() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         shenjing.ones(3).add_(shenjing.ones(3), alpha=2)  # the current signature is silent
+
+
+P = rng.uniform(0.5, 1.5, (3, 4))
+P_ZERO = P.copy()
+P_ZERO[1, 2] = 0.0  # a zero in one line: the product-of-the-others gradient without dividing by it
+
+MORE = {
+    "prod_all": (lambda t: t.prod(), lambda t: t.prod(), P),
+    "prod_dim": (lambda t: t.prod(1), lambda t: t.prod(1), P),
+    "prod_dim_keepdim_zero": (lambda t: t.prod(0, keepdim=True), lambda t: t.prod(0, keepdim=True), P_ZERO),
+    "prod_all_zero": (lambda t: t.prod(), lambda t: t.prod(), P_ZERO),
+    "torch.prod": (lambda t: shenjing.prod(t, -1), lambda t: torch.prod(t, -1), P),
+    "erf": (lambda t: t.erf(), lambda t: t.erf(), X[0]),
+    "erfinv": (lambda t: (t * 0.9).erfinv(), lambda t: (t * 0.9).erfinv(), np.tanh(X[0])),
+    "unfold": (lambda t: t.unfold(1, 2, 1), lambda t: t.unfold(1, 2, 1), X[0]),
+    "unfold_step": (lambda t: t.unfold(-1, 2, 2), lambda t: t.unfold(-1, 2, 2), X),
+    "inner": (lambda t: t.inner(t[:2] * 2), lambda t: t.inner(t[:2] * 2), X[0]),
+    "dist": (lambda t: t.dist(t * 0.5, 3), lambda t: t.dist(t * 0.5, 3), X[0]),
+    "nan_to_num": (lambda t: (t.log()).nan_to_num(nan=1.5, neginf=-7.0), lambda t: (t.log()).nan_to_num(nan=1.5, neginf=-7.0),
+                   np.array([[1.0, -1.0, 0.0, 2.0]])),
+    "std_mean": (lambda t: shenjing.std_mean(t, 1)[0] + shenjing.std_mean(t, 1)[1],
+                 lambda t: torch.std_mean(t, 1)[0] + torch.std_mean(t, 1)[1], X[0]),
+    "var_mean": (lambda t: shenjing.var_mean(t, 0, correction=0)[0], lambda t: torch.var_mean(t, 0, correction=0)[0], X[0]),
+    "meshgrid_ij": (lambda t: shenjing.meshgrid(t[0], t[1, :3], indexing="ij")[1] * 2,
+                    lambda t: torch.meshgrid(t[0], t[1, :3], indexing="ij")[1] * 2, X[0]),
+    "meshgrid_xy": (lambda t: shenjing.meshgrid(t[0], t[1, :3], t[2, :2], indexing="xy")[0],
+                    lambda t: torch.meshgrid(t[0], t[1, :3], t[2, :2], indexing="xy")[0], X[0]),
+    "broadcast_tensors": (lambda t: shenjing.broadcast_tensors(t[:, :1], t[:1])[0],
+                          lambda t: torch.broadcast_tensors(t[:, :1], t[:1])[0], X[0]),
+    "atleast_3d": (lambda t: shenjing.atleast_3d(t[0]), lambda t: torch.atleast_3d(t[0]), X[0]),
+}
+
+
+@pytest.mark.parametrize("name", list(MORE))
+def test_more_methods_match_torch_with_gradients(name: str) -> None:
+    ours, theirs, x = MORE[name]
+    if name == "nan_to_num":  # log of the negative and zero entries: NaN and −∞, both replaced
+        with np.errstate(all="ignore"):
+            check_torch(ours, theirs, [x.copy()], dtypes=("float64",))
+        return
+    check_torch(ours, theirs, [x.copy()])
+
+
+def test_meshgrid_without_indexing_warns_as_torch_and_isclose_and_logspace_match() -> None:
+    with pytest.warns(UserWarning, match="it will be required to pass the indexing argument"):
+        grids = shenjing.meshgrid(shenjing.arange(3), shenjing.arange(2))
+    assert [tuple(g.shape) for g in grids] == [(3, 2), (3, 2)]
+    a, b = np.array([1.0, 1.0 + 1e-9, np.nan, 2.0]), np.array([1.0, 1.0, np.nan, 2.1])
+    for equal_nan in (False, True):
+        np.testing.assert_array_equal(shenjing.isclose(shenjing.tensor(a), shenjing.tensor(b), equal_nan=equal_nan).numpy(),
+                                      torch.isclose(torch.tensor(a), torch.tensor(b), equal_nan=equal_nan).numpy())
+    np.testing.assert_allclose(shenjing.logspace(-2, 3, 6, base=2).numpy(), torch.logspace(-2, 3, 6, base=2).numpy(),
+                               rtol=1e-6)
+    assert shenjing.logspace(0, 1, 3).dtype == shenjing.float32
+    assert tuple(shenjing.broadcast_shapes((3, 1), (1, 4), 4)) == tuple(torch.broadcast_shapes((3, 1), (1, 4), 4))
+    with pytest.raises(RuntimeError, match="Shape mismatch"):
+        shenjing.broadcast_shapes((3,), (4,))
+    x = shenjing.arange(4)
+    assert x.prod().item() == 0 and x.prod().dtype == shenjing.int64  # integers multiply as int64
+
+
+def test_unfold_errors_and_random_fills() -> None:
+    with pytest.raises(RuntimeError, match="maximum size for tensor at dimension 0 is 3 but size is 4"):
+        shenjing.zeros(3).unfold(0, 4, 1)
+    with pytest.raises(RuntimeError, match="step is 0 but must be > 0"):
+        shenjing.zeros(3).unfold(0, 2, 0)
+    shenjing.manual_seed(0)
+    mask = shenjing.empty(20000).bernoulli_(0.3)
+    assert set(np.unique(mask.numpy())) <= {0.0, 1.0} and abs(mask.mean().item() - 0.3) < 0.02
+    draws = shenjing.empty(20000).exponential_(2.0)
+    assert draws.min().item() >= 0 and abs(draws.mean().item() - 0.5) < 0.02
+    ints = shenjing.empty(5000, dtype=shenjing.int64).random_(3, 7)
+    assert set(np.unique(ints.numpy())) == {3, 4, 5, 6}
+    x = shenjing.ones(2)
+    assert x.pin_memory() is x and x.share_memory_() is x and not x.is_pinned()

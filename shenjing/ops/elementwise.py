@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..autograd import Function
@@ -267,3 +268,42 @@ class Rounding(Function):
 
     def backward(self, grad: Any) -> Any:
         return self.xp.zeros_like(grad)
+
+
+class Erf(Function):
+    """out = erf(a) = 2/√π ∫₀ᵃ e^(−t²) dt.   ∂out/∂a = 2/√π · e^(−a²).
+
+    With SciPy present its erf (or cupyx's on a GPU); otherwise 2Φ(a√2) − 1 from the normal CDF series.
+    """
+
+    def forward(self, a: Any) -> Any:
+        self.a = a
+        erf = _special(a, "erf")
+        if erf is not None:
+            return erf(a).astype(a.dtype, copy=False)
+        from ..nn.activation_extra import normal_cdf
+
+        return (2 * normal_cdf(self.xp, a * math.sqrt(2)) - 1).astype(a.dtype, copy=False)
+
+    def backward(self, grad: Any) -> Any:
+        return grad * (2 / math.sqrt(math.pi)) * self.xp.exp(-self.a * self.a)
+
+
+class Erfinv(Function):
+    """out = erf⁻¹(a) on (−1, 1).   ∂out/∂a = √π/2 · e^(out²)."""
+
+    def forward(self, a: Any) -> Any:
+        erfinv = _special(a, "erfinv")
+        if erfinv is None:
+            raise RuntimeError("erfinv needs SciPy (pip install scipy): there is no series for it in shenjing")
+        self.out = erfinv(a).astype(a.dtype, copy=False)
+        return self.out
+
+    def backward(self, grad: Any) -> Any:
+        return grad * (math.sqrt(math.pi) / 2) * self.xp.exp(self.out * self.out)
+
+
+def _special(a: Any, name: str) -> Any:
+    from ..backend import backend_of
+
+    return backend_of(a).special(name)

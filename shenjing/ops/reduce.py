@@ -155,3 +155,28 @@ class _ignore_division_warnings:
     def __exit__(self, *exc: object) -> None:
         if self.state is not None:
             self.xp.seterr(**self.state)
+
+
+class Prod(Function):
+    """out = Π_i a_i along ``axis`` (all of a when None).   ∂out/∂a_k = Π_{i≠k} a_i.
+
+    The product of all but a_k is formed as (product of those before k) · (product of those after k), two
+    running products, so a zero anywhere in the line gives the exact gradient (no division by a_k).
+    """
+
+    def forward(self, a: Any, axis: int | None = None, keepdim: bool = False) -> Any:
+        self.shape, self.axis, self.keepdim = a.shape, axis, keepdim
+        self.a = a
+        return self.xp.prod(a, axis=axis, keepdims=keepdim)
+
+    def backward(self, grad: Any) -> Any:
+        xp, a, axis = self.xp, self.a, self.axis
+        line = a.reshape(-1) if axis is None else xp.moveaxis(a, axis, -1)
+        ones = xp.ones(line.shape[:-1] + (1,), dtype=a.dtype)
+        before = xp.cumprod(xp.concatenate([ones, line[..., :-1]], axis=-1), axis=-1)
+        after = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(line[..., 1:], -1)], axis=-1), axis=-1), -1)
+        others = before * after  # Π_{i≠k} a_i for every k
+        if axis is None:
+            return (grad * others).reshape(self.shape)
+        g = grad if self.keepdim else xp.expand_dims(grad, axis)
+        return xp.moveaxis(others, -1, axis) * g
