@@ -20,6 +20,16 @@ other jobs, range 0.85–5.11); peak memory 73 MiB against 179 MiB (0.41×). One
 torch.set_num_threads(1)): 1.42×, and 1.52× with the Winograd F(2×2, 3×3) path switched on (nn/_winograd.py,
 off by default for that reason).
 
+On an AMD EPYC machine (2026-12-03, AVX-512, OpenBLAS SkylakeX kernels, 2 threads each), quiet: 50.2 / 51.2 ms
+against 43.7 / 44.4 ms, median 1.13× / 1.16× (windows 1.06–1.25×); 1.22–1.78× in hours when the host was busy
+(both libraries slower, ours more). Peak memory 74.6 vs 179.4 MiB (0.42×). The second convolution is bound by its
+three products: each runs at 120–170 GF/s in OpenBLAS here (blocks of 8 images: 160–170), 26 ms of the
+convolution's 35 ms; the im2col copies and row adds take the rest. Tried that session and not kept (interleaved
+A/B, min of 12–15 runs): keeping forward's whole-batch columns for ∂L/∂W (forward +2 ms for the fresh 43 MB
+buffer, ∂L/∂W −0.2 ms, +53 MiB); splitting the copies over two threads (slower: OpenBLAS's worker thread spins on
+the second core after each product); the batch split over two threads with one BLAS thread each (55 vs 38 ms);
+Winograd F(2×2, 3×3) (forward 17.2 vs 11.7 ms, ∂x 24.5 vs 15.6, ∂W 27.6 vs 14.0).
+
 ``--profile`` prints where shenjing's step time goes: per autograd Function (forward and backward separately)
 and, separately, the optimizer step and the rest (graph bookkeeping, module calls).
 """

@@ -28,6 +28,9 @@ batch 128); step 0.97× with 2 threads (32.8 vs 32.4 ms, windows 0.92–1.23×),
 epoch 6. What is left is mostly the per-step products: 128 × 157 · 512 forward, two of that size backward, at
 60–75 GFLOP/s in OpenBLAS; PyTorch's MKL runs them faster, and its step on real MNIST batches is faster (22 ms)
 than on the random ones of `step` (30 ms) while ours is the same on both.
+On an AMD EPYC machine of this kind (2026-12-03, AVX-512, OpenBLAS SkylakeX kernels, quiet): step 0.99× (25.7 vs
+26.3 ms, windows 0.70–1.18×); row-MNIST 10 epochs 101.7 s vs 86.0 s in all, 1.18× (epochs 0.96–1.45×), test
+accuracy 98.49 % vs 98.27 % after 10 epochs, ≥ 98 % from epoch 6.
 """
 
 from __future__ import annotations
