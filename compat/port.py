@@ -1,6 +1,7 @@
 """Port a PyTorch program to shenjing by rewriting its import lines, and check that nothing else changed.
 
     python -m compat.port            # (re)write every compat/programs/<name>/ported.py from its original.py
+                                     # (and ported_modules/X.py from modules/X.py, for programs of several files)
     python -m compat.port --check    # fail if a ported.py is stale or differs from its original beyond imports
 
 Rules (import statements only; every other line is kept byte for byte):
@@ -81,27 +82,40 @@ def programs() -> list[str]:
     return sorted(p.name for p in PROGRAMS.iterdir() if (p / "original.py").is_file())
 
 
+def sources(name: str) -> list[tuple[Path, Path]]:
+    """(original, ported) file pairs of one program: original.py → ported.py, and for a program of several files
+    each modules/X.py (the modules its main file imports) → ported_modules/X.py."""
+    folder = PROGRAMS / name
+    pairs = [(folder / "original.py", folder / "ported.py")]
+    modules = folder / "modules"
+    if modules.is_dir():
+        pairs += [(path, folder / "ported_modules" / path.name) for path in sorted(modules.glob("*.py"))]
+    return pairs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="check instead of writing")
     args = parser.parse_args(argv)
     failed = False
     for name in programs():
-        original = (PROGRAMS / name / "original.py").read_text(encoding="utf-8")
-        ported_path = PROGRAMS / name / "ported.py"
-        expected = port_source(original)
-        if args.check:
-            current = ported_path.read_text(encoding="utf-8") if ported_path.is_file() else ""
-            problems = check_imports_only(original, current)
-            if current != expected:
-                problems.append("ported.py is not what port.py generates: run python -m compat.port")
-            for problem in problems:
-                print(f"{name}: {problem}")
-            failed |= bool(problems)
-        else:
-            ported_path.write_text(expected, encoding="utf-8")
-            changed = sum(o != n for o, n in zip(original.splitlines(), expected.splitlines()))
-            print(f"{name}: {changed} import lines rewritten")
+        for original_path, ported_path in sources(name):
+            label = name if original_path.name == "original.py" else f"{name}/{original_path.name}"
+            original = original_path.read_text(encoding="utf-8")
+            expected = port_source(original)
+            if args.check:
+                current = ported_path.read_text(encoding="utf-8") if ported_path.is_file() else ""
+                problems = check_imports_only(original, current)
+                if current != expected:
+                    problems.append(f"{ported_path.name} is not what port.py generates: run python -m compat.port")
+                for problem in problems:
+                    print(f"{label}: {problem}")
+                failed |= bool(problems)
+            else:
+                ported_path.parent.mkdir(exist_ok=True)
+                ported_path.write_text(expected, encoding="utf-8")
+                changed = sum(o != n for o, n in zip(original.splitlines(), expected.splitlines()))
+                print(f"{label}: {changed} import lines rewritten")
     return 1 if failed else 0
 
 

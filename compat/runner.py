@@ -7,7 +7,9 @@ What it arranges around the program, identically for both frameworks (no program
 - a fresh working folder compat/.work/<framework>/<NAME>/run (the program's cwd), with the local data where the
   program looks for it: MNIST's IDX files (gunzipped, torchvision's layout) under ../data/MNIST/raw, ./data/MNIST/raw
   and the FashionMNIST folders (the quickstart's FashionMNIST reads the MNIST digits: Fashion-MNIST is not
-  available offline), tiny Shakespeare as ./input.txt, and an empty results/ folder (vae writes there);
+  available offline), tiny Shakespeare as ./input.txt and as a word corpus ./corpus/{train,valid,test}.txt, and
+  an empty results/ folder (vae writes there); a program of several files gets its modules/ (ported_modules/ for
+  shenjing) on sys.path;
 - COMPAT_TRAIN_LIMIT=N keeps the first N images of every MNIST / FashionMNIST training split (for programs
   without a flag of their own);
 - sys.argv = [program] + the flags after NAME (the program's own flags: --epochs and the like);
@@ -75,7 +77,17 @@ def prepare(framework: str, name: str) -> Path:
     text = shared_data() / "tinyshakespeare" / "input.txt"
     if text.is_file():
         (run / "input.txt").symlink_to(text)
+        write_corpus(text, run / "corpus")
     return run
+
+
+def write_corpus(text: Path, folder: Path) -> None:
+    """A word-level corpus in WikiText-2's layout (train / valid / test .txt) from tiny Shakespeare's first 10 000
+    lines, split 8 000 / 1 000 / 1 000 by position: for the word language model (``--data corpus``)."""
+    lines = text.read_text(encoding="utf-8").splitlines()
+    folder.mkdir()
+    for part, (start, stop) in {"train": (0, 8000), "valid": (8000, 9000), "test": (9000, 10000)}.items():
+        (folder / f"{part}.txt").write_text("\n".join(lines[start:stop]) + "\n", encoding="utf-8")
 
 
 def limit_training_sets(classes: list[type]) -> None:
@@ -136,6 +148,9 @@ def main(argv: list[str]) -> int:
     run = prepare(framework, name)
     setup_torch() if framework == "torch" else setup_shenjing()
     os.chdir(run)
+    modules = source.parent / ("modules" if framework == "torch" else "ported_modules")
+    if modules.is_dir():  # a program of several files: its own modules (data.py, model.py) importable by name
+        sys.path.insert(0, str(modules))
     sys.argv = [str(source), *flags]
     start = time.perf_counter()
     try:
