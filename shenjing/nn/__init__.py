@@ -3,8 +3,8 @@
 from . import functional, init
 from . import utils  # gradient clipping, as torch.nn.utils
 from ..registry import register_module  # names custom layers for model files
-from .activation import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Step, Tanh
-from .containers import ModuleDict, ModuleList, Sequential
+from .activation import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softmax2d, Softplus, Step, Tanh
+from .containers import DataParallel, ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d
 from .conv_transpose import ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout, Dropout2d
@@ -35,7 +35,8 @@ from .transformer import (
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "ELU", "Flatten", "HalfSquaredErrorLoss",
     "Identity", "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList",
-    "NLLLoss", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Step", "Tanh",
+    "ParameterList", "ParameterDict", "DataParallel",
+    "NLLLoss", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Softmax2d", "Softplus", "Step", "Tanh",
     "Unflatten", "functional", "init",
 ]
 __all__ += ["register_module", "utils"]

@@ -328,6 +328,15 @@ class Softmax(_Activation):
         return softmax(input, self.dim, _stacklevel=5)
 
 
+class Softmax2d(_Activation):
+    """Softmax over the channels at every position of an image: along dim −3 of (N, C, H, W) or (C, H, W)."""
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D instead")
+        return softmax(input, -3)
+
+
 class LogSoftmax(_Activation):
     """log aᵢ = zᵢ − log Σⱼ e^zⱼ along ``dim``; pair it with ``NLLLoss``."""
 

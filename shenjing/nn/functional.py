@@ -116,3 +116,7 @@ from .fold import fold, unfold  # noqa: E402
 
 __all__ += ["fold", "unfold"]
 __all__ += ["one_hot"]
+from .functional_extra import celu_, elu_, gumbel_softmax, hardtanh_, leaky_relu_, relu_, rrelu_  # noqa: E402
+from .functional_extra import selu_, threshold_  # noqa: E402
+
+__all__ += ["celu_", "elu_", "gumbel_softmax", "hardtanh_", "leaky_relu_", "relu_", "rrelu_", "selu_", "threshold_"]

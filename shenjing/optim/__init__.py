@@ -10,6 +10,7 @@ from .nadam import NAdam, nadam_update
 from .optimizer import Optimizer
 from .radam import RAdam, radam_update
 from .rmsprop import RMSprop, rmsprop_update
+from .rprop import Rprop, rprop_update
 from .sgd import SGD, sgd_update
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Optimizer",
     "RAdam",
     "RMSprop",
+    "Rprop",
     "SGD",
     "adadelta_update",
     "adagrad_update",
@@ -33,5 +35,6 @@ __all__ = [
     "nadam_update",
     "radam_update",
     "rmsprop_update",
+    "rprop_update",
     "sgd_update",
 ]
