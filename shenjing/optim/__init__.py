@@ -6,6 +6,7 @@ from .adagrad import Adagrad, adagrad_update
 from .adam import Adam, AdamW, adam_update
 from .adamax import Adamax, adamax_update
 from .asgd import ASGD, asgd_update
+from .lbfgs import LBFGS
 from .nadam import NAdam, nadam_update
 from .optimizer import Optimizer
 from .radam import RAdam, radam_update
@@ -19,6 +20,7 @@ __all__ = [
     "Adagrad",
     "Adam",
     "AdamW",
+    "LBFGS",
     "Adamax",
     "NAdam",
     "Optimizer",
