@@ -432,10 +432,10 @@ def _losses() -> dict:
 def _optimizers() -> dict:
     from .. import optim
 
-    return {
+    return {  # NOTE: not LBFGS: its step needs a closure that re-evaluates the loss, which the training loop has not
         name: value
         for name, value in vars(optim).items()
-        if isinstance(value, type) and issubclass(value, optim.Optimizer) and value is not optim.Optimizer
+        if isinstance(value, type) and issubclass(value, optim.Optimizer) and value not in (optim.Optimizer, optim.LBFGS)
     }
 
 
