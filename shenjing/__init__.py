@@ -132,7 +132,8 @@ from .functions import (  # issue 9: indexing, sorting, cumulative ops, einsum
     unique,
 )
 from .functions import atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, broadcast_tensors  # noqa: E402
-from .functions import hstack, logspace, meshgrid, row_stack, std_mean, var_mean, vstack  # noqa: E402
+from .functions import column_stack, dstack, hstack, logspace, meshgrid, row_stack, std_mean, var_mean  # noqa: E402
+from .functions import vstack  # noqa: E402
 from . import functions as _functions  # noqa: E402
 
 # torch.chunk, torch.narrow, torch.floor, torch.gt, torch.logical_and ...: see functions._MORE_NAMES

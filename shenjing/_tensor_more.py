@@ -224,6 +224,94 @@ class MoreMethods:
         windows = windows.reshape(*self.shape[:d], n, size, *self.shape[d + 1 :])
         return windows.movedim(d + 1, -1)
 
+    def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple:
+        """Views split along ``dim``: into n nearly equal parts (the first ``L mod n`` one longer), or at the given
+        indices (``x[:i0]``, ``x[i0:i1]``, …, ``x[ik:]``)."""
+        d = _axis(dim, self.ndim)
+        length = self.shape[d]
+        if isinstance(indices_or_sections, int):
+            n = indices_or_sections
+            if n <= 0:
+                raise RuntimeError(f"number of sections must be larger than 0, got {n}")
+            sizes = [length // n + (1 if k < length % n else 0) for k in range(n)]
+            cuts = [sum(sizes[:k]) for k in range(1, n)]
+        else:
+            cuts = [_int(i, "index") for i in indices_or_sections]
+        bounds = [0, *[min(max(c if c >= 0 else c + length, 0), length) for c in cuts], length]
+        prefix = (slice(None),) * d
+        return tuple(self[prefix + (slice(lo, max(lo, hi)),)] for lo, hi in zip(bounds[:-1], bounds[1:]))
+
+    def hsplit(self, sections: Any) -> tuple:
+        return self.tensor_split(sections, 1 if self.ndim > 1 else 0)
+
+    def vsplit(self, sections: Any) -> tuple:
+        if self.ndim < 2:
+            raise RuntimeError(f"torch.vsplit requires a tensor with at least 2 dimension, but got a tensor with "
+                               f"{self.ndim} dimensions!")
+        return self.tensor_split(sections, 0)
+
+    def fmod(self, other: Any) -> Tensor:
+        """The remainder with the sign of the dividend (C's fmod), where ``%`` takes the divisor's: ∂/∂self = 1."""
+        divisor = other.array if hasattr(other, "array") else other
+        xp = backend_of(self.array).xp
+        if self.array.dtype.kind in "iu":
+            return Tensor._wrap(xp.fmod(self.array, divisor))
+        return self - (self / other).trunc() * other
+
+    def cross(self, other: Any, dim: int | None = None) -> Tensor:
+        """The vector product along ``dim`` (the first dimension of size 3 when None, as ``torch.cross``)."""
+        if dim is None:
+            dim = next((k for k, n in enumerate(self.shape) if n == 3), None)
+            if dim is None:
+                raise RuntimeError(f"no dimension of size 3 in input of shape {tuple(self.shape)}")
+        d = _axis(dim, self.ndim)
+        if self.shape[d] != 3 or other.shape[d] != 3:
+            raise RuntimeError(f"linalg.cross: inputs dimension {d} must have length 3. Got {self.shape[d]} and "
+                               f"{other.shape[d]}")
+        a = [self.select(d, k) for k in range(3)]
+        b = [other.select(d, k) for k in range(3)]
+        parts = [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+        from .functions import stack
+
+        return stack(parts, d)
+
+    def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
+        """Counts of the entries in ``bins`` equal bins over [min, max] (the data's range when both are 0);
+        entries outside are ignored, the top edge belongs to the last bin."""
+        xp = backend_of(self.array).xp
+        data = self.array.reshape(-1)
+        lo, hi = float(min), float(max)
+        if lo == hi == 0 and data.size:
+            lo, hi = float(data.min()), float(data.max())
+        if lo == hi:
+            lo, hi = lo - 1, hi + 1
+        counts, _ = xp.histogram(data, bins=bins, range=(lo, hi))
+        return Tensor._wrap(counts.astype(self.array.dtype))
+
+    def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
+        """``(values, indices)``: the most frequent value along ``dim`` (the smallest of ties) and an index of it."""
+        from . import return_types
+
+        xp = backend_of(self.array).xp
+        source = self.array if self.ndim else self.array.reshape(1)
+        d = _axis(dim, source.ndim)
+        moved = xp.moveaxis(source, d, -1)
+        ordered = xp.sort(moved, axis=-1)
+        n = ordered.shape[-1]
+        same = ordered[..., 1:] == ordered[..., :-1]
+        run = xp.zeros(ordered.shape, dtype="int64")
+        for k in range(1, n):  # run[k]: how many equal values end at position k
+            run[..., k] = xp.where(same[..., k - 1], run[..., k - 1] + 1, 0)
+        best = xp.argmax(run, axis=-1)  # the first longest run: the smallest of tied values
+        values = xp.take_along_axis(ordered, best[..., None], axis=-1)[..., 0]
+        hits = moved == values[..., None]
+        indices = (n - 1 - xp.argmax(hits[..., ::-1], axis=-1)).astype("int64")  # the last index of that value
+        if keepdim and self.ndim:
+            values, indices = xp.expand_dims(values, d), xp.expand_dims(indices, d)
+        elif not self.ndim:
+            values, indices = values.reshape(()), indices.reshape(())
+        return return_types.mode(Tensor._wrap(values), Tensor._wrap(indices))
+
     # ---- reductions and special functions ------------------------------------------------------------------
     def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """Π of the entries (along ``dim``); integers and bools multiply as int64, as PyTorch."""

@@ -13,7 +13,7 @@ _MORE_NAMES = (
     "floor ceil round trunc frac fix any all lerp addcmul addcdiv gt ge lt le ne eq greater greater_equal less "
     "less_equal not_equal logical_and logical_or logical_xor logical_not bitwise_and bitwise_or bitwise_xor "
     "bitwise_not remainder floor_divide norm is_floating_point count_nonzero prod erf erfinv nan_to_num "
-    "isclose inner dist"
+    "isclose inner dist tensor_split hsplit vsplit fmod cross histc mode"
 ).split()
 
 __all__ = [
@@ -28,7 +28,7 @@ __all__ = [
     "diagonal", "diag", "outer", "ger", "roll", "repeat_interleave", "nonzero", "argwhere", "unique", "bincount",
     "einsum", "mm", "mv", "dot", "bmm", "baddbmm", "addmm", "multinomial", "one_hot", "take", "trace", "index_fill", "kthvalue",
     "median", "searchsorted", "bucketize", "diag_embed", "tril_indices", "triu_indices",
-    "hstack", "vstack", "row_stack", "meshgrid", "broadcast_tensors", "broadcast_shapes", "atleast_1d",
+    "hstack", "vstack", "row_stack", "dstack", "column_stack", "meshgrid", "broadcast_tensors", "broadcast_shapes", "atleast_1d",
     "atleast_2d", "atleast_3d", "std_mean", "var_mean", "logspace",
     *_MORE_NAMES,
 ]
@@ -39,7 +39,18 @@ def cat(tensors: Any, dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
-    return S.Cat.apply(*tensors, axis=dim % tensors[0].ndim)
+    first = tensors[0]
+    axis = dim % (first.ndim or 1)
+    for number, t in enumerate(tensors[1:], 1):  # PyTorch's messages, before NumPy's ValueError could escape
+        if t.ndim != first.ndim:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {first.ndim} and {t.ndim}")
+        for k, (want, got) in enumerate(zip(first.shape, t.shape)):
+            if k != axis and want != got:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {axis}. Expected size {want} but got size "
+                    f"{got} for tensor number {number} in the list."
+                )
+    return S.Cat.apply(*tensors, axis=axis)
 
 
 concat = concatenate = cat
@@ -104,6 +115,17 @@ def vstack(tensors: Any) -> Tensor:
 
 
 row_stack = vstack
+
+
+def dstack(tensors: Any) -> Tensor:
+    """Join along the third dimension, after lifting each tensor to at least 3-D (``torch.dstack``)."""
+    lifted = atleast_3d(*list(tensors))
+    return cat(list(lifted) if isinstance(lifted, tuple) else [lifted], 2)
+
+
+def column_stack(tensors: Any) -> Tensor:
+    """1-D (and 0-D) tensors as columns, then join along the second dimension (``torch.column_stack``)."""
+    return cat([t.reshape(-1, 1) if t.ndim < 2 else t for t in tensors], 1)
 
 
 def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:

@@ -232,3 +232,56 @@ def test_unfold_errors_and_random_fills() -> None:
     assert set(np.unique(ints.numpy())) == {3, 4, 5, 6}
     x = shenjing.ones(2)
     assert x.pin_memory() is x and x.share_memory_() is x and not x.is_pinned()
+
+
+SPLITS = {
+    "tensor_split_sections": (lambda t: t.tensor_split(3, 1)[2], lambda t: t.tensor_split(3, 1)[2]),
+    "tensor_split_sections_first": (lambda t: t.tensor_split(3, 1)[0], lambda t: t.tensor_split(3, 1)[0]),
+    "tensor_split_indices": (lambda t: t.tensor_split([1, -1, 7], 2)[1], lambda t: t.tensor_split([1, -1, 7], 2)[1]),
+    "tensor_split_empty": (lambda t: t.tensor_split([3, 1], 0)[1] + 0, lambda t: t.tensor_split([3, 1], 0)[1] + 0),
+    "hsplit": (lambda t: t.hsplit(2)[1], lambda t: t.hsplit(2)[1]),
+    "vsplit": (lambda t: t.vsplit([1])[1], lambda t: t.vsplit([1])[1]),
+    "torch.dstack": (lambda t: shenjing.dstack([t[0], t[1]]), lambda t: torch.dstack([t[0], t[1]])),
+    "torch.dstack_1d": (lambda t: shenjing.dstack([t[0, 0], t[1, 1]]), lambda t: torch.dstack([t[0, 0], t[1, 1]])),
+    "torch.column_stack": (lambda t: shenjing.column_stack([t[0, :, 0], t[1]]),
+                           lambda t: torch.column_stack([t[0, :, 0], t[1]])),
+    "fmod": (lambda t: t.fmod(0.7), lambda t: t.fmod(0.7)),
+    "torch.fmod_tensor": (lambda t: shenjing.fmod(t * 3, t[0] + 2), lambda t: torch.fmod(t * 3, t[0] + 2)),
+    "cross": (lambda t: t[:, :3].cross(t[:, 1:4], dim=1), lambda t: torch.linalg.cross(t[:, :3], t[:, 1:4], dim=1)),
+    "torch.cross_default_dim": (lambda t: shenjing.cross(t[:, :3], t[:, 1:4], dim=1),
+                                lambda t: torch.cross(t[:, :3], t[:, 1:4], dim=1)),
+}
+
+
+@pytest.mark.parametrize("name", list(SPLITS))
+def test_splits_stacks_fmod_and_cross_match_torch(name: str) -> None:
+    ours, theirs = SPLITS[name]
+    check_torch(ours, theirs, [X.copy()])
+
+
+def test_histc_mode_and_integer_fmod_match_torch() -> None:
+    data = np.array([[1.0, 2.0, 2.0, 3.0, 3.0], [5.0, 4.0, 4.0, 5.0, 1.0], [7.0, 7.0, 7.0, 0.0, 7.0]])
+    s, t = shenjing.tensor(data), torch.tensor(data)
+    for kwargs in [{}, {"bins": 4}, {"bins": 3, "min": 1, "max": 5}]:
+        np.testing.assert_array_equal(s.histc(**kwargs).numpy(), t.histc(**kwargs).numpy(), err_msg=str(kwargs))
+    for dim in (0, 1, -1):
+        ours, theirs = s.mode(dim), t.mode(dim)
+        np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    assert tuple(s.mode(1, keepdim=True).values.shape) == (3, 1)
+    i = np.array([-7, 7, 5, -5])
+    np.testing.assert_array_equal(shenjing.tensor(i).fmod(3).numpy(), torch.tensor(i).fmod(3).numpy())
+    np.testing.assert_array_equal(shenjing.fmod(shenjing.tensor(i), 3).numpy(), torch.fmod(torch.tensor(i), 3).numpy())
+    with pytest.raises(RuntimeError, match="must have length 3"):
+        shenjing.zeros(2, 4).cross(shenjing.zeros(2, 4), dim=1)
+
+
+def test_cat_of_mismatched_shapes_is_torchs_runtime_error() -> None:
+    for ours, theirs in [(shenjing, torch)]:
+        with pytest.raises(RuntimeError) as expected:
+            theirs.cat([theirs.zeros(2, 5), theirs.zeros(4, 5)], 1)
+        with pytest.raises(RuntimeError) as got:
+            ours.cat([ours.zeros(2, 5), ours.zeros(4, 5)], 1)
+        assert str(got.value) == str(expected.value)
+        with pytest.raises(RuntimeError, match="Tensors must have same number of dimensions"):
+            ours.cat([ours.zeros(2, 5), ours.zeros(5)])
