@@ -38,14 +38,16 @@ class ShapeMethods:
         shape = self.shape
         if not shape:
             return self.reshape(1)
-        start, end = start_dim % len(shape), end_dim % len(shape)
+        (start,), (end,) = R.normalize_axis(start_dim, len(shape)), R.normalize_axis(end_dim, len(shape))
+        if start > end:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         size = 1
         for s in shape[start : end + 1]:
             size *= s
         return self.reshape(shape[:start] + (size,) + shape[end + 1 :])
 
     def unflatten(self, dim: int, sizes: tuple) -> Tensor:
-        dim = dim % self.ndim
+        (dim,) = R.normalize_axis(dim, self.ndim)
         return self.reshape(self.shape[:dim] + tuple(sizes) + self.shape[dim + 1 :])
 
     def squeeze(self, dim: Any = None) -> Tensor:
@@ -56,7 +58,7 @@ class ShapeMethods:
         return self.reshape(tuple(s for i, s in enumerate(shape) if not (i in axes and s == 1)))
 
     def unsqueeze(self, dim: int) -> Tensor:
-        dim = dim % (self.ndim + 1)
+        (dim,) = R.normalize_axis(dim, self.ndim + 1)
         return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
@@ -84,17 +86,31 @@ class ShapeMethods:
         return self.expand(other.shape)
 
     def repeat(self, *sizes: Any) -> Tensor:
-        return S.Tile.apply(self, reps=_dims(sizes))
+        reps = _dims(sizes)
+        if len(reps) < self.ndim:
+            raise RuntimeError(
+                "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
+            )
+        return S.Tile.apply(self, reps=reps)
 
     def flip(self, *dims: Any) -> Tensor:
         return S.Flip.apply(self, axes=tuple(_dims(dims)))
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
-        size = -(-self.shape[dim] // chunks)
+        if chunks <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+        size = max(-(-self.shape[dim] // chunks), 1)
         return self.split(size, dim)
 
     def split(self, split_size: Any, dim: int = 0) -> tuple:
         length = self.shape[dim]
+        if isinstance(split_size, int) and split_size <= 0:
+            if split_size < 0 or length != 0:
+                raise RuntimeError(
+                    f"split_size can only be 0 if dimension size is 0, but got dimension size of {length}"
+                    if split_size == 0 else f"split expects split_size be non-negative, but got split_size={split_size}"
+                )
+            return (self,)
         if isinstance(split_size, int):
             sizes = [min(split_size, length - start) for start in range(0, length, split_size)]
         else:

@@ -285,3 +285,38 @@ def test_cat_of_mismatched_shapes_is_torchs_runtime_error() -> None:
         assert str(got.value) == str(expected.value)
         with pytest.raises(RuntimeError, match="Tensors must have same number of dimensions"):
             ours.cat([ours.zeros(2, 5), ours.zeros(5)])
+
+
+SHAPE_MISTAKES = {
+    "stack": lambda m: m.stack([m.zeros(2), m.zeros(3)]),
+    "matmul": lambda m: m.zeros(2, 3) @ m.zeros(4, 5),
+    "reshape": lambda m: m.zeros(2, 3).reshape(4, 2),
+    "view": lambda m: m.zeros(2, 3).view(7),
+    "add_broadcast": lambda m: m.zeros(2, 3) + m.zeros(4),
+    "expand": lambda m: m.zeros(2, 3).expand(4, 4),
+    "permute": lambda m: m.zeros(2, 3).permute(0, 0),
+    "masked_fill": lambda m: m.zeros(2, 3).masked_fill(m.zeros(3, 2).bool(), 1.0),
+    "where": lambda m: m.where(m.zeros(2, 3).bool(), m.zeros(4), m.zeros(2, 3)),
+    "linear": lambda m: m.nn.functional.linear(m.zeros(2, 3), m.zeros(4, 5)),
+    "split_zero": lambda m: m.zeros(2, 3).split(0),
+    "split_negative": lambda m: m.zeros(2, 3).split(-1),
+    "chunk_zero": lambda m: m.zeros(2, 3).chunk(0),
+    "repeat_fewer_dims": lambda m: m.zeros(2, 3).repeat(2),
+    "unsqueeze_range": lambda m: m.zeros(2, 3).unsqueeze(5),
+    "flatten_range": lambda m: m.zeros(2, 3).flatten(3),
+    "flatten_order": lambda m: m.zeros(2, 3, 4).flatten(2, 1),
+    "unflatten_range": lambda m: m.zeros(2, 3).unflatten(4, (1, 3)),
+}
+
+
+@pytest.mark.parametrize("name", list(SHAPE_MISTAKES))
+def test_shape_mistakes_raise_torchs_exception_class_naming_the_shapes(name: str) -> None:
+    """No NumPy ValueError (or ZeroDivisionError) reaches the user: PyTorch's class, and the shapes named."""
+    mistake = SHAPE_MISTAKES[name]
+    with pytest.raises(Exception) as theirs:
+        mistake(torch)
+    with pytest.raises(type(theirs.value)) as ours:
+        mistake(shenjing)
+    message = str(ours.value)
+    if type(theirs.value) is RuntimeError and "(input shapes:" in message:
+        assert message.split(":")[0] in {"Stack", "MatMul", "Reshape", "Add", "Expand", "Permute", "Where", "Linear"}

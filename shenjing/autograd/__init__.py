@@ -382,7 +382,10 @@ class Function:
             else:
                 arrays.append(x)
         ctx.xp = backend.xp
-        data = ctx.forward(*arrays, **options)
+        try:
+            data = ctx.forward(*arrays, **options)
+        except ValueError as error:  # NumPy's shape errors (broadcasting, matmul, reshape): PyTorch's RuntimeError
+            _raise_shape_error(cls, arrays, error)
         if data.__class__ in SCALAR_TYPES:
             data = ctx.xp.asarray(data)
         out = Tensor.__new__(Tensor)
@@ -491,6 +494,14 @@ def _raise_freed() -> None:
         "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or "
         "if you need to access saved tensors after calling backward."
     )
+
+
+def _raise_shape_error(cls: type, arrays: list, error: ValueError) -> None:
+    """A ValueError from the array library inside an op's forward, as the RuntimeError PyTorch raises for the
+    same mistake, naming the op and every input's shape."""
+    shapes = ", ".join(str(tuple(a.shape)) for a in arrays if hasattr(a, "shape") and hasattr(a, "dtype"))
+    name = cls.__name__.removesuffix("Function")
+    raise RuntimeError(f"{name}: {str(error).strip()} (input shapes: {shapes})") from None
 
 
 def _raise_mixed_devices(cls: type, inputs: tuple) -> None:
