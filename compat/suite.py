@@ -47,6 +47,8 @@ PROGRAMS = (
     Program("tut_quickstart", rf"Accuracy: {FLOAT}%", "accuracy", (), 12000,
             note="FashionMNIST read from the MNIST digits files (no Fashion-MNIST offline)"),
     Program("karpathy_bigram", rf"val loss {FLOAT}", "loss", data=("tinyshakespeare",)),
+    Program("examples_mnist_rnn", rf"Accuracy: \d+/\d+ \({FLOAT}%\)", "accuracy", ("--epochs", "1"), 12000,
+            note="pytorch/examples mnist_rnn: LSTM(28→64) over image rows, BatchNorm1d, Dropout2d on 2-D input"),
     Program("word_language_model", rf"End of training \| test loss\s+{FLOAT}", "loss",
             ("--data", "corpus", "--epochs", "3", "--log-interval", "50"), data=("tinyshakespeare",),
             note="pytorch/examples word LM (2-layer LSTM), 3 epochs on tiny Shakespeare's first 10 000 lines"),

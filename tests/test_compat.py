@@ -169,6 +169,11 @@ def test_textbook_kfold_mlp_runs_ported() -> None:
     assert accuracy is not None and accuracy > 0.85  # PyTorch reaches about 0.94
 
 
+def test_examples_mnist_rnn_runs_ported() -> None:
+    _, accuracy = _run_ported("examples_mnist_rnn")
+    assert accuracy is not None and accuracy > 30  # PyTorch: 45 % after one epoch on 12 000 images (Adadelta, lr 0.1)
+
+
 def test_word_language_model_runs_ported_one_epoch() -> None:
     """pytorch/examples word LM (2-layer LSTM, Embedding, clip_grad_norm_, the deprecated add_(Number, Tensor)
     update, narrow, state_dict save and load) for one epoch on the tiny-Shakespeare word corpus the runner writes."""
