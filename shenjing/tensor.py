@@ -316,7 +316,7 @@ class Tensor(MathMethods, ShapeMethods, InplaceMethods, IndexingMethods, MoreMet
         if self.dtype not in (get_default_dtype(), NUMPY.xp.dtype("int64"), NUMPY.xp.dtype("bool")):
             extras.append(f"dtype={self.dtype}")
         if self._ctx is not None:
-            extras.append(f"grad_fn={self._ctx!r}")
+            extras.append(f"grad_fn=<{self._ctx.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"

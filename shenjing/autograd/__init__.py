@@ -448,15 +448,16 @@ class Function:
             self.__dict__["_hooks"] = hooks
 
     def name(self) -> str:
-        """The node's name, as PyTorch's ``grad_fn.name()``."""
-        return type(self).__name__.removesuffix("Function") + "Backward"
+        """The node's name in PyTorch's style for built-in ops, ``MulBackward0`` (a PyTorch-style Function of a
+        user's is ``FnBackward``, without the 0, as in PyTorch)."""
+        return type(self).__name__.removesuffix("Function") + "Backward0"
 
     @property
     def next_functions(self) -> tuple:
         return _next_functions(self)
 
     def __repr__(self) -> str:
-        return f"<{self.name()}>"
+        return f"<{self.name()} object at {hex(id(self))}>"
 
 
 class AccumulateGrad:
@@ -471,7 +472,7 @@ class AccumulateGrad:
         return "AccumulateGrad"
 
     def __repr__(self) -> str:
-        return "<AccumulateGrad>"
+        return f"<AccumulateGrad object at {hex(id(self))}>"
 
 
 def _next_functions(node: Any) -> tuple:
@@ -579,7 +580,7 @@ class FunctionCtx:
         return _next_functions(self)
 
     def __repr__(self) -> str:
-        return f"<{self.name()}>"
+        return f"<{self.name()} object at {hex(id(self))}>"
 
     def _node_backward(self, grads: list) -> tuple:
         if self.freed:
