@@ -34,8 +34,17 @@ class Compare:
 
 
 def _compare(op: Any, a: Any, b: Any) -> Tensor:
-    """``op(a, b)`` on the arrays, unrecorded, in the dtype ``torch.result_type`` gives (comparisons, //, %)."""
-    out = Tensor._wrap(op(*promote(_data(a), _data(b))))
+    """``op(a, b)`` on the arrays, unrecorded, in the dtype ``torch.result_type`` gives (comparisons, //, %).
+
+    NOTE: x // 0 and x % 0 give inf / nan silently, as PyTorch (NumPy would warn: its error state is lifted)."""
+    left, right = promote(_data(a), _data(b))
+    array = left if hasattr(left, "dtype") and hasattr(left, "shape") else right
+    errstate = getattr(backend_of(array).xp, "errstate", None) if hasattr(array, "shape") else None
+    if errstate is None:
+        out = Tensor._wrap(op(left, right))
+    else:
+        with errstate(divide="ignore", invalid="ignore"):
+            out = Tensor._wrap(op(left, right))
     if autograd._grad_mode.tracer is not None:
         autograd._grad_mode.tracer(Compare, None, (a, b), {"op": op}, out)
     return out
