@@ -69,6 +69,9 @@ class Tensor(MathMethods, ShapeMethods, InplaceMethods, IndexingMethods, MoreMet
     """
 
     __slots__ = ("array", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
+    # NumPy scalars and arrays on the left of an operator defer to the Tensor (np.float32(2) * t is a Tensor in
+    # the graph, as PyTorch's, not an ndarray cut from it): the value PyTorch's Tensor uses
+    __array_priority__ = 1000
 
     def __init__(self, *data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> None:
         """The legacy constructor, as ``torch.Tensor``: always of the default dtype (unless ``dtype``).

@@ -320,3 +320,17 @@ def test_shape_mistakes_raise_torchs_exception_class_naming_the_shapes(name: str
     message = str(ours.value)
     if type(theirs.value) is RuntimeError and "(input shapes:" in message:
         assert message.split(":")[0] in {"Stack", "MatMul", "Reshape", "Add", "Expand", "Permute", "Where", "Linear"}
+
+
+def test_numpy_scalars_on_the_left_give_tensors_in_the_graph_as_torch() -> None:
+    """``np.float32(2) * t`` is a Tensor that keeps the graph (NumPy defers to __array_priority__), with
+    PyTorch's dtype: a NumPy scalar does not promote a float32 tensor."""
+    for scalar, op in [(np.float32(2), "mul"), (np.float64(2), "mul"), (np.float64(3), "mod"), (np.int64(1), "add")]:
+        ours_t, theirs_t = shenjing.tensor([1.0, 2.0], requires_grad=op != "mod"), torch.tensor([1.0, 2.0])
+        apply = {"mul": lambda a, b: a * b, "mod": lambda a, b: a % b, "add": lambda a, b: a + b}[op]
+        ours, theirs = apply(scalar, ours_t), apply(scalar, theirs_t)
+        assert isinstance(ours, shenjing.Tensor), (scalar, op)
+        assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.numpy())
+        assert ours.requires_grad == (op != "mod")
+    assert isinstance(np.ones(2) + shenjing.ones(2), shenjing.Tensor)
