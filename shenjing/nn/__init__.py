@@ -18,7 +18,7 @@ from .loss import (
     MSELoss,
     NLLLoss,
 )
-from .module import Module, Parameter
+from .module import Buffer, Module, Parameter
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool1d, MaxPool2d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
@@ -36,7 +36,7 @@ __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "ELU", "Flatten", "HalfSquaredErrorLoss",
     "Identity", "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList",
     "ParameterList", "ParameterDict", "DataParallel",
-    "NLLLoss", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Softmax2d", "Softplus", "Step", "Tanh",
+    "NLLLoss", "Parameter", "Buffer", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Softmax2d", "Softplus", "Step", "Tanh",
     "Unflatten", "functional", "init",
 ]
 __all__ += ["register_module", "utils"]

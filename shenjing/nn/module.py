@@ -35,6 +35,28 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + Tensor.__repr__(self)
 
 
+class Buffer(Tensor):
+    """A tensor that is state of a Module but not a parameter (``torch.nn.Buffer``): assigning it to a Module
+    attribute registers it as a buffer, ``persistent`` (saved in the state dict) unless told otherwise.
+
+    ``self.mean = nn.Buffer(shenjing.zeros(3))`` is ``self.register_buffer("mean", shenjing.zeros(3))``."""
+
+    __slots__ = ("persistent",)
+
+    def __new__(cls, data: Any = None, *, persistent: bool = True) -> Buffer:
+        array = data.array if isinstance(data, Tensor) else data
+        if array is None:
+            array = get_backend().xp.empty((0,), dtype="float32")
+        buffer = Tensor.__new__(cls)
+        buffer.array, buffer.grad, buffer._ctx = array, None, None
+        buffer.requires_grad = bool(getattr(data, "requires_grad", False))
+        buffer.persistent = persistent
+        return buffer
+
+    def __init__(self, data: Any = None, *, persistent: bool = True) -> None:
+        pass
+
+
 class _RemovableHandle:
     def __init__(self, hooks: dict, key: int) -> None:
         self.hooks, self.key = hooks, key
@@ -70,6 +92,10 @@ class Module:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
             self._forget(name, keep=params)
             params[name] = value
+        elif isinstance(value, Buffer):
+            if params is None:
+                raise AttributeError("cannot assign buffer before Module.__init__() call")
+            self.register_buffer(name, Tensor._wrap(value.array, value.requires_grad), persistent=value.persistent)
         elif isinstance(value, Module):
             if params is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")

@@ -85,3 +85,24 @@ def test_gumbel_softmax_samples_and_hard_straight_through() -> None:
     np.testing.assert_allclose(values.mean(0), [0.1, 0.2, 0.7], atol=0.015)  # argmax of logits + Gumbel noise
     (hard * shenjing.tensor([1.0, 2.0, 3.0])).sum().backward()  # the soft sample's gradient flows through
     assert logits.grad is not None and np.abs(logits.grad.numpy()).sum() > 0
+
+
+def test_buffer_assigned_as_an_attribute_registers_like_torch() -> None:
+    def build(library: object) -> object:
+        n = library.nn
+
+        class Stats(n.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.mean = n.Buffer(library.zeros(3))
+                self.scratch = n.Buffer(library.ones(2), persistent=False)
+                self.weight = n.Parameter(library.ones(3))
+
+        return Stats()
+
+    ours, theirs = build(shenjing), build(torch)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight", "mean"]
+    assert [k for k, _ in ours.named_buffers()] == [k for k, _ in theirs.named_buffers()] == ["mean", "scratch"]
+    assert [k for k, _ in ours.named_parameters()] == ["weight"]
+    ours.mean.add_(1.0)  # a buffer is state: updated in place, and it is what the state dict holds
+    assert ours.state_dict()["mean"].sum().item() == 3.0
