@@ -22,7 +22,8 @@ off by default for that reason).
 
 On an AMD EPYC machine (2026-12-03, AVX-512, OpenBLAS SkylakeX kernels, 2 threads each), quiet: 50.2 / 51.2 ms
 against 43.7 / 44.4 ms, median 1.13× / 1.16× (windows 1.06–1.25×); 1.22–1.78× in hours when the host was busy
-(both libraries slower, ours more). Peak memory 74.6 vs 179.4 MiB (0.42×). The second convolution is bound by its
+(both libraries slower, ours more). With one other busy process (`python -c "while True: pass"`) on the 2 cores:
+173.8 vs 149.6 ms, 1.18× (windows 1.08–1.43×), against 1.18× (62.5 vs 52.2 ms) quiet just before. Peak memory 74.6 vs 179.4 MiB (0.42×). The second convolution is bound by its
 three products: each runs at 120–170 GF/s in OpenBLAS here (blocks of 8 images: 160–170), 26 ms of the
 convolution's 35 ms; the im2col copies and row adds take the rest. Tried that session and not kept (interleaved
 A/B, min of 12–15 runs): keeping forward's whole-batch columns for ∂L/∂W (forward +2 ms for the fresh 43 MB
