@@ -1,6 +1,6 @@
 """``shenjing.optim``: optimizers and learning-rate schedulers (an index only)."""
 
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta, adadelta_update
 from .adagrad import Adagrad, adagrad_update
 from .adam import Adam, AdamW, adam_update
@@ -34,6 +34,7 @@ __all__ = [
     "adamax_update",
     "asgd_update",
     "lr_scheduler",
+    "swa_utils",
     "nadam_update",
     "radam_update",
     "rmsprop_update",
