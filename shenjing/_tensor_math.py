@@ -39,7 +39,8 @@ def _compare(op: Any, a: Any, b: Any) -> Tensor:
     NOTE: x // 0 and x % 0 give inf / nan silently, as PyTorch (NumPy would warn: its error state is lifted)."""
     left, right = promote(_data(a), _data(b))
     array = left if hasattr(left, "dtype") and hasattr(left, "shape") else right
-    errstate = getattr(backend_of(array).xp, "errstate", None) if hasattr(array, "shape") else None
+    arithmetic = op is operator.floordiv or op is operator.mod  # comparisons raise no floating-point errors
+    errstate = getattr(backend_of(array).xp, "errstate", None) if arithmetic and hasattr(array, "shape") else None
     if errstate is None:
         out = Tensor._wrap(op(left, right))
     else:

@@ -140,9 +140,7 @@ class MoreMethods:
         return self.add_(tensor1 / tensor2, alpha=value)
 
     def lerp_(self, end: Any, weight: Any) -> Tensor:
-        return self._inplace_unary(lambda t: t.lerp(end, weight)) if not self._in_graph(end) else self.copy_(
-            self.lerp(end, weight)
-        )
+        return self._inplace_op(lambda t: t.lerp(end, weight), end, weight)
 
     # ---- views and rearrangements --------------------------------------------------------------------------
     def narrow(self, dim: int, start: Any, length: int) -> Tensor:
@@ -418,11 +416,7 @@ class MoreMethods:
 
 
 def _axis(dim: Any, ndim: int) -> int:
-    dim = _int(dim, "dim")
-    if not -max(ndim, 1) <= dim < max(ndim, 1):
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-max(ndim, 1)}, {max(ndim, 1) - 1}], "
-            f"but got {dim})"
-        )
-    return dim % max(ndim, 1)
+    """``dim`` (an int or a one-element integer tensor) as a positive axis, with PyTorch's IndexError."""
+    (axis,) = R.normalize_axis(_int(dim, "dim"), ndim)
+    return axis
 

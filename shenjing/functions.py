@@ -230,22 +230,7 @@ def equal(input: Tensor, other: Tensor) -> bool:  # noqa: A002
     return input.shape == other.shape and bool((input.array == other.array).all())
 
 
-def isnan(input: Tensor) -> Tensor:  # noqa: A002
-    from .backend import backend_of
-
-    return Tensor._wrap(backend_of(input.array).xp.isnan(input.array))
-
-
-def isinf(input: Tensor) -> Tensor:  # noqa: A002
-    from .backend import backend_of
-
-    return Tensor._wrap(backend_of(input.array).xp.isinf(input.array))
-
-
-def isfinite(input: Tensor) -> Tensor:  # noqa: A002
-    from .backend import backend_of
-
-    return Tensor._wrap(backend_of(input.array).xp.isfinite(input.array))
+isnan, isinf, isfinite = _method("isnan"), _method("isinf"), _method("isfinite")
 
 
 # ---- issue 9: indexing, sorting, cumulative ops, einsum (the methods are in tensor.py, the Functions in ops/) ------

@@ -334,3 +334,10 @@ def test_numpy_scalars_on_the_left_give_tensors_in_the_graph_as_torch() -> None:
         np.testing.assert_allclose(ours.detach().numpy(), theirs.numpy())
         assert ours.requires_grad == (op != "mod")
     assert isinstance(np.ones(2) + shenjing.ones(2), shenjing.Tensor)
+
+
+def test_a_result_too_large_to_allocate_is_a_runtime_error_naming_the_op() -> None:
+    """NumPy's MemoryError (raised before any allocation for an impossible size) reaches no user: as PyTorch, a
+    RuntimeError, here naming the op and the input's shape."""
+    with pytest.raises(RuntimeError, match=r"Tile: .*allocate.*\(input shapes: \(2, 2\)\)"):
+        shenjing.zeros(2, 2).repeat(10**6, 10**6)

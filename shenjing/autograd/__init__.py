@@ -384,7 +384,7 @@ class Function:
         ctx.xp = backend.xp
         try:
             data = ctx.forward(*arrays, **options)
-        except ValueError as error:  # NumPy's shape errors (broadcasting, matmul, reshape): PyTorch's RuntimeError
+        except (ValueError, MemoryError) as error:  # NumPy's shape and size errors: PyTorch's RuntimeError
             _raise_shape_error(cls, arrays, error)
         if data.__class__ in SCALAR_TYPES:
             data = ctx.xp.asarray(data)
@@ -497,9 +497,9 @@ def _raise_freed() -> None:
     )
 
 
-def _raise_shape_error(cls: type, arrays: list, error: ValueError) -> None:
-    """A ValueError from the array library inside an op's forward, as the RuntimeError PyTorch raises for the
-    same mistake, naming the op and every input's shape."""
+def _raise_shape_error(cls: type, arrays: list, error: Exception) -> None:
+    """A ValueError (bad shapes) or MemoryError (a result too large to allocate) from the array library inside an
+    op's forward, as the RuntimeError PyTorch raises for the same mistake, naming the op and every input's shape."""
     shapes = ", ".join(str(tuple(a.shape)) for a in arrays if hasattr(a, "shape") and hasattr(a, "dtype"))
     name = cls.__name__.removesuffix("Function")
     raise RuntimeError(f"{name}: {str(error).strip()} (input shapes: {shapes})") from None

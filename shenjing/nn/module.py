@@ -20,13 +20,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __new__(cls, data: Any = None, requires_grad: bool = True) -> Parameter:
-        array = data.array if isinstance(data, Tensor) else data
-        if array is None:
-            array = get_backend().xp.empty((0,), dtype="float32")
-        param = Tensor.__new__(cls)
-        param.array, param.grad, param._ctx = array, None, None
-        param.requires_grad = requires_grad
-        return param
+        return _leaf(cls, data, requires_grad)
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         pass
@@ -44,17 +38,23 @@ class Buffer(Tensor):
     __slots__ = ("persistent",)
 
     def __new__(cls, data: Any = None, *, persistent: bool = True) -> Buffer:
-        array = data.array if isinstance(data, Tensor) else data
-        if array is None:
-            array = get_backend().xp.empty((0,), dtype="float32")
-        buffer = Tensor.__new__(cls)
-        buffer.array, buffer.grad, buffer._ctx = array, None, None
-        buffer.requires_grad = bool(getattr(data, "requires_grad", False))
+        buffer = _leaf(cls, data, bool(getattr(data, "requires_grad", False)))
         buffer.persistent = persistent
         return buffer
 
     def __init__(self, data: Any = None, *, persistent: bool = True) -> None:
         pass
+
+
+def _leaf(cls: type, data: Any, requires_grad: bool) -> Any:
+    """A leaf of Tensor subclass ``cls`` around ``data``'s array (no copy; an empty float32 one for None)."""
+    array = data.array if isinstance(data, Tensor) else data
+    if array is None:
+        array = get_backend().xp.empty((0,), dtype="float32")
+    leaf = Tensor.__new__(cls)
+    leaf.array, leaf.grad, leaf._ctx = array, None, None
+    leaf.requires_grad = requires_grad
+    return leaf
 
 
 class _RemovableHandle:
