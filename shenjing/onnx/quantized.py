@@ -1,15 +1,17 @@
 """int8 layers (shenjing.quantize) in ONNX: onnxruntime's integer ops ("QOperator") or Q/DQ pairs ("QDQ").
 
-QOperator: MatMulInteger / ConvInteger on the int8 weight and the uint8 input, then one float rescale, as
-shenjing computes it. QDQ: the float MatMul / Conv between DequantizeLinear nodes (weights int8 with one scale per
-output channel, zero points 0 — axis 0 of a Conv weight, axis 1 of the (in, out) MatMul weight W_qᵀ; activations
-uint8), the form quantization tools exchange:
+QOperator: MatMulInteger / ConvInteger on the int8 weight (MatMulInteger's stored as uint8 + 128, zero point 128)
+and the uint8 input, then one float rescale, as shenjing computes it. QDQ: the float MatMul / Conv between DequantizeLinear nodes (the int8 weights stored as
+uint8 W_q + 128 with zero points 128 and one scale per output channel — axis 0 of a Conv weight, axis 1 of the
+(in, out) MatMul weight W_qᵀ; activations uint8), the form quantization tools exchange:
 
     x_dq = s_x·(x_q − z_x),   W_dq[o] = s_w[o]·W_q[o],   y = x_dq W_dqᵀ + b      (= shenjing's y, up to rounding)
 
-NOTE: onnxruntime (1.32) fuses the static Conv pattern into QLinearConv (int8); for the dynamically quantized
+NOTE: onnxruntime (1.32) fuses the static Conv pattern into QLinearConv; for the dynamically quantized
 Linear it folds DequantizeLinear(W) into a float weight and runs a float Gemm (its dynamic int8 kernel,
-DynamicQuantizeMatMul, comes from the QOperator form).
+DynamicQuantizeMatMul, comes from the QOperator form). Why uint8 weights: its uint8 × int8 kernels on x86 CPUs
+without VNNI add pairs of products in saturating int16 and were off by up to 4·10⁴ in the integer sums (0.05 on
+this test's outputs, AVX2); uint8 × uint8 gives the exact sums everywhere, the same integers as shenjing's.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ def _check(g: Graph, m: Any, path: str) -> None:
 def _weight_dq(g: Graph, m: Any, path: str, weight: Any, axis: int) -> str:
     """DequantizeLinear(W_q; s_w per channel on ``axis``, zero points 0) → float32 W."""
     n = weight.shape[axis]
-    w = g.const(f"{path}.weight", weight, numpy.int8)
+    w = g.const(f"{path}.weight", numpy.asarray(host(weight)).astype(numpy.int16) + 128, numpy.uint8)
     scale = g.const(f"{path}.weight_scale", numpy.asarray(host(m.weight_scale)).reshape(n), numpy.float32)
-    zero = g.const(f"{path}.weight_zero_point", numpy.zeros(n), numpy.int8)
+    zero = g.const(f"{path}.weight_zero_point", numpy.full(n, 128), numpy.uint8)
     return g.node("DequantizeLinear", [w, scale, zero], path, axis=axis)
 
 
@@ -46,7 +48,12 @@ def _quantized_linear(g: Graph, m: Any, x: str, path: str) -> str:
         x_dq = g.node("DequantizeLinear", [xq, xs, xz], path)
         y = g.node("MatMul", [x_dq, _weight_dq(g, m, path, w_t, 1)], path)
     else:
-        acc = g.node("MatMulInteger", [xq, g.const(f"{path}.weight_t", w_t, numpy.int8), xz], path)
+        # NOTE: the weight goes in as uint8 W_q + 128 with zero point 128: the same integer products, while
+        # onnxruntime's uint8 x int8 kernel on x86 without VNNI sums pairs in saturating int16 (vpmaddubsw) and
+        # was off by up to 4·10⁴ on full-range weights (onnxruntime 1.32, AVX2); uint8 x uint8 is exact there
+        w_u8 = (w_t.astype(numpy.int16) + 128).astype(numpy.uint8)
+        acc = g.node("MatMulInteger", [xq, g.const(f"{path}.weight_t", w_u8, numpy.uint8), xz,
+                                       g.const(f"{path}.weight_zero_point", 128, numpy.uint8)], path)
         y = g.node("Cast", [acc], path, to=g.onnx.TensorProto.FLOAT)
         y = g.node("Mul", [y, g.node("Mul", [xs, g.const(f"{path}.weight_scale", m.weight_scale)], path)], path)
     return y if m.bias is None else g.node("Add", [y, g.const(f"{path}.bias", m.bias, numpy.float32)], path)

@@ -180,10 +180,14 @@ def test_onnx_qdq_parity(tmp_path):
         assert ops.count("DequantizeLinear") >= 2 * sum(isinstance(m, (QuantizedConv2d, QuantizedLinear))
                                                         for m in q.modules())
         weights = [n for n in proto.graph.node if n.op_type == "DequantizeLinear" and n.input[0].endswith("weight")]
-        for node in weights:  # int8 weights, one scale per output channel
-            init = {i.name: i for i in proto.graph.initializer}
-            assert init[node.input[0]].data_type == onnx.TensorProto.INT8
+        init = {i.name: i for i in proto.graph.initializer}
+        for node in weights:  # int8 weights stored as uint8 + 128 (zero point 128), one scale per output channel
+            assert init[node.input[0]].data_type == onnx.TensorProto.UINT8
             assert len(init[node.input[1]].dims) == 1 and init[node.input[1]].dims[0] > 1
+            assert set(onnx.numpy_helper.to_array(init[node.input[2]]).tolist()) == {128}
+        layers = [m for m in q.modules() if isinstance(m, (QuantizedConv2d, QuantizedLinear))]
+        stored = sorted(onnx.numpy_helper.to_array(init[n.input[0]]).astype(int).sum() for n in weights)
+        assert stored == sorted(int(m.weight.numpy().astype(int).sum()) + 128 * m.weight.numel() for m in layers)
         got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"input": xi})[0]
         ours = _run(q, xi)
         step = np.abs(ours).max() / 127  # one int8 step of the output's range
