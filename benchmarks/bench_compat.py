@@ -50,8 +50,7 @@ def run(framework: str, program: Program, timeout: float) -> Outcome:
         return Outcome(False, None, None, f"timed out after {timeout:.0f} s")
     times = re.findall(r"COMPAT_TIME ([\d.]+)", done.stderr)
     seconds = float(times[-1]) if times else None
-    metrics = re.findall(program.metric, done.stdout, flags=re.MULTILINE)
-    metric = float(metrics[-1]) if metrics else None
+    metric = program.value(done.stdout)
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith("COMPAT_TIME")]
         return Outcome(False, metric, seconds, lines[-1].strip() if lines else f"exit status {done.returncode}")

@@ -7,11 +7,13 @@ for programs that have no flag of their own for it. ``metric`` is a regular expr
 program's output is the final metric; ``kind`` says how to compare it with PyTorch's:
 ``accuracy`` (percent, within 3 points), ``fraction`` (an accuracy in [0, 1]), ``error`` (a fraction in [0, 1],
 compared as accuracy = 100 (1 - error)), ``loss`` (within 10 %), ``below`` (the program stops when its loss is
-below ``threshold``: both must get there).
+below ``threshold``: both must get there). ``reduce="mean"`` takes the mean of every match instead of the last
+(for a GAN, whose losses swing from batch to batch: the mean discriminator loss over the run).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 FLOAT = r"([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)"
@@ -28,6 +30,14 @@ class Program:
     threshold: float | None = None
     data: tuple[str, ...] = field(default=("mnist",))
     note: str = ""
+    reduce: str = "last"
+
+    def value(self, stdout: str) -> float | None:
+        """The program's final metric read from its output (None when it printed none)."""
+        found = [float(m) for m in re.findall(self.metric, stdout, flags=re.MULTILINE)]
+        if not found:
+            return None
+        return sum(found) / len(found) if self.reduce == "mean" else found[-1]
 
 
 PROGRAMS = (
@@ -52,6 +62,10 @@ PROGRAMS = (
     Program("word_language_model", rf"End of training \| test loss\s+{FLOAT}", "loss",
             ("--data", "corpus", "--epochs", "3", "--log-interval", "50"), data=("tinyshakespeare",),
             note="pytorch/examples word LM (2-layer LSTM), 3 epochs on tiny Shakespeare's first 10 000 lines"),
+    Program("examples_dcgan", rf"Loss_D: {FLOAT}", "loss",
+            ("--dataset", "mnist", "--dataroot", "data", "--niter", "1", "--ngf", "32", "--ndf", "32",
+             "--manualSeed", "1"), 3200, conv=True, reduce="mean",
+            note="pytorch/examples DCGAN on MNIST resized to 64 x 64, ngf = ndf = 32, 50 steps: mean Loss_D"),
 )
 
 BY_NAME = {p.name: p for p in PROGRAMS}

@@ -122,6 +122,18 @@ class Tensor(MathMethods, ShapeMethods, InplaceMethods, IndexingMethods, MoreMet
         return backend_of(self.array).device
 
     @property
+    def is_cuda(self) -> bool:
+        """Whether the tensor lives on a CUDA GPU (``device.type == 'cuda'``)."""
+        return self.device.type == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self.device.type == "cpu"
+
+    is_mps = is_meta = is_sparse = is_quantized = is_nested = property(lambda self: False,
+                                                                       doc="Always False: no such tensors here.")
+
+    @property
     def ndim(self) -> int:
         return self.array.ndim
 

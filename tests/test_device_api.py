@@ -144,3 +144,12 @@ def test_backends_switches_with_torchs_defaults():
         cudnn.benchmark, cudnn.deterministic = False, False
     assert isinstance(shenjing.backends.cuda.is_built(), bool)
     assert callable(shenjing.Tensor.cuda) and isinstance(shenjing.cuda, types.ModuleType)
+
+
+def test_device_flags_of_a_tensor_are_torchs() -> None:
+    x = shenjing.ones(2)
+    assert (x.is_cuda, x.is_cpu, x.is_mps, x.is_meta, x.is_sparse, x.is_quantized) == (
+        False, True, False, False, False, False)
+    t = torch.ones(2)
+    assert (t.is_cuda, t.is_cpu, t.is_mps, t.is_meta, t.is_sparse, t.is_quantized) == (
+        False, True, False, False, False, False)

@@ -1,8 +1,11 @@
-"""Resizing: ``F.interpolate`` (nearest, nearest-exact, linear, bilinear) and the Upsample layers.
+"""Resizing: ``F.interpolate`` (nearest, nearest-exact, linear, bilinear, bicubic; ``antialias``) and the Upsample
+layers.
 
 Each spatial axis is resized on its own (the modes are separable): nearest picks one source row per output
-row, linear mixes two, out = (1 − λ)·x[i₀] + λ·x[i₁]. Both are gathers (the Index op) and products, so the
-gradient scatters back onto the source rows, summed where one row feeds several outputs.
+row, linear mixes two, out = (1 − λ)·x[i₀] + λ·x[i₁]; bicubic mixes four with Keys' cubic kernel (a = −0.75);
+``antialias`` (bilinear, bicubic) widens the kernel by the reduction factor when shrinking, as Pillow does,
+out[d] = Σⱼ k((j − c_d + ½)/s)·x[j] / Σⱼ k(…), c_d = s·(d + ½). All are gathers (the Index op) and products, so
+the gradient scatters back onto the source rows, summed where one row feeds several outputs.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from .module import Module
 __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "interpolate", "upsample", "upsample_nearest",
            "upsample_bilinear"]
 
-_LINEAR = {"linear": 1, "bilinear": 2}
-_MODES = ("nearest", "nearest-exact", "linear", "bilinear")
+_LINEAR = {"linear": 1, "bilinear": 2, "bicubic": 2}
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic")
 
 
 def _take(x: Tensor, axis: int, index: Any) -> Tensor:
@@ -32,9 +35,60 @@ def _source_scale(size: int, out: int, scale: float | None, align_corners: bool)
     return 1.0 / scale if scale is not None else size / out
 
 
-def _resize_axis(x: Tensor, axis: int, out: int, scale: float | None, mode: str, align_corners: bool) -> Tensor:
+def _cubic(t: Any, a: float) -> Any:
+    """Keys' cubic convolution kernel: (a+2)|t|³ − (a+3)|t|² + 1 on |t| ≤ 1, a|t|³ − 5a|t|² + 8a|t| − 4a on 1 < |t| < 2."""
+    t = abs(t)
+    near = ((a + 2) * t - (a + 3)) * t * t + 1
+    far = ((a * t - 5 * a) * t + 8 * a) * t - 4 * a
+    return (t <= 1) * near + ((t > 1) & (t < 2)) * far
+
+
+def _taps(size: int, out: int, scale: float | None, mode: str, align_corners: bool, antialias: bool) -> tuple:
+    """Source rows (out, K) and their weights (out, K) in float64 for bicubic or an antialiased mode.
+
+    Computed on the host with Python's float arithmetic, the way PyTorch computes its index and weight tables.
+    """
+    import numpy  # host-side: a small (out, K) table of indices and weights, moved to the device once
+
+    ratio = _source_scale(size, out, scale, align_corners)
+    dst = numpy.arange(out, dtype=numpy.float64)
+    if antialias:
+        width = 1.0 if mode == "bilinear" else 2.0  # the kernel's half-support: triangle 1, cubic 2
+        stretch = ratio if ratio >= 1.0 else 1.0
+        support = width * stretch
+        centre = ratio * (dst + 0.5)
+        lo = numpy.maximum((centre - support + 0.5).astype(numpy.int64), 0)
+        hi = numpy.minimum((centre + support + 0.5).astype(numpy.int64), size)
+        k = max(int((hi - lo).max()), 1)
+        index = lo[:, None] + numpy.arange(k)[None, :]
+        valid = index < hi[:, None]
+        t = (index - centre[:, None] + 0.5) / stretch
+        weight = numpy.maximum(1.0 - abs(t), 0.0) if mode == "bilinear" else _cubic(t, -0.5)
+        weight = numpy.where(valid, weight, 0.0)
+        total = weight.sum(axis=1, keepdims=True)
+        weight = weight / numpy.where(total == 0, 1.0, total)
+        return numpy.minimum(index, size - 1), weight
+    src = dst * ratio if align_corners else (dst + 0.5) * ratio - 0.5  # bicubic: not clamped at 0, as PyTorch
+    first = numpy.floor(src)
+    t = src - first
+    index = numpy.clip(first.astype(numpy.int64)[:, None] + numpy.arange(-1, 3)[None, :], 0, size - 1)
+    weight = _cubic(t[:, None] - numpy.arange(-1, 3)[None, :], -0.75)
+    return index, weight
+
+
+def _resize_axis(x: Tensor, axis: int, out: int, scale: float | None, mode: str, align_corners: bool,
+                 antialias: bool = False) -> Tensor:
     size = x.shape[axis]
     xp = backend_of(x.array).xp
+    if mode == "bicubic" or antialias:
+        index, weight = _taps(size, out, scale, mode, align_corners, antialias)
+        view = (-1,) + (1,) * (-1 - axis)
+        result = None
+        for k in range(index.shape[1]):
+            w = Tensor._wrap(xp.asarray(weight[:, k].reshape(view), dtype=x.array.dtype))
+            term = _take(x, axis, xp.asarray(index[:, k])) * w
+            result = term if result is None else result + term
+        return result
     dst = xp.arange(out)
     if mode in ("nearest", "nearest-exact"):
         # NOTE: PyTorch computes the source position in float32 (for every dtype); so do we, for the same picks
@@ -62,8 +116,9 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     """Resize the spatial dimensions of (N, C, L) or (N, C, H, W) to ``size`` or by ``scale_factor``.
 
     Output size ⌊in · scale_factor⌋. Source position of output index d: nearest ⌊d·s⌋, nearest-exact
-    ⌊(d + ½)·s⌋, linear (d + ½)·s − ½ (clamped at 0), or d·(in − 1)/(out − 1) with ``align_corners``, where
-    s = 1/scale_factor (or in/out when ``size`` is given or ``recompute_scale_factor``).
+    ⌊(d + ½)·s⌋, linear (d + ½)·s − ½ (clamped at 0; bicubic not clamped), or d·(in − 1)/(out − 1) with
+    ``align_corners``, where s = 1/scale_factor (or in/out when ``size`` is given or ``recompute_scale_factor``).
+    ``antialias=True`` (bilinear, bicubic) filters over s source rows per output row when shrinking (s > 1).
     """
     if mode not in _MODES:
         raise NotImplementedError(f"interpolate: mode {mode!r} is not supported; supported modes: {_MODES}")
@@ -76,8 +131,9 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     if mode not in _LINEAR and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
                          "bicubic | trilinear")
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not supported")
+    if antialias and mode not in ("bilinear", "bicubic"):
+        raise NotImplementedError(f"interpolate: anti-alias option is restricted to bilinear and bicubic modes and "
+                                  f"requires a 4-D tensor as input, got mode {mode!r}")
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined")
     spatial = tuple(input.shape[2:])
@@ -97,7 +153,7 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     for i, (target, scale) in enumerate(zip(sizes, scales)):
         axis = i - n  # −2, −1 for 2-D; −1 for 1-D
         if target != out.shape[axis] or scale not in (None, 1.0):
-            out = _resize_axis(out, axis, int(target), scale, mode, bool(align_corners))
+            out = _resize_axis(out, axis, int(target), scale, mode, bool(align_corners), antialias)
     return out
 
 

@@ -22,7 +22,7 @@ from ..tensor import tensor
 
 _idx = importlib.import_module("shenjing.datasets.mnist")  # the module: shenjing.datasets.mnist is also a function
 
-__all__ = ["MNIST", "FashionMNIST"]
+__all__ = ["MNIST", "FashionMNIST", "FakeData"]
 
 
 class MNIST(Dataset):
@@ -105,3 +105,41 @@ class FashionMNIST(MNIST):
     classes = _idx.FASHION_MNIST_CLASSES
     _files = _idx.FASHION_MNIST_FILES
     _mirrors = _idx.FASHION_MNIST_MIRRORS
+
+
+class FakeData(Dataset):
+    """``size`` random images of ``image_size`` (C, H, W) with random labels, as torchvision's FakeData.
+
+    Sample i is drawn from a generator seeded with ``i + random_offset`` (the global generator's state is kept),
+    so the same index gives the same image every time; the image is a Pillow image (``ToPILImage`` of N(0, 1)
+    noise clamped to [0, 1]), passed through ``transform``.
+    """
+
+    def __init__(self, size: int = 1000, image_size: tuple[int, int, int] = (3, 224, 224), num_classes: int = 10,
+                 transform: Callable[[Any], Any] | None = None, target_transform: Callable[[Any], Any] | None = None,
+                 random_offset: int = 0) -> None:
+        if len(tuple(image_size)) != 3 or image_size[0] not in (1, 3, 4):
+            raise ValueError(f"FakeData: image_size should be (C, H, W) with C in 1, 3, 4, got {image_size!r}")
+        self.size, self.image_size, self.num_classes = int(size), tuple(image_size), int(num_classes)
+        self.transform, self.target_transform, self.random_offset = transform, target_transform, random_offset
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
+        from .. import backend, creation, random
+        from .transforms.functional import to_pil_image
+
+        if not -self.size <= index < self.size:
+            raise IndexError(f"{type(self).__name__} index out of range: {index} (size {self.size})")
+        state = backend.get_rng_state()
+        random.manual_seed(index % self.size + self.random_offset)
+        img = creation.randn(*self.image_size)
+        target = int(creation.randint(0, self.num_classes, size=(1,)).item())
+        backend.set_rng_state(state)
+        img = to_pil_image(img.clamp(0, 1))  # clamped: torch's float-to-uint8 cast of values outside [0, 1] wraps
+        if self.transform is not None:
+            img = self.transform(img)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return img, target

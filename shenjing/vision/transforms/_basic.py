@@ -1,13 +1,12 @@
-"""Image transforms with torchvision's names and semantics: Compose, ToTensor, Normalize, Lambda."""
+"""The composing and converting transforms with torchvision's names and semantics: Compose, ToTensor, Normalize,
+Lambda."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy  # host-side: turning a Pillow image into an array, as torchvision does
-
-from ..tensor import Tensor, tensor
+from ...tensor import Tensor, tensor
 
 __all__ = ["Compose", "ToTensor", "Normalize", "Lambda"]
 
@@ -36,16 +35,9 @@ class ToTensor:
     """
 
     def __call__(self, pic: Any) -> Tensor:
-        if isinstance(pic, Tensor):
-            raise TypeError(f"ToTensor: pic should be a PIL Image or a NumPy ndarray, got a Tensor {tuple(pic.shape)}")
-        array = numpy.asarray(pic)
-        if array.ndim not in (2, 3):
-            raise ValueError(f"ToTensor: pic should be 2- or 3-dimensional (H, W[, C]), got shape {array.shape}")
-        if array.ndim == 2:
-            array = array[:, :, None]
-        scale = array.dtype == numpy.uint8
-        out = tensor(numpy.ascontiguousarray(array.transpose(2, 0, 1)))
-        return out.float().div(255) if scale else out
+        from .functional import to_tensor
+
+        return to_tensor(pic)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
