@@ -12,6 +12,7 @@ What it arranges around the program, identically for both frameworks (no program
   shenjing) on sys.path;
 - COMPAT_TRAIN_LIMIT=N keeps the first N images of every MNIST / FashionMNIST training split (for programs
   without a flag of their own);
+- Python's `random` seeded with COMPAT_SEED (0) on both sides, and each framework's own generator too;
 - sys.argv = [program] + the flags after NAME (the program's own flags: --epochs and the like);
 - the reference side gets torchvision 0.28 from compat/.site/reference (installed by compat/setup.sh) with its
   compiled operators left out (that wheel's C++ ops do not match the CPU torch 2.13.0 build; the datasets,
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import random
 import runpy
 import shutil
 import sys
@@ -147,7 +149,8 @@ def main(argv: list[str]) -> int:
     sys.path.append(str(SITE / "common"))  # scikit-learn, where the environment has none of its own
     run = prepare(framework, name)
     setup_torch() if framework == "torch" else setup_shenjing()
-    os.chdir(run)
+    random.seed(SEED)  # programs that draw from Python's own generator unseeded (siamese's pairs): one run, and the
+    os.chdir(run)  # same pairs on both sides
     modules = source.parent / ("modules" if framework == "torch" else "ported_modules")
     if modules.is_dir():  # a program of several files: its own modules (data.py, model.py) importable by name
         sys.path.insert(0, str(modules))

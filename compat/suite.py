@@ -66,6 +66,9 @@ PROGRAMS = (
             ("--dataset", "mnist", "--dataroot", "data", "--niter", "1", "--ngf", "32", "--ndf", "32",
              "--manualSeed", "1"), 3200, conv=True, reduce="mean",
             note="pytorch/examples DCGAN on MNIST resized to 64 x 64, ngf = ndf = 32, 50 steps: mean Loss_D"),
+    Program("examples_siamese", rf"Accuracy: \d+/\d+ \({FLOAT}%\)", "accuracy", ("--epochs", "1"), 24000, conv=True,
+            note="pytorch/examples siamese_network: a torchvision ResNet-18 with conv1 replaced and fc cut off, "
+                 "shared by both images; BCELoss, Adadelta; 24 000 training pairs, the 10 000 test pairs"),
 )
 
 BY_NAME = {p.name: p for p in PROGRAMS}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .dtypes import result_type
 from .ops import elementwise as E
 from .ops import shape as S
-from .tensor import Tensor, _data
+from .tensor import Tensor, _data, tensor
 
 _MORE_NAMES = (
     "chunk split unbind narrow select flip movedim moveaxis swapaxes swapdims t tile broadcast_to sign rsqrt "
@@ -64,8 +65,22 @@ def stack(tensors: Any, dim: int = 0) -> Tensor:
     return S.Stack.apply(*tensors, axis=dim % (tensors[0].ndim + 1))
 
 
-def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
-    return E.Where.apply(_data(condition), input, other)
+_NOT_GIVEN = object()
+
+
+def where(condition: Any, input: Any = _NOT_GIVEN, other: Any = _NOT_GIVEN) -> Any:  # noqa: A002 - PyTorch's name
+    """``input`` where ``condition`` holds, else ``other`` (broadcast); ``where(condition)`` is
+    ``condition.nonzero(as_tuple=True)``. Two Python numbers give a tensor of their dtype (int64, the default
+    float, bool) on the condition's device: ``where(p > 0.5, 1, 0)``."""
+    if input is _NOT_GIVEN and other is _NOT_GIVEN:
+        return (condition if isinstance(condition, Tensor) else tensor(condition)).nonzero(as_tuple=True)
+    if input is _NOT_GIVEN or other is _NOT_GIVEN:
+        raise TypeError("where() expected (condition), or (condition, input, other)")
+    cond = _data(condition)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        device = condition.device if isinstance(condition, Tensor) else None
+        input = tensor(input, dtype=result_type(input, other), device=device)
+    return E.Where.apply(cond, input, other)
 
 
 def maximum(input: Tensor, other: Any) -> Tensor:  # noqa: A002
@@ -155,8 +170,8 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
 
 
 def broadcast_shapes(*shapes: Any) -> Any:
-    from .tensor import Size
     from .backend import numpy as _numpy
+    from .tensor import Size
 
     try:
         return Size(_numpy.broadcast_shapes(*[tuple(s) if not isinstance(s, int) else (s,) for s in shapes]))

@@ -6,6 +6,7 @@ API lands. The side-by-side comparison with PyTorch is benchmarks/bench_compat.p
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import re
 import subprocess
@@ -200,6 +201,23 @@ def test_examples_dcgan_runs_ported_ten_steps() -> None:
     run = ROOT / "compat" / ".work" / "shenjing" / program.name / "run"
     for name in ("netG_epoch_0.pth", "netD_epoch_0.pth", "fake_samples_epoch_000.png", "real_samples.png"):
         assert (run / name).is_file(), name
+
+
+def test_examples_siamese_runs_ported_twenty_steps() -> None:
+    """pytorch/examples siamese_network (a torchvision ResNet-18 with conv1 swapped and fc cut off by
+    ``children()[:-1]``, shared by two images; ``torch.where(p > 0.5, 1, 0)``; Adadelta) on 1280 pairs, then the
+    10 000 test pairs: the program runs to its end and beats chance (each test pair is positive or negative by
+    its index's parity, so a constant answer scores exactly 50 %; 60.5 % here, the runner seeds the pairs)."""
+    program = BY_NAME["examples_siamese"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), COMPAT_TRAIN_LIMIT="1280")
+    done = subprocess.run([sys.executable, "-W", "ignore", "-m", "compat.runner", "shenjing", program.name,
+                           "--epochs", "1", "--log-interval", "4"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    losses = [float(v) for v in re.findall(r"Loss: ([\d.]+)", done.stdout)]
+    assert len(losses) == 5 and all(math.isfinite(v) for v in losses)
+    found = re.findall(r"Accuracy: (\d+)/(\d+)", done.stdout)
+    assert found and int(found[-1][1]) == 10000 and int(found[-1][0]) > 5500
 
 
 def test_tut_polynomial_nn_runs_ported() -> None:

@@ -84,6 +84,16 @@ def test_python_numbers_never_widen_a_tensor(a: str, scalar: object, side: str) 
         t_where.dtype))
 
 
+@pytest.mark.parametrize("a", SCALARS, ids=["bool", "int", "float"])
+@pytest.mark.parametrize("b", SCALARS, ids=["bool", "int", "float"])
+def test_where_of_two_python_numbers_matches_torch(a: object, b: object) -> None:
+    """``torch.where(p > 0.5, 1, 0)`` (siamese_network's prediction): a tensor of the numbers' own dtype."""
+    p, tp = shenjing.tensor([0.2, 0.7, 0.9]), torch.tensor([0.2, 0.7, 0.9])
+    got, want = shenjing.where(p > 0.5, a, b), torch.where(tp > 0.5, a, b)
+    assert str(got.dtype) == "shenjing." + _torch_name(want.dtype) and got.tolist() == want.tolist()
+    assert [i.tolist() for i in shenjing.where(p > 0.5)] == [i.tolist() for i in torch.where(tp > 0.5)]
+
+
 def test_the_rules_that_real_programs_meet() -> None:
     x = shenjing.ones(3)
     idx = shenjing.tensor([1, 2, 3])

@@ -382,6 +382,7 @@ class Function:
             else:
                 arrays.append(x)
         ctx.xp = backend.xp
+        ctx.recording = requires_grad and _grad_mode.enabled  # whether backward can run: what forward must keep
         try:
             data = ctx.forward(*arrays, **options)
         except (ValueError, MemoryError) as error:  # NumPy's shape and size errors: PyTorch's RuntimeError
@@ -981,12 +982,22 @@ def _accumulate_leaf(tensor: Any, grad: Any, stolen: set) -> None:
         if grad is None:
             raise RuntimeError(f"backward: gradient shape does not match tensor of shape {tuple(data.shape)}")
     if tensor.grad is None:
-        if grad.base is not None or id(grad) in stolen:
+        if grad.strides != data.strides:  # NOTE: PyTorch's layout contract: .grad has its leaf's strides, so
+            grad = _in_layout_of(data, grad)  # an optimizer's element-wise passes run on dense memory
+        elif grad.base is not None or id(grad) in stolen:
             grad = grad.copy()  # a view or an array another leaf holds: give this leaf its own
         stolen.add(id(grad))
         tensor.grad = _Tensor._wrap(grad)
     else:
-        tensor.grad.array = tensor.grad.array + grad
+        total = tensor.grad.array + grad
+        tensor.grad.array = total if total.strides == data.strides else _in_layout_of(data, total)
+
+
+def _in_layout_of(data: Any, grad: Any) -> Any:
+    """A copy of ``grad`` laid out in memory as ``data`` (a transposed gradient made dense in the leaf's order)."""
+    out = backend_of(data).xp.empty_like(data)
+    out[...] = grad
+    return out
 
 
 # ---- anomaly detection (accepted) ---------------------------------------------------------------------------

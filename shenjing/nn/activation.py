@@ -74,7 +74,8 @@ class ReLUFunction(Function):
     """
 
     def forward(self, z: Any) -> Any:
-        self.positive = z > 0
+        if getattr(self, "recording", True):  # (no mask to keep where no backward follows: eval, no_grad)
+            self.positive = z > 0
         return self.xp.maximum(z, 0)  # NOTE: not z * mask, which gives −0.0 for negative z
 
     def backward(self, grad_a: Any) -> Any:

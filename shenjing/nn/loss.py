@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import Any
 
@@ -352,8 +353,10 @@ class BCEFunction(Function):
 
     def forward(self, p: Any, y: Any, weight: Any = None, reduction: str = "mean") -> Any:
         xp = self.xp
-        log_p = xp.maximum(xp.log(p), -100)
-        log_1mp = xp.maximum(xp.log1p(-p), -100)
+        quiet = getattr(xp, "errstate", None)  # p = 0 or 1 (a saturated sigmoid) is a defined case: log → −100
+        with quiet(divide="ignore") if quiet is not None else contextlib.nullcontext():
+            log_p = xp.maximum(xp.log(p), -100)
+            log_1mp = xp.maximum(xp.log1p(-p), -100)
         losses = -(y * log_p + (1 - y) * log_1mp)
         if weight is not None:
             losses = losses * weight

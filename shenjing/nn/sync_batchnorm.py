@@ -15,7 +15,7 @@ from typing import Any
 
 from ..autograd import Function
 from .module import Module
-from .norm import _BatchNorm, _data
+from .norm import _BatchNorm, _channel_sum, _data
 
 __all__ = ["SyncBatchNorm", "SyncBatchNormFunction"]
 
@@ -25,41 +25,44 @@ class SyncBatchNormFunction(Function):
 
     def forward(self, x: Any, gamma: Any, beta: Any, running_mean: Any = None, running_var: Any = None,
                 momentum: float = 0.1, eps: float = 1e-5, group: Any = None) -> Any:
-        axes = (0,) + tuple(range(2, x.ndim))
+        xp = self.xp
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         C = x.shape[1]
-        count = self.xp.full((1,), x.size // C, dtype=x.dtype)
-        stats = group.all_reduce(self.xp.concatenate([x.sum(axis=axes), count]), "sum")
+        count = xp.full((1,), x.size // C, dtype=x.dtype)
+        stats = group.all_reduce(xp.concatenate([_channel_sum(xp, x).reshape(-1), count]), "sum")
         M = float(stats[C])
         if M <= 1:
             raise ValueError(f"SyncBatchNorm: expected more than 1 value per channel when training, got {M:g} over "
                              f"all ranks (this rank's input has shape {tuple(x.shape)})")
         mean = (stats[:C] / M).reshape(shape)
-        centered = x - mean
-        var = (group.all_reduce((centered * centered).sum(axis=axes), "sum") / M).reshape(shape)
+        x_hat = x - mean  # x − μ, normalised in place below
+        var = (group.all_reduce(_channel_sum(xp, x_hat, x_hat).reshape(-1), "sum") / M).reshape(shape)
         if running_mean is not None:
             running_mean *= 1 - momentum
             running_mean += momentum * mean.reshape(-1)
             running_var *= 1 - momentum
             running_var += (momentum * M / (M - 1)) * var.reshape(-1)  # NOTE: unbiased, as PyTorch
-        inv_std = 1 / self.xp.sqrt(var + eps)
-        x_hat = centered * inv_std
-        self.x_hat, self.inv_std, self.axes, self.M, self.group = x_hat, inv_std, axes, M, group
+        inv_std = 1 / xp.sqrt(var + eps)
+        x_hat *= inv_std
+        self.x_hat, self.inv_std, self.M, self.group = x_hat, inv_std, M, group
         self.gamma = None if gamma is None else gamma.reshape(shape)
         y = x_hat if gamma is None else x_hat * self.gamma
         return y if beta is None else y + beta.reshape(shape)
 
     def backward(self, g: Any) -> tuple:
         need_x, need_gamma, need_beta = self.needs_input_grad[:3]
-        C = g.shape[1]
-        grad_beta = g.sum(axis=self.axes)  # Σ g (local)
-        grad_gamma = (g * self.x_hat).sum(axis=self.axes)  # Σ g x̂ (local)
+        xp, C = self.xp, g.shape[1]
+        grad_beta = _channel_sum(xp, g).reshape(-1)  # Σ g (local)
+        grad_gamma = _channel_sum(xp, g, self.x_hat).reshape(-1)  # Σ g x̂ (local)
         grad_x = None
-        if need_x:
-            sums = self.group.all_reduce(self.xp.concatenate([grad_beta, grad_gamma]), "sum")
+        if need_x:  # the rule of norm._normalize_backward, with the sums over every rank
+            sums = self.group.all_reduce(xp.concatenate([grad_beta, grad_gamma]), "sum")
             shape = self.inv_std.shape
             scale = self.inv_std if self.gamma is None else self.gamma * self.inv_std
-            grad_x = scale * (g - sums[:C].reshape(shape) / self.M - self.x_hat * (sums[C:].reshape(shape) / self.M))
+            grad_x = self.x_hat * (-sums[C:].reshape(shape) / self.M)
+            grad_x += g
+            grad_x -= sums[:C].reshape(shape) / self.M
+            grad_x *= scale
         return (grad_x, grad_gamma if need_gamma else None, grad_beta if need_beta else None) + \
             (None,) * (len(self.needs_input_grad) - 3)
 

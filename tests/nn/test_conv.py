@@ -354,3 +354,45 @@ def test_bias_is_uniform_within_one_over_root_fan_in(make, fan_in: int) -> None:
     assert abs(b.mean()) < 4 * bound / np.sqrt(3 * n)
     w = layer.weight.detach().numpy()
     assert np.abs(w).max() <= bound * (1 + 1e-6)  # the weight's bound, kaiming_uniform_(a=√5): the same 1/√fan_in
+
+
+def _dead_tap_cases() -> list:
+    """Small maps with padding, where some kernel taps read only zeros (all configurations below, drawn once)."""
+    draw = np.random.default_rng(11)
+    cases = [((3, 4, 1, 1), (5, 4, 3, 3), {"padding": 1}),  # ResNet's last stage on MNIST: the centre tap only
+             ((3, 4, 2, 2), (5, 4, 3, 3), {"padding": 1, "stride": 2}),  # its strided first conv: 2 × 2 taps
+             ((2, 3, 1, 6), (4, 3, 3, 3), {"padding": 1}),  # one axis cut, the other whole
+             ((2, 4, 2, 3), (4, 2, 5, 3), {"padding": (2, 1), "groups": 2})]
+    while len(cases) < 16:
+        H, W_ = (int(v) for v in draw.integers(1, 4, size=2))
+        kh, kw = (int(v) for v in draw.integers(1, 6, size=2))
+        ph, pw = int(draw.integers(0, kh)), int(draw.integers(0, kw))
+        sh, sw, dh = int(draw.integers(1, 3)), int(draw.integers(1, 3)), int(draw.integers(1, 3))
+        if H + 2 * ph < dh * (kh - 1) + 1 or W_ + 2 * pw < kw:
+            continue
+        cases.append(((2, 3, H, W_), (4, 3, kh, kw), {"padding": (ph, pw), "stride": (sh, sw), "dilation": (dh, 1)}))
+    return cases
+
+
+@pytest.mark.parametrize("x_shape,w_shape,options", _dead_tap_cases())
+def test_taps_that_read_only_padding_are_cut_and_results_equal_torch(x_shape, w_shape, options) -> None:
+    """The kernel-crop fast path (``conv._live_taps``) gives torch's output and gradients, dead taps' ∂L/∂W = 0."""
+    x, w, b = randn(*x_shape), randn(*w_shape), randn(w_shape[0])
+    sx, sw, sb = (shenjing.tensor(a, requires_grad=True) for a in (x, w, b))
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    out, want = F.conv2d(sx, sw, sb, **options), torch.nn.functional.conv2d(tx, tw, tb, **options)
+    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    g = randn(*want.shape)
+    out.backward(shenjing.tensor(g))
+    want.backward(torch.tensor(g))
+    for mine, theirs in ((sx, tx), (sw, tw), (sb, tb)):
+        np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_a_three_by_three_kernel_on_a_one_by_one_map_computes_the_centre_tap_only() -> None:
+    from shenjing.nn.conv import _live_taps
+
+    assert _live_taps((1, 1), (3, 3), (1, 1, 1, 1), (1, 1), (1, 1)) == ((1, 2, 1, 2), (0, 0, 0, 0))
+    assert _live_taps((2, 2), (3, 3), (1, 1, 1, 1), (2, 2), (1, 1)) == ((1, 3, 1, 3), (0, 0, 0, 0))
+    assert _live_taps((2, 2), (3, 3), (1, 1, 1, 1), (1, 1), (1, 1)) is None  # every tap feeds some output
+    assert _live_taps((28, 28), (7, 7), (3, 3, 3, 3), (2, 2), (1, 1)) is None

@@ -61,3 +61,41 @@ def test_constants_and_orthogonal() -> None:
     np.testing.assert_allclose(q @ q.T, np.eye(4), atol=1e-5)
     with pytest.raises(ValueError, match="fewer than 2 dimensions"):
         init.xavier_uniform_(empty(3))
+
+
+@pytest.mark.parametrize("shape,groups", [((4, 4, 3), 1), ((6, 3, 3, 3), 2), ((5, 3, 3, 5), 1), ((4, 2, 3, 3, 3), 2)])
+def test_dirac_equals_torch(shape: tuple, groups: int) -> None:
+    got = init.dirac_(empty(*shape), groups=groups).detach().numpy()
+    want = torch.nn.init.dirac_(torch.empty(*shape), groups=groups).numpy()
+    np.testing.assert_array_equal(got, want)
+
+
+def test_dirac_conv_passes_its_input_through() -> None:
+    conv = shenjing.nn.Conv2d(3, 3, 3, padding=1, bias=False)
+    init.dirac_(conv.weight)
+    x = shenjing.randn(2, 3, 5, 5)
+    np.testing.assert_array_equal(conv(x).detach().numpy(), x.numpy())
+    with pytest.raises(ValueError, match="3, 4, or 5 dimensions"):
+        init.dirac_(empty(3, 3))
+    with pytest.raises(ValueError, match="divisible by groups"):
+        init.dirac_(empty(5, 3, 3, 3), groups=2)
+
+
+def test_sparse_zeros_per_column_and_std() -> None:
+    w = init.sparse_(empty(200, 300), sparsity=0.1, std=0.02).detach().numpy()
+    assert ((w == 0).sum(axis=0) == 20).all()  # ⌈0.1 · 200⌉ zeros in every column, as torch
+    assert w[w != 0].std() == pytest.approx(0.02, rel=0.03)
+    with pytest.raises(ValueError, match="2 dimensions"):
+        init.sparse_(empty(3, 3, 3), sparsity=0.5)
+
+
+@pytest.mark.parametrize("old", ["uniform", "normal", "xavier_uniform", "xavier_normal", "kaiming_uniform",
+                                 "kaiming_normal", "orthogonal"])
+def test_deprecated_names_warn_as_torch_and_fill(old: str) -> None:
+    w = empty(8, 6)
+    with pytest.warns(FutureWarning, match=f"`nn.init.{old}` is now deprecated in favor of `nn.init.{old}_`"):
+        getattr(init, old)(w)
+    assert np.abs(w.detach().numpy()).sum() > 0
+    with pytest.warns(FutureWarning, match="nn.init.constant"):
+        init.constant(w, 0.5)
+    assert (w.detach().numpy() == 0.5).all()
