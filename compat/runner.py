@@ -11,7 +11,7 @@ What it arranges around the program, identically for both frameworks (no program
   an empty results/ folder (vae writes there); a program of several files gets its modules/ (ported_modules/ for
   shenjing) on sys.path;
 - COMPAT_TRAIN_LIMIT=N keeps the first N images of every MNIST / FashionMNIST training split (for programs
-  without a flag of their own);
+  without a flag of their own); COMPAT_TEST_LIMIT=N the first N of the test splits (quick runs in the tests);
 - Python's `random` seeded with COMPAT_SEED (0) on both sides, and each framework's own generator too;
 - sys.argv = [program] + the flags after NAME (the program's own flags: --epochs and the like);
 - the reference side gets torchvision 0.28 from compat/.site/reference (installed by compat/setup.sh) with its
@@ -70,7 +70,7 @@ def prepare(framework: str, name: str) -> Path:
     run.mkdir(parents=True)
     (run / "results").mkdir()
     raw = gunzipped_mnist()
-    for root in (base / "data", run / "data"):
+    for root in (base / "data", run / "data", run):  # ../data, ./data and . (the spatial transformer's root='.')
         for dataset in ("MNIST", "FashionMNIST"):
             folder = root / dataset / "raw"
             folder.mkdir(parents=True)
@@ -93,18 +93,19 @@ def write_corpus(text: Path, folder: Path) -> None:
 
 
 def limit_training_sets(classes: list[type]) -> None:
-    """Keep the first COMPAT_TRAIN_LIMIT samples of each training split (``.data`` / ``.targets``, as torchvision)."""
-    limit = os.environ.get("COMPAT_TRAIN_LIMIT")
-    if not limit:
+    """Keep the first COMPAT_TRAIN_LIMIT samples of each training split (``.data`` / ``.targets``, as torchvision),
+    and the first COMPAT_TEST_LIMIT of each test split (for quick test runs of programs that test every epoch)."""
+    train_limit, test_limit = os.environ.get("COMPAT_TRAIN_LIMIT"), os.environ.get("COMPAT_TEST_LIMIT")
+    if not train_limit and not test_limit:
         return
-    count = int(limit)
     for cls in classes:
         original_init = cls.__init__
 
         def __init__(self, *args, _init=original_init, **kwargs):  # noqa: N807
             _init(self, *args, **kwargs)
-            if self.train:
-                self.data, self.targets = self.data[:count], self.targets[:count]
+            limit = train_limit if self.train else test_limit
+            if limit:
+                self.data, self.targets = self.data[: int(limit)], self.targets[: int(limit)]
 
         cls.__init__ = __init__
 

@@ -69,6 +69,9 @@ PROGRAMS = (
     Program("examples_siamese", rf"Accuracy: \d+/\d+ \({FLOAT}%\)", "accuracy", ("--epochs", "1"), 24000, conv=True,
             note="pytorch/examples siamese_network: a torchvision ResNet-18 with conv1 replaced and fc cut off, "
                  "shared by both images; BCELoss, Adadelta; 24 000 training pairs, the 10 000 test pairs"),
+    Program("tut_spatial_transformer", rf"Accuracy: \d+/\d+ \({FLOAT}%\)", "accuracy", (), 3000, conv=True,
+            note="pytorch/tutorials spatial transformer: F.affine_grid + F.grid_sample, its 20 epochs on 3000 "
+                 "training digits, each tested on the 10 000"),
 )
 
 BY_NAME = {p.name: p for p in PROGRAMS}

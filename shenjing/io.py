@@ -411,6 +411,10 @@ def save_model(model: Any, path: Any, **metadata: Any) -> None:
           (1): ReLU()
         )
     """
+    for name, module in model.named_modules() if hasattr(model, "named_modules") else ():
+        if getattr(module, "has_uninitialized_params", None) is not None and module.has_uninitialized_params():
+            raise ValueError(f"{'layer ' + repr(name) if name else 'the model'} ({type(module).__name__}) has not been initialized yet: run one batch "
+                             "through the model (model(x)) before saving, so its lazy layers learn their sizes")
     save_model_state(path, describe(model), {k: _host(v.array) for k, v in model.state_dict().items()}, metadata)
 
 

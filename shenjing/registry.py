@@ -38,6 +38,7 @@ def _load_builtins() -> None:
             and issubclass(value, nn.Module)
             and value is not nn.Module
             and value.__module__.startswith("shenjing.nn.")
+            and not issubclass(value, nn.LazyModuleMixin)  # saved as the eager layer each becomes at its first call
         ):
             _by_name.setdefault(value.__name__, value)
             _by_class.setdefault(value, value.__name__)

@@ -1,13 +1,18 @@
 """``shenjing.nn``: layers, activations, losses and containers, PyTorch-shaped (an index only)."""
 
-from . import functional, init
-from . import utils  # gradient clipping, as torch.nn.utils
 from ..registry import register_module  # names custom layers for model files
+from . import (
+    functional,
+    init,
+    utils,  # gradient clipping, as torch.nn.utils
+)
 from .activation import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softmax2d, Softplus, Step, Tanh
+from .attention import KVCache, MultiheadAttention
 from .containers import DataParallel, ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d
 from .conv_transpose import ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout, Dropout2d
+from .embedding import Embedding, EmbeddingBag
 from .linear import Flatten, Identity, Linear, Unflatten
 from .loss import (
     BCELoss,
@@ -22,8 +27,6 @@ from .module import Buffer, Module, Parameter
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool1d, MaxPool2d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
-from .embedding import Embedding, EmbeddingBag
-from .attention import KVCache, MultiheadAttention
 from .transformer import (
     Transformer,
     TransformerDecoder,
@@ -132,4 +135,22 @@ from .fold import Fold, Unfold  # noqa: E402
 
 __all__ += ["Fold", "Unfold"]
 from . import parallel  # noqa: E402,F401  (nn.parallel.DistributedDataParallel)
+from .lazy import (  # noqa: E402
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyLinear,
+    LazyModuleMixin,
+    UninitializedBuffer,
+    UninitializedParameter,
+)
 from .sync_batchnorm import SyncBatchNorm  # noqa: E402,F401
+
+__all__ += ["LazyBatchNorm1d", "LazyBatchNorm2d", "LazyConv1d", "LazyConv2d", "LazyConvTranspose1d",
+            "LazyConvTranspose2d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyLinear", "LazyModuleMixin",
+            "UninitializedBuffer", "UninitializedParameter"]

@@ -136,7 +136,7 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
     def __repr__(self) -> str:
-        return f"Linear({self.extra_repr()})"
+        return f"{type(self).__name__}({self.extra_repr()})"
 
     def get_config(self) -> dict:
         return {"in_features": self.in_features, "out_features": self.out_features, "bias": self.bias is not None}

@@ -309,6 +309,8 @@ class Module:
             if key not in state_dict:
                 continue
             value = _as_array(state_dict[key])
+            if getattr(target, "is_uninitialized", False):  # a lazy layer's parameter takes the checkpoint's shape
+                target.materialize(tuple(value.shape), dtype=target.array.dtype)
             if tuple(value.shape) != tuple(target.shape):
                 errors.append(
                     f"size mismatch for {key}: copying a param with shape {tuple(value.shape)} from checkpoint, "
