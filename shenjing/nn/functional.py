@@ -99,8 +99,11 @@ from .padding import pad  # noqa: E402
 __all__ += ["adaptive_avg_pool1d", "avg_pool1d", "dropout1d", "group_norm", "instance_norm", "pad", "rms_norm"]
 from .upsampling import interpolate, upsample, upsample_bilinear, upsample_nearest  # noqa: E402
 from .grid_sample import affine_grid, grid_sample  # noqa: E402
+from .pooling import max_pool1d_with_indices, max_pool2d_with_indices  # noqa: E402
+from .unpooling import max_unpool1d, max_unpool2d  # noqa: E402
 
-__all__ += ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest", "affine_grid", "grid_sample"]
+__all__ += ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest", "affine_grid", "grid_sample",
+            "max_pool1d_with_indices", "max_pool2d_with_indices", "max_unpool1d", "max_unpool2d"]
 from .lp_pool import lp_pool1d, lp_pool2d  # noqa: E402
 from .shuffle import channel_shuffle, native_channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: E402
 

@@ -29,6 +29,8 @@ __all__ = [
     "AdaptiveAvgPool2d",
     "max_pool1d",
     "max_pool2d",
+    "max_pool1d_with_indices",
+    "max_pool2d_with_indices",
     "avg_pool2d",
     "adaptive_avg_pool2d",
     "MaxPool2dFunction",
@@ -73,6 +75,7 @@ class MaxPool2dFunction(Function):
         dilation: tuple = (1, 1),
         ceil_mode: bool = False,
         with_indices: bool = True,
+        positions: Any = None,
     ) -> Any:
         xp = self.xp
         self.unbatched = x.ndim == 3
@@ -99,6 +102,9 @@ class MaxPool2dFunction(Function):
                 for k in range(len(slices)):
                     xp.copyto(first, k, where=xp.isnan(xc[slices[k]]))
             self.first, self.slices, self.xc_shape = first, slices, xc.shape
+            if positions is not None:  # return_indices: each maximum's flat position in its input plane, y·W + x
+                where = _positions(xp, first, kernel, stride, padding, dilation, x.shape[3])
+                positions.append(where[0] if self.unbatched else where)
         out_nchw = as_nchw(a)
         return out_nchw[0] if self.unbatched else out_nchw
 
@@ -121,6 +127,16 @@ class MaxPool2dFunction(Function):
             grad_x = grad_x[self.inner]
         grad_x = as_nchw(grad_x)
         return grad_x[0] if self.unbatched else grad_x
+
+
+def _positions(xp: Any, first: Any, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple, width: int) -> Any:
+    """PyTorch's pooling indices (N, C, H_out, W_out): offset k = (i, j) of window (y, x) is the input pixel
+    (s_h·y + d_h·i − p_h, s_w·x + d_w·j − p_w), numbered row by row within its (n, c) plane."""
+    N, Ho, Wo, C = first.shape
+    i, j = first.astype("int64") // kernel[1], first.astype("int64") % kernel[1]
+    rows = (xp.arange(Ho) * stride[0] - padding[0])[None, :, None, None] + dilation[0] * i
+    cols = (xp.arange(Wo) * stride[1] - padding[1])[None, None, :, None] + dilation[1] * j
+    return as_nchw(rows * width + cols)
 
 
 def _max_and_first_of_four(xp: Any, blocks: list) -> tuple:
@@ -296,14 +312,21 @@ def max_pool2d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Tensor:
-    """Max over each k_h × k_w window (stride defaults to kernel_size); see :class:`MaxPool2d`."""
-    if return_indices:
-        raise NotImplementedError("max_pool2d: return_indices=True is not supported")
+    """Max over each k_h × k_w window (stride defaults to kernel_size); see :class:`MaxPool2d`.
+
+    With ``return_indices`` also each maximum's position, y·W + x within its input plane (for ``max_unpool2d``)."""
     kernel = pair(kernel_size, "kernel_size")
     stride = kernel if stride is None or stride == [] else pair(stride, "stride")
     return _max_pool2d(
-        input, kernel, stride, pair(padding, "padding"), pair(dilation, "dilation"), ceil_mode, "max_pool2d"
+        input, kernel, stride, pair(padding, "padding"), pair(dilation, "dilation"), ceil_mode, "max_pool2d",
+        return_indices,
     )
+
+
+def max_pool2d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+                            dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = True) -> tuple:
+    """``max_pool2d(..., return_indices=True)``: (values, indices)."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
 
 
 def _max_pool2d(
@@ -314,10 +337,12 @@ def _max_pool2d(
     dilation: tuple,  # noqa: A002
     ceil_mode: bool,
     where: Any,
-) -> Tensor:
+    return_indices: bool = False,
+) -> Any:
     _check_pool(where, input, kernel, stride, padding, dilation, ceil_mode)
-    with_indices = input.requires_grad and is_grad_enabled()
-    return MaxPool2dFunction.apply(
+    with_indices = return_indices or (input.requires_grad and is_grad_enabled())
+    positions = [] if return_indices else None
+    out = MaxPool2dFunction.apply(
         input,
         kernel=kernel,
         stride=stride,
@@ -325,7 +350,9 @@ def _max_pool2d(
         dilation=dilation,
         ceil_mode=ceil_mode,
         with_indices=with_indices,
+        positions=positions,
     )
+    return (out, Tensor._wrap(positions[0])) if return_indices else out
 
 
 def max_pool1d(
@@ -337,18 +364,26 @@ def max_pool1d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Tensor:
-    """Max over each window of k along the last axis of (N, C, L) or (C, L): max_pool2d of a unit height."""
-    if return_indices:
-        raise NotImplementedError("max_pool1d: return_indices=True is not supported")
+    """Max over each window of k along the last axis of (N, C, L) or (C, L): max_pool2d of a unit height.
+
+    With ``return_indices`` also each maximum's position along L (for ``max_unpool1d``)."""
     (k,) = pair(kernel_size, "kernel_size", 1)
     (s,) = (k,) if stride is None or stride == [] else pair(stride, "stride", 1)
     (p,), (d,) = pair(padding, "padding", 1), pair(dilation, "dilation", 1)
-    return _max_pool1d(input, k, s, p, d, ceil_mode, "max_pool1d")
+    return _max_pool1d(input, k, s, p, d, ceil_mode, "max_pool1d", return_indices)
 
 
-def _max_pool1d(input: Tensor, k: int, s: int, p: int, d: int, ceil_mode: bool, where: Any) -> Tensor:  # noqa: A002
+def max_pool1d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+                            dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = True) -> tuple:
+    """``max_pool1d(..., return_indices=True)``: (values, indices)."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+
+
+def _max_pool1d(input: Tensor, k: int, s: int, p: int, d: int, ceil_mode: bool, where: Any,  # noqa: A002
+                return_indices: bool = False) -> Any:
     _check_pool(where, input, (1, k), (1, s), (0, p), (1, d), ceil_mode, n=1)
-    with_indices = input.requires_grad and is_grad_enabled()
+    with_indices = return_indices or (input.requires_grad and is_grad_enabled())
+    positions = [] if return_indices else None
     out = MaxPool2dFunction.apply(
         input.unsqueeze(-2),
         kernel=(1, k),
@@ -357,7 +392,10 @@ def _max_pool1d(input: Tensor, k: int, s: int, p: int, d: int, ceil_mode: bool, 
         dilation=(1, d),
         ceil_mode=ceil_mode,
         with_indices=with_indices,
+        positions=positions,
     )
+    if return_indices:
+        return out.squeeze(-2), Tensor._wrap(positions[0]).squeeze(-2)
     return out.squeeze(-2)
 
 
@@ -463,13 +501,11 @@ class MaxPool2d(Module):
         ceil_mode: bool = False,
     ) -> None:
         super().__init__()
-        if return_indices:
-            raise NotImplementedError(f"{type(self).__name__}: return_indices=True is not supported")
         kernel_size, stride, padding, dilation = map(_tupled, (kernel_size, stride, padding, dilation))
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
-        self.return_indices = False
+        self.return_indices = bool(return_indices)
         self._args = (
             pair(kernel_size, "kernel_size"),
             pair(self.stride, "stride"),
@@ -479,7 +515,7 @@ class MaxPool2d(Module):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         kernel, stride, padding, dilation = self._args
-        return _max_pool2d(input, kernel, stride, padding, dilation, self.ceil_mode, self)
+        return _max_pool2d(input, kernel, stride, padding, dilation, self.ceil_mode, self, self.return_indices)
 
     def extra_repr(self) -> str:
         return (
@@ -494,6 +530,7 @@ class MaxPool2d(Module):
             "padding": _jsonable(self.padding),
             "dilation": _jsonable(self.dilation),
             "ceil_mode": self.ceil_mode,
+            "return_indices": self.return_indices,
         }
 
 
@@ -525,13 +562,11 @@ class MaxPool1d(MaxPool2d):
         ceil_mode: bool = False,
     ) -> None:
         Module.__init__(self)
-        if return_indices:
-            raise NotImplementedError("MaxPool1d: return_indices=True is not supported")
         kernel_size, stride, padding, dilation = map(_tupled, (kernel_size, stride, padding, dilation))
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
-        self.return_indices = False
+        self.return_indices = bool(return_indices)
         self._args = tuple(
             pair(v, name, 1)[0]
             for v, name in (
@@ -544,7 +579,7 @@ class MaxPool1d(MaxPool2d):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         k, s, p, d = self._args
-        return _max_pool1d(input, k, s, p, d, self.ceil_mode, self)
+        return _max_pool1d(input, k, s, p, d, self.ceil_mode, self, self.return_indices)
 
 
 class AvgPool2d(Module):
