@@ -175,3 +175,34 @@ def test_a_leaf_gradient_has_the_leaf_memory_layout() -> None:
     for _ in range(2):
         (conv(shenjing.randn(2, 8, 6, 6)).sum() + conv(shenjing.randn(2, 8, 6, 6)).sum()).backward()
         assert conv.weight.grad.array.flags["C_CONTIGUOUS"]
+
+
+@pytest.mark.parametrize("name", ["relu", "gelu", "leaky_relu", "silu", "cross_entropy", "nll", "mse", "bce",
+                                  "bce_logits", "smooth_l1", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm",
+                                  "layer_norm", "linear", "linear_no_bias", "mm", "mv", "dot", "sum_dim", "view",
+                                  "clamp", "max"])
+def test_grad_fn_names_are_pytorchs(name: str) -> None:
+    """What programs print as ``loss.grad_fn``: PyTorch's node names (NllLossBackward0, AddmmBackward0, ...)."""
+    import torch
+
+    def build(m):
+        F = m.nn.functional
+        x = m.ones(4, 3, requires_grad=True)
+        img = m.ones(2, 3, 6, 6, requires_grad=True)
+        label = m.tensor([0, 1, 2, 1])
+        return {
+            "relu": lambda: F.relu(x), "gelu": lambda: F.gelu(x), "leaky_relu": lambda: F.leaky_relu(x),
+            "silu": lambda: F.silu(x), "cross_entropy": lambda: F.cross_entropy(x, label),
+            "nll": lambda: F.nll_loss(x, label), "mse": lambda: F.mse_loss(x, m.zeros(4, 3)),
+            "bce": lambda: F.binary_cross_entropy(m.sigmoid(x), m.zeros(4, 3)),
+            "bce_logits": lambda: F.binary_cross_entropy_with_logits(x, m.zeros(4, 3)),
+            "smooth_l1": lambda: F.smooth_l1_loss(x, m.zeros(4, 3)), "conv2d": lambda: F.conv2d(img, m.ones(2, 3, 3, 3)),
+            "max_pool2d": lambda: F.max_pool2d(img, 2), "avg_pool2d": lambda: F.avg_pool2d(img, 2),
+            "batch_norm": lambda: F.batch_norm(img, m.zeros(3), m.ones(3), training=True),
+            "layer_norm": lambda: F.layer_norm(x, (3,)), "linear": lambda: F.linear(x, m.ones(2, 3), m.ones(2)),
+            "linear_no_bias": lambda: F.linear(x, m.ones(2, 3)), "mm": lambda: x @ m.ones(3, 2),
+            "mv": lambda: x @ m.ones(3), "dot": lambda: x[0] @ m.ones(3), "sum_dim": lambda: x.sum(0),
+            "view": lambda: x.view(12), "clamp": lambda: x.clamp(-1, 1), "max": lambda: x.max(),
+        }[name]()
+
+    assert build(shenjing).grad_fn.name() == type(build(torch).grad_fn).__name__

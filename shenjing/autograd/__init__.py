@@ -450,8 +450,13 @@ class Function:
 
     def name(self) -> str:
         """The node's name in PyTorch's style for built-in ops, ``MulBackward0`` (a PyTorch-style Function of a
-        user's is ``FnBackward``, without the 0, as in PyTorch)."""
-        return type(self).__name__.removesuffix("Function") + "Backward0"
+        user's is ``FnBackward``, without the 0, as in PyTorch); PyTorch's own name where it calls the op
+        differently (``ReluBackward0``, ``NllLossBackward0``, ``AddmmBackward0``: see ``_TORCH_NAMES``)."""
+        stem = type(self).__name__.removesuffix("Function")
+        known = _TORCH_NAMES.get(stem)
+        if callable(known):
+            return known(self)
+        return known or stem + "Backward0"
 
     @property
     def next_functions(self) -> tuple:
@@ -459,6 +464,31 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {hex(id(self))}>"
+
+
+def _matmul_name(node: Any) -> str:
+    a, b = getattr(node, "a", None), getattr(node, "b", None)
+    dims = (getattr(a, "ndim", 2), getattr(b, "ndim", 2))
+    return {(2, 2): "MmBackward0", (2, 1): "MvBackward0", (1, 1): "DotBackward0"}.get(dims, "UnsafeViewBackward0")
+
+
+# Where PyTorch's autograd names a node other than "<our Function's name>Backward0" (what programs print as
+# grad_fn): the same op under PyTorch's name, or the name of the kernel PyTorch runs for it.
+_TORCH_NAMES: dict = {
+    "ReLU": "ReluBackward0", "GELU": "GeluBackward0", "LeakyReLU": "LeakyReluBackward0", "ELU": "EluBackward0",
+    "SiLU": "SiluBackward0", "CrossEntropy": "NllLossBackward0", "NLL": "NllLossBackward0",
+    "MSE": "MseLossBackward0", "BCE": "BinaryCrossEntropyBackward0",
+    "BCEWithLogits": "BinaryCrossEntropyWithLogitsBackward0", "SmoothL1": "SmoothL1LossBackward0",
+    "L1": "MeanBackward0", "Conv2d": "ConvolutionBackward0", "Conv1d": "ConvolutionBackward0",
+    "ConvTranspose2d": "ConvolutionBackward0", "MaxPool2d": "MaxPool2DWithIndicesBackward0",
+    "AvgPool2d": "AvgPool2DBackward0", "BatchNorm": "NativeBatchNormBackward0",
+    "LayerNorm": "NativeLayerNormBackward0", "Dropout": "MulBackward0", "_Clone": "CloneBackward0",
+    "Reshape": "ViewBackward0", "Amax": "MaxBackward1",
+    "Clamp": "ClampBackward1",
+    "Linear": lambda node: "AddmmBackward0" if getattr(node, "has_bias", True) else "MmBackward0",
+    "MatMul": _matmul_name,
+    "Sum": lambda node: "SumBackward1" if getattr(node, "axes", None) is not None else "SumBackward0",
+}
 
 
 class AccumulateGrad:
