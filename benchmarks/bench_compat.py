@@ -5,8 +5,8 @@
 Each program runs in its own subprocess (python -m compat.runner, see compat/runner.py for the local data and
 limits); the table gives per program: whether the ported program runs (or its error line), the final metric of
 each framework, and the time ratio shenjing / PyTorch (program wall time after import). Targets (issue 9):
-accuracies at most 3 points below, losses at most 10 % above, time at most 2x PyTorch's (1.5x for convolutional
-programs). Stores the raw outcomes in compat/results.json (naming programs reruns only those) and writes
+accuracies at most 3 points below, losses at most 10 % above, printed output identical (kind 'output'), time at
+most 2x PyTorch's (1.5x for convolutional programs). Stores the raw outcomes in compat/results.json (naming programs reruns only those) and writes
 compat/RESULTS.md and the table in the README's compatibility section from them, unless --no-write. Needs
 compat/setup.sh run once (torchvision, scikit-learn).
 """
@@ -81,6 +81,8 @@ def verdict(program: Program, ref: Outcome, ours: Outcome) -> tuple[str, str]:
         metric = f"{'ok' if gap >= -3 else 'MISS'} ({gap:+.1f} pts)"
     elif program.kind == "below":
         metric = "ok" if ours.metric < program.threshold else "MISS"
+    elif program.kind == "output":
+        metric = "ok (same output)" if ours.metric == ref.metric else "MISS (output differs)"
     else:
         rel = (ours.metric - ref.metric) / abs(ref.metric) if ref.metric else float("inf")
         metric = f"{'ok' if rel <= 0.10 else 'MISS'} ({100 * rel:+.1f} %)"
@@ -98,6 +100,8 @@ def fmt(program: Program, outcome: Outcome) -> str:
         return f"{as_points(program, outcome.metric):.1f} %"
     if program.kind == "accuracy":
         return f"{outcome.metric:.1f} %"
+    if program.kind == "output":
+        return f"crc {int(outcome.metric):08x}"
     return f"{outcome.metric:.4g}"
 
 

@@ -7,13 +7,16 @@ for programs that have no flag of their own for it. ``metric`` is a regular expr
 program's output is the final metric; ``kind`` says how to compare it with PyTorch's:
 ``accuracy`` (percent, within 3 points), ``fraction`` (an accuracy in [0, 1]), ``error`` (a fraction in [0, 1],
 compared as accuracy = 100 (1 - error)), ``loss`` (within 10 %), ``below`` (the program stops when its loss is
-below ``threshold``: both must get there). ``reduce="mean"`` takes the mean of every match instead of the last
-(for a GAN, whose losses swing from batch to batch: the mean discriminator loss over the run).
+below ``threshold``: both must get there), ``output`` (the whole printed output must be PyTorch's, character
+for character, after ``shenjing.`` is read as ``torch.`` and the ``mask`` regex, the random values, is blanked:
+for tutorials that print tensors; the metric is a CRC-32 of that text). ``reduce="mean"`` takes the mean of
+every match instead of the last (for a GAN, whose losses swing from batch to batch: the mean discriminator loss).
 """
 
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass, field
 
 FLOAT = r"([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)"
@@ -31,9 +34,19 @@ class Program:
     data: tuple[str, ...] = field(default=("mnist",))
     note: str = ""
     reduce: str = "last"
+    mask: str = ""
+
+    def normalized(self, stdout: str) -> str:
+        """The output as compared for ``kind="output"``: shenjing's names as torch's, the masked values blanked."""
+        text = stdout.replace("shenjing.", "torch.")
+        if self.mask:
+            text = re.sub(self.mask, "#", text)
+        return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
     def value(self, stdout: str) -> float | None:
         """The program's final metric read from its output (None when it printed none)."""
+        if self.kind == "output":
+            return float(zlib.crc32(self.normalized(stdout).encode("utf-8"))) if stdout.strip() else None
         found = [float(m) for m in re.findall(self.metric, stdout, flags=re.MULTILINE)]
         if not found:
             return None
@@ -69,6 +82,9 @@ PROGRAMS = (
     Program("examples_siamese", rf"Accuracy: \d+/\d+ \({FLOAT}%\)", "accuracy", ("--epochs", "1"), 24000, conv=True,
             note="pytorch/examples siamese_network: a torchvision ResNet-18 with conv1 replaced and fc cut off, "
                  "shared by both images; BCELoss, Adadelta; 24 000 training pairs, the 10 000 test pairs"),
+    Program("tut_tensorqs", "", "output", data=(), mask=r"\d\.\d{4}",
+            note="pytorch/tutorials basics/tensorqs: tensors printed, indexed, joined, multiplied (out=), bridged to "
+                 "NumPy; the printed output must be PyTorch's but for the random values"),
     Program("tut_spatial_transformer", rf"Accuracy: \d+/\d+ \({FLOAT}%\)", "accuracy", (), 3000, conv=True,
             note="pytorch/tutorials spatial transformer: F.affine_grid + F.grid_sample, its 20 epochs on 3000 "
                  "training digits, each tested on the 10 000"),

@@ -143,6 +143,10 @@ from .legacy import BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTenso
 from .legacy import LongTensor, ShortTensor
 from . import return_types  # noqa: E402
 from . import nn, optim  # noqa: E402 - after the core they build on
+from ._nn_aliases import *  # noqa: E402,F403 - torch.conv2d, torch.dropout(input, p, train), ... (see the module)
+from ._tensor_str import set_printoptions  # noqa: E402
+from .functions import pow  # noqa: E402,A004
+from .runtime import *  # noqa: E402,F403 - set_num_threads, use_deterministic_algorithms, ...
 from . import data, datasets  # noqa: E402 - data sets and loaders, after nn
 from . import io, train  # noqa: E402 - model files and the training loop, after data
 from .io import load, save  # noqa: E402

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _tensor_math_more as _math_more
 from .dtypes import result_type
 from .ops import elementwise as E
 from .ops import shape as S
@@ -15,6 +16,11 @@ _MORE_NAMES = (
     "less_equal not_equal logical_and logical_or logical_xor logical_not bitwise_and bitwise_or bitwise_xor "
     "bitwise_not remainder floor_divide norm is_floating_point count_nonzero prod erf erfinv nan_to_num "
     "isclose inner dist tensor_split hsplit vsplit fmod cross histc mode"
+).split()
+_MORE_NAMES += _math_more.FUNCTION_NAMES  # acos, atan2, logaddexp, cummax, ... (see _tensor_math_more.py)
+_MORE_NAMES += (  # torch.add(a, b), torch.clone(x), torch.relu_(x), ...
+    "add sub mul div neg clone detach clamp_min clamp_max unflatten ceil_ clamp_max_ clamp_min_ clip_ detach_ fill_ "
+    "floor_ relu_ round_ sigmoid_ tanh_ trunc_ zero_"
 ).split()
 
 __all__ = [
@@ -30,7 +36,7 @@ __all__ = [
     "einsum", "mm", "mv", "dot", "bmm", "baddbmm", "addmm", "multinomial", "one_hot", "take", "trace", "index_fill", "kthvalue",
     "median", "searchsorted", "bucketize", "diag_embed", "tril_indices", "triu_indices",
     "hstack", "vstack", "row_stack", "dstack", "column_stack", "meshgrid", "broadcast_tensors", "broadcast_shapes", "atleast_1d",
-    "atleast_2d", "atleast_3d", "std_mean", "var_mean", "logspace",
+    "atleast_2d", "atleast_3d", "std_mean", "var_mean", "logspace", "pow",
     *_MORE_NAMES,
 ]
 
@@ -97,12 +103,57 @@ def pad_constant(input: Tensor, pad_width: tuple, value: float = 0.0) -> Tensor:
 
 
 def _method(name: str) -> Any:
-    def function(input: Tensor, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
-        return getattr(input, name)(*args, **kwargs)
+    def function(input: Tensor, *args: Any, out: Any = None, **kwargs: Any) -> Any:  # noqa: A002
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+        result = getattr(input, name)(*args, **kwargs)
+        return result if out is None else _write_out(name, result, out)
 
     function.__name__ = name
-    function.__doc__ = f"``shenjing.{name}(x, ...)`` is ``x.{name}(...)``; see :meth:`Tensor.{name}`."
+    function.__doc__ = (f"``shenjing.{name}(x, ...)`` is ``x.{name}(...)``; see :meth:`Tensor.{name}`. ``out=`` "
+                        "writes the result into a given tensor, as PyTorch's.")
     return function
+
+
+def _write_out(name: str, result: Any, out: Any) -> Any:
+    """PyTorch's ``out=``: the result written into ``out`` (resized, with PyTorch's warning, when its shape
+    differs; a cast only within the same kind: float into an int tensor is refused, as PyTorch)."""
+    import warnings
+
+    from . import autograd
+    from .backend import backend_of
+
+    if isinstance(result, tuple):  # (values, indices): out is a pair of tensors
+        if not isinstance(out, tuple | list) or len(out) != len(result):
+            raise TypeError(f"{name}(): out must be a tuple of {len(result)} Tensors")
+        written = tuple(_write_out(name, r, o) for r, o in zip(result, out))
+        return type(result)(*written) if hasattr(result, "_fields") else written
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if autograd.is_grad_enabled() and (result.requires_grad or out.requires_grad):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad.")
+    xp = backend_of(out.array).xp
+    if not xp.can_cast(result.array.dtype, out.array.dtype, casting="same_kind"):
+        raise RuntimeError(f"result type {result.dtype} can't be cast to the desired output type {out.dtype}")
+    if tuple(out.shape) != tuple(result.shape):
+        if out.array.size:
+            warnings.warn(f"An output with one or more elements was resized since it had shape {list(out.shape)}, "
+                          f"which does not match the required output shape {list(result.shape)}. This behavior is "
+                          "deprecated, and in a future PyTorch release outputs will not be resized unless they have "
+                          "zero elements. You can explicitly reuse an out tensor t by resizing it, inplace, to zero "
+                          "elements with t.resize_(0).", UserWarning, stacklevel=3)
+        out.array = result.array.astype(out.array.dtype, copy=True)
+    else:
+        out.array[...] = result.array
+    autograd.bump_version(out.array)
+    return out
+
+
+def pow(input: Any, exponent: Any, *, out: Any = None) -> Tensor:  # noqa: A001,A002 - PyTorch's name
+    """input ** exponent; ``input`` may be a Python number (``torch.pow(2, t)``)."""
+    result = input ** exponent if isinstance(input, Tensor) else exponent.__rpow__(input)
+    return result if out is None else _write_out("pow", result, out)
 
 
 exp, log, sqrt, abs, sin, cos, square = (_method(n) for n in ("exp", "log", "sqrt", "abs", "sin", "cos", "square"))
@@ -116,6 +167,7 @@ sigmoid, tanh, relu = _method("sigmoid"), _method("tanh"), _method("relu")
 softmax, log_softmax = _method("softmax"), _method("log_softmax")
 # the rest of the method-shaped functions programs call (torch.X(t, ...) is t.X(...))
 globals().update({_name: _method(_name) for _name in _MORE_NAMES})
+globals().update(_math_more.FUNCTIONS)  # the few whose first argument is n or may be a number
 
 
 def hstack(tensors: Any) -> Tensor:

@@ -10,12 +10,24 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from . import _tensor_base, _tensor_indexing, _tensor_inplace, _tensor_math, _tensor_more, _tensor_shape
-from . import autograd
+from . import (
+    _tensor_base,
+    _tensor_indexing,
+    _tensor_inplace,
+    _tensor_inplace_more,
+    _tensor_math,
+    _tensor_math_more,
+    _tensor_more,
+    _tensor_shape,
+    _tensor_str,
+    autograd,
+)
 from ._tensor_base import _data, _dims
 from ._tensor_indexing import IndexingMethods
 from ._tensor_inplace import InplaceMethods
+from ._tensor_inplace_more import InplaceMoreMethods
 from ._tensor_math import MathMethods
+from ._tensor_math_more import MathMoreMethods
 from ._tensor_more import MoreMethods
 from ._tensor_shape import ShapeMethods
 from .backend import NUMPY, Device, as_dtype, backend_of, get_backend, get_default_dtype, is_device
@@ -55,7 +67,8 @@ class Size(tuple):
         return Size, (tuple(self),)
 
 
-class Tensor(MathMethods, ShapeMethods, InplaceMethods, IndexingMethods, MoreMethods):
+class Tensor(MathMethods, ShapeMethods, InplaceMethods, IndexingMethods, MoreMethods, MathMoreMethods,
+             InplaceMoreMethods):
     """A multi-dimensional array that records the ops applied to it, for reverse-mode differentiation.
 
     Attributes:
@@ -319,22 +332,27 @@ class Tensor(MathMethods, ShapeMethods, InplaceMethods, IndexingMethods, MoreMet
 
     # ---- Python protocol ----------------------------------------------------------------------------------
     def __repr__(self) -> str:
+        """PyTorch's print, character for character (see ``_tensor_str.py``)."""
         host = backend_of(self.array).to_host(self.array)
-        xp = NUMPY.xp
-        finite = host[xp.isfinite(host)] if host.dtype.kind == "f" else host
-        whole = host.dtype.kind != "f" or bool((finite == xp.round(finite)).all())
-        body = xp.array2string(host, separator=", ", prefix="tensor(", precision=4, threshold=1000,
-                               floatmode="unique" if whole else "fixed")
-        extras = []
+        prefix = "tensor("
+        suffixes = []
         if str(self.device) != "cpu":
-            extras.append(f"device='{self.device}'")
-        if self.dtype not in (get_default_dtype(), NUMPY.xp.dtype("int64"), NUMPY.xp.dtype("bool")):
-            extras.append(f"dtype={self.dtype}")
+            suffixes.append(f"device='{self.device}'")
+        if host.size == 0:
+            if host.ndim != 1:  # the shape of an empty tensor, unless (0,), as PyTorch (and NumPy)
+                suffixes.append(f"size={tuple(host.shape)}")
+            if self.dtype != get_default_dtype():
+                suffixes.append(f"dtype={self.dtype}")
+            body = "[]"
+        else:
+            if self.dtype not in (get_default_dtype(), NUMPY.xp.dtype("int64"), NUMPY.xp.dtype("bool")):
+                suffixes.append(f"dtype={self.dtype}")
+            body = _tensor_str.tensor_str(host, len(prefix))
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{self._ctx.name()}>")
+            suffixes.append(f"grad_fn=<{self._ctx.name()}>")
         elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+            suffixes.append("requires_grad=True")
+        return _tensor_str.add_suffixes(prefix + body, suffixes, len(prefix))
 
     def __len__(self) -> int:
         if self.array.ndim == 0:
@@ -380,7 +398,8 @@ class Tensor(MathMethods, ShapeMethods, InplaceMethods, IndexingMethods, MoreMet
 # The method groups sit below Tensor (they are its bases) yet refer to it (``isinstance``, ``Tensor._wrap``):
 # each module has a ``Tensor`` global, set here, as autograd has ``_Tensor``.
 autograd._Tensor = Tensor
-for _group in (_tensor_base, _tensor_math, _tensor_shape, _tensor_inplace, _tensor_indexing, _tensor_more):
+for _group in (_tensor_base, _tensor_math, _tensor_shape, _tensor_inplace, _tensor_indexing, _tensor_more,
+               _tensor_math_more, _tensor_inplace_more):
     _group.Tensor = Tensor
 del _group
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from fake_cupy import FakeGPUBackend, ndarray
 from test_ops import OPS, inputs_of
+from test_ops_math_more import SEAM_OPS
 
 import shenjing
 from shenjing import backend, nn
@@ -46,7 +47,7 @@ def _run(fn, arrays: list, device: str) -> tuple:
     return [_host(o) for o in outs], [None if t.grad is None else _host(t.grad) for t in tensors]
 
 
-@pytest.mark.parametrize("op", OPS, ids=[op.name for op in OPS])
+@pytest.mark.parametrize("op", OPS + SEAM_OPS, ids=[op.name for op in OPS + SEAM_OPS])
 def test_op_runs_through_the_seam(gpu, op) -> None:
     arrays = [np.asarray(x, dtype=np.float64) for x in inputs_of(op)]
     cpu_out, cpu_grads = _run(op.sj, arrays, "cpu")

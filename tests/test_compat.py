@@ -235,6 +235,22 @@ def test_tut_spatial_transformer_runs_ported_twenty_short_epochs() -> None:
     assert found[-1][0] < found[0][0] and found[-1][1] > 450
 
 
+def test_tut_tensorqs_prints_what_pytorch_prints() -> None:
+    """pytorch/tutorials basics/tensorqs (tensors printed, sliced, joined, matmul / mul with out=, the NumPy
+    bridge): the ported program's output is PyTorch's character for character, but for its random values."""
+    program = BY_NAME["tut_tensorqs"]
+    source = ROOT / "compat" / "programs" / program.name
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    theirs = subprocess.run([sys.executable, "-W", "ignore", str(source / "original.py")], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    ours = subprocess.run([sys.executable, "-W", "ignore", str(source / "ported.py")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert theirs.returncode == 0, theirs.stderr[-2000:]
+    assert ours.returncode == 0, ours.stderr[-2000:]
+    want, got = program.normalized(theirs.stdout), program.normalized(ours.stdout)
+    assert got.count("\n") > 40 and got == want
+
+
 def test_tut_polynomial_nn_runs_ported() -> None:
     _, loss = _run_ported("tut_polynomial_nn")
     assert loss is not None and loss < 50  # PyTorch ends near 9

@@ -168,11 +168,14 @@ def test_tensor_method_groups_define_each_name_once() -> None:
     would silently shadow the other, so every public method lives in exactly one class of the MRO."""
     from shenjing._tensor_indexing import IndexingMethods
     from shenjing._tensor_inplace import InplaceMethods
+    from shenjing._tensor_inplace_more import InplaceMoreMethods
     from shenjing._tensor_math import MathMethods
+    from shenjing._tensor_math_more import MathMoreMethods
     from shenjing._tensor_more import MoreMethods
     from shenjing._tensor_shape import ShapeMethods
 
-    classes = (shenjing.Tensor, MathMethods, ShapeMethods, InplaceMethods, IndexingMethods, MoreMethods)
+    classes = (shenjing.Tensor, MathMethods, ShapeMethods, InplaceMethods, IndexingMethods, MoreMethods,
+               MathMoreMethods, InplaceMoreMethods)
     assert shenjing.Tensor.__mro__[1:-1] == classes[1:]
     owners: dict[str, list[str]] = {}
     for cls in classes:
