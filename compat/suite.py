@@ -85,6 +85,9 @@ PROGRAMS = (
     Program("tut_tensorqs", "", "output", data=(), mask=r"\d\.\d{4}",
             note="pytorch/tutorials basics/tensorqs: tensors printed, indexed, joined, multiplied (out=), bridged to "
                  "NumPy; the printed output must be PyTorch's but for the random values"),
+    Program("tut_autogradqs", "", "output", data=(), mask=r"-?\d\.\d{4}|0x[0-9a-f]+",
+            note="pytorch/tutorials basics/autogradqs: grad_fn names, .grad, no_grad, detach, vector-Jacobian "
+                 "products with retain_graph; the printed output must be PyTorch's but for random values, addresses"),
     Program("tut_spatial_transformer", rf"Accuracy: \d+/\d+ \({FLOAT}%\)", "accuracy", (), 3000, conv=True,
             note="pytorch/tutorials spatial transformer: F.affine_grid + F.grid_sample, its 20 epochs on 3000 "
                  "training digits, each tested on the 10 000"),

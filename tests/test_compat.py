@@ -235,10 +235,12 @@ def test_tut_spatial_transformer_runs_ported_twenty_short_epochs() -> None:
     assert found[-1][0] < found[0][0] and found[-1][1] > 450
 
 
-def test_tut_tensorqs_prints_what_pytorch_prints() -> None:
+@pytest.mark.parametrize("name", ["tut_tensorqs", "tut_autogradqs"])
+def test_tutorials_print_what_pytorch_prints(name: str) -> None:
     """pytorch/tutorials basics/tensorqs (tensors printed, sliced, joined, matmul / mul with out=, the NumPy
-    bridge): the ported program's output is PyTorch's character for character, but for its random values."""
-    program = BY_NAME["tut_tensorqs"]
+    bridge) and autogradqs (grad_fn names, .grad, no_grad, detach, backward(v, retain_graph=True)): the ported
+    program's output is PyTorch's character for character, but for its random values (and object addresses)."""
+    program = BY_NAME[name]
     source = ROOT / "compat" / "programs" / program.name
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     theirs = subprocess.run([sys.executable, "-W", "ignore", str(source / "original.py")], cwd=ROOT, env=env,
@@ -248,7 +250,7 @@ def test_tut_tensorqs_prints_what_pytorch_prints() -> None:
     assert theirs.returncode == 0, theirs.stderr[-2000:]
     assert ours.returncode == 0, ours.stderr[-2000:]
     want, got = program.normalized(theirs.stdout), program.normalized(ours.stdout)
-    assert got.count("\n") > 40 and got == want
+    assert got.count("\n") > 20 and got == want
 
 
 def test_tut_polynomial_nn_runs_ported() -> None:
