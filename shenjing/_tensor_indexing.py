@@ -56,8 +56,8 @@ class IndexingMethods:
         """out[i][j] = self[index[i][j]][j] for dim=0 (and likewise for other dims); index is int64."""
         dim = self._dim(dim)
         index = self._index(index, "gather")
-        if self.ndim == 0:
-            return self.reshape(1).gather(0, index.reshape(1)).reshape(index.shape)
+        if self.ndim == 0 or index.ndim == 0:  # a 0-d index reads one element of a 1-D self, as PyTorch
+            return self.reshape(-1).gather(0, index.reshape(1)).reshape(index.shape)
         for d in range(self.ndim):
             if d != dim and index.shape[d] > self.shape[d]:
                 raise RuntimeError(
@@ -89,8 +89,12 @@ class IndexingMethods:
     def _scatter_args(self, dim: int, index: Any, src: Any, name: str) -> tuple:
         dim = self._dim(dim)
         index = self._index(index, name)
+        if index.ndim == 0:  # one place of a 1-D self (``zeros(10).scatter_(0, tensor(y), value=1)``, as PyTorch)
+            index = index.reshape(1)
         self._check_bounds(index, dim, name)
-        if isinstance(src, Tensor) and src.ndim != index.ndim:
+        if isinstance(src, Tensor) and src.ndim == 0 and index.ndim == 1:
+            pass  # a 0-d src with a 0-d index: reshaped by the callers
+        elif isinstance(src, Tensor) and src.ndim != index.ndim:
             raise RuntimeError(
                 f"{name}(): Index tensor must have the same number of dimensions as src tensor: index of shape "
                 f"{tuple(index.shape)}, src of shape {tuple(src.shape)}"
@@ -115,6 +119,7 @@ class IndexingMethods:
                 return self.scatter_reduce(dim, index, src, "prod")
             return self.scatter_add(dim, index, src)
         dim, index = self._scatter_args(dim, index, src, "scatter")
+        src = src.reshape(1) if isinstance(src, Tensor) and src.ndim == 0 else src
         if isinstance(src, Tensor):
             return IX.Scatter.apply(self, src, index=index, dim=dim)
         return IX.Scatter.apply(self, None, index=index, dim=dim, value=_data(src))
@@ -122,6 +127,7 @@ class IndexingMethods:
     def scatter_add(self, dim: int, index: Any, src: Any) -> Tensor:
         """A copy of self with ``src`` added at ``index`` along ``dim`` (repeated indices add up)."""
         dim, index = self._scatter_args(dim, index, src, "scatter_add")
+        src = src.reshape(1) if isinstance(src, Tensor) and src.ndim == 0 else src
         return IX.ScatterAdd.apply(self, src, index=index, dim=dim)
 
     def scatter_reduce(self, dim: int, index: Any, src: Any, reduce: str, *, include_self: bool = True) -> Tensor:
@@ -129,6 +135,7 @@ class IndexingMethods:
         if reduce not in ("sum", "prod", "mean", "amax", "amin"):
             raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
         dim, index = self._scatter_args(dim, index, src, "scatter_reduce")
+        src = src.reshape(1) if isinstance(src, Tensor) and src.ndim == 0 else src
         if reduce in ("prod", "amax", "amin"):
             return IX.ScatterReduce.apply(self, src, index=index, dim=dim, reduce=reduce, include_self=include_self)
         return IX.ScatterAdd.apply(self, src, index=index, dim=dim, include_self=include_self, mean=reduce == "mean")

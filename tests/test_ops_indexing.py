@@ -466,3 +466,15 @@ def _same_error(sj_call: Callable, torch_call: Callable) -> None:
 ], ids=lambda call: "")
 def test_errors_are_torchs_classes(call: Callable) -> None:
     _same_error(lambda: call(shenjing), lambda: call(torch))
+
+
+def test_a_zero_d_index_picks_one_place_of_a_1d_tensor_as_torch() -> None:
+    """The tutorials' one-hot target: ``zeros(10).scatter_(0, tensor(y), value=1)`` (it once wrote every place)."""
+    for make in (lambda m: m.zeros(10).scatter_(0, m.tensor(3), value=1),
+                 lambda m: m.zeros(10).scatter(0, m.tensor(7), m.tensor(5.0)),
+                 lambda m: m.zeros(10).scatter_add(0, m.tensor(2), m.tensor(2.0)),
+                 lambda m: m.arange(10.0).gather(0, m.tensor(4))):
+        got, want = make(shenjing), make(torch)
+        assert got.shape == tuple(want.shape) and got.tolist() == want.tolist()
+    with pytest.raises(RuntimeError, match="same number of dimensions"):
+        shenjing.zeros(2, 3).scatter_(0, shenjing.tensor(1), value=1)
