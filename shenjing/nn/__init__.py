@@ -157,3 +157,14 @@ __all__ += ["LazyBatchNorm1d", "LazyBatchNorm2d", "LazyConv1d", "LazyConv2d", "L
 from .unpooling import MaxUnpool1d, MaxUnpool2d  # noqa: E402
 
 __all__ += ["MaxUnpool1d", "MaxUnpool2d"]
+from .three_d import (  # noqa: E402
+    AdaptiveAvgPool3d,
+    AvgPool3d,
+    BatchNorm3d,
+    Conv3d,
+    Dropout3d,
+    InstanceNorm3d,
+    MaxPool3d,
+)
+
+__all__ += ["AdaptiveAvgPool3d", "AvgPool3d", "BatchNorm3d", "Conv3d", "Dropout3d", "InstanceNorm3d", "MaxPool3d"]

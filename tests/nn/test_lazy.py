@@ -26,8 +26,7 @@ def _lenet(m):
 
 def test_lazy_lenet_has_torch_shapes_keys_and_becomes_eager() -> None:
     ours, theirs = _lenet(shenjing), _lenet(torch)
-    assert repr(ours) == repr(theirs).replace("LazyInstanceNorm2d(0, eps=1e-05, momentum=0.1, affine=True, bias=True,",
-                                              "LazyInstanceNorm2d(0, eps=1e-05, momentum=0.1, affine=True,")
+    assert repr(ours) == repr(theirs)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     x = np.random.default_rng(0).standard_normal((4, 1, 28, 28)).astype("float32")
     assert ours(shenjing.tensor(x)).shape == tuple(theirs(torch.tensor(x)).shape) == (4, 10)
