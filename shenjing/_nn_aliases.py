@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from .nn import functional as F
+from .nn.cdist import cdist, pdist
 
 __all__ = [
     "adaptive_avg_pool1d", "avg_pool1d", "bilinear", "celu", "conv1d", "conv2d", "conv_transpose1d",
@@ -15,6 +16,7 @@ __all__ = [
     "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "prelu", "selu", "threshold", "rrelu", "layer_norm",
     "group_norm", "rms_norm", "dropout", "alpha_dropout", "feature_dropout", "batch_norm", "embedding",
     "binary_cross_entropy_with_logits", "kl_div", "affine_grid_generator", "grid_sampler", "conv3d", "max_pool3d",
+    "cdist", "pdist",
 ]
 
 adaptive_avg_pool1d, avg_pool1d, bilinear, celu = F.adaptive_avg_pool1d, F.avg_pool1d, F.bilinear, F.celu
