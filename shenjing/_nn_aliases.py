@@ -16,7 +16,7 @@ __all__ = [
     "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "prelu", "selu", "threshold", "rrelu", "layer_norm",
     "group_norm", "rms_norm", "dropout", "alpha_dropout", "feature_dropout", "batch_norm", "embedding",
     "binary_cross_entropy_with_logits", "kl_div", "affine_grid_generator", "grid_sampler", "conv3d", "max_pool3d",
-    "cdist", "pdist",
+    "conv_transpose3d", "cdist", "pdist",
 ]
 
 adaptive_avg_pool1d, avg_pool1d, bilinear, celu = F.adaptive_avg_pool1d, F.avg_pool1d, F.bilinear, F.celu
@@ -25,7 +25,7 @@ cosine_similarity, hardshrink, pairwise_distance = F.cosine_similarity, F.hardsh
 max_pool1d, max_pool1d_with_indices, max_pool2d = F.max_pool1d, F.max_pool1d_with_indices, F.max_pool2d
 pixel_shuffle, pixel_unshuffle, prelu, selu, threshold = F.pixel_shuffle, F.pixel_unshuffle, F.prelu, F.selu, F.threshold
 rrelu, layer_norm, group_norm, rms_norm = F.rrelu, F.layer_norm, F.group_norm, F.rms_norm
-conv3d, max_pool3d = F.conv3d, F.max_pool3d
+conv3d, conv_transpose3d, max_pool3d = F.conv3d, F.conv_transpose3d, F.max_pool3d
 
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}  # at::Reduction, the integers of the top-level loss forms
 

@@ -162,9 +162,11 @@ from .three_d import (  # noqa: E402
     AvgPool3d,
     BatchNorm3d,
     Conv3d,
+    ConvTranspose3d,
     Dropout3d,
     InstanceNorm3d,
     MaxPool3d,
 )
 
-__all__ += ["AdaptiveAvgPool3d", "AvgPool3d", "BatchNorm3d", "Conv3d", "Dropout3d", "InstanceNorm3d", "MaxPool3d"]
+__all__ += ["AdaptiveAvgPool3d", "AvgPool3d", "BatchNorm3d", "Conv3d", "ConvTranspose3d", "Dropout3d", "InstanceNorm3d",
+            "MaxPool3d"]

@@ -1,4 +1,4 @@
-"""Volumetric layers (video, scans): Conv3d, MaxPool3d, AvgPool3d, AdaptiveAvgPool3d, BatchNorm3d, InstanceNorm3d,
+"""Volumetric layers (video, scans): Conv3d, ConvTranspose3d, MaxPool3d, AvgPool3d, AdaptiveAvgPool3d, BatchNorm3d, InstanceNorm3d,
 Dropout3d, on (N, C, D, H, W) or unbatched (C, D, H, W) inputs.
 
 A 3-D window is a stack of 2-D windows, one per depth tap, so each op is its 2-D form applied to depth slices
@@ -34,7 +34,7 @@ from .padding import pad
 from .pooling import avg_pool2d, max_pool2d
 
 __all__ = [
-    "Conv3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "BatchNorm3d", "InstanceNorm3d", "Dropout3d",
+    "Conv3d", "ConvTranspose3d", "conv_transpose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "BatchNorm3d", "InstanceNorm3d", "Dropout3d",
     "conv3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "dropout3d",
 ]
 
@@ -153,6 +153,109 @@ class Conv3d(Module):
                 "kernel_size": list(self.kernel_size), "stride": list(self.stride),
                 "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
                 "dilation": list(self.dilation), "groups": self.groups, "bias": self.bias is not None}
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,  # noqa: A002
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """Transposed 3-D convolution of (N, C_in, D, H, W) with weight (C_in, C_out/groups, k_d, k_h, k_w).
+
+    Each depth tap i spreads input depth t to output depth s_d·t + d_d·i − p_d, so the output is
+    Σ_i (conv_transpose2d of every input slice with W[:, :, i]) placed s_d apart from offset d_d·i − p_d:
+    D_out = (D − 1)s_d − 2p_d + d_d(k_d − 1) + output_padding_d + 1.
+    """
+    from .conv_transpose import conv_transpose2d
+
+    x, unbatched = _batched("conv_transpose3d", input)
+    if weight.ndim != 5:
+        raise RuntimeError(f"conv_transpose3d: expected a 5-D weight (C_in, C_out/groups, k_d, k_h, k_w), got shape "
+                           f"{tuple(weight.shape)}")
+    stride, padding, dilation = pair(stride, "stride", 3), pair(padding, "padding", 3), pair(dilation, "dilation", 3)
+    output_padding = pair(output_padding, "output_padding", 3)
+    N, C, D = x.shape[:3]
+    if C != weight.shape[0]:
+        raise RuntimeError(f"conv_transpose3d: expected input with {weight.shape[0]} channels (weight "
+                           f"{tuple(weight.shape)}), got {C} (input shape {tuple(input.shape)})")
+    kd, sd, pd, dd = weight.shape[2], stride[0], padding[0], dilation[0]
+    spread = (D - 1) * sd + 1  # input depths s_d apart
+    full = spread + dd * (kd - 1) + output_padding[0]
+    Do = full - 2 * pd
+    if Do <= 0:
+        raise RuntimeError(f"conv_transpose3d: the output depth {Do} is not positive (input shape "
+                           f"{tuple(input.shape)}, weight {tuple(weight.shape)}, padding {padding})")
+    slab = x.transpose(1, 2).reshape((N * D, C) + tuple(x.shape[3:]))
+    out = None
+    for i in range(kd):
+        y = conv_transpose2d(slab, weight[:, :, i], None, stride[1:], padding[1:], output_padding[1:], groups,
+                             dilation[1:])
+        y = y.reshape((N, D) + tuple(y.shape[1:])).transpose(1, 2)  # (N, C_out, D, H_out, W_out)
+        if sd > 1:  # s_d − 1 zero slices between input depths
+            y = stack([y] + [y * 0] * (sd - 1), 3).reshape(y.shape[:2] + (D * sd,) + tuple(y.shape[3:]))
+            y = y[:, :, :spread]
+        front = dd * i - pd  # where this tap's first slice lands in the cropped output (negative: cropped)
+        y = pad(y, (0, 0, 0, 0, front, Do - front - spread))
+        out = y if out is None else out + y
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1, 1)
+    return out[0] if unbatched else out
+
+
+class ConvTranspose3d(Module):
+    """Transposed 3-D convolution, as ``torch.nn.ConvTranspose3d``: weight (C_in, C_out/groups, k_d, k_h, k_w),
+    bias (C_out,), PyTorch's initialisation; see :func:`conv_transpose3d`."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        if padding_mode != "zeros":
+            raise ValueError('Only "zeros" padding mode is supported for ConvTranspose3d')
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"ConvTranspose3d: {name} must be a positive int, got {value!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"ConvTranspose3d: in_channels ({in_channels}) and out_channels ({out_channels}) must "
+                             f"be divisible by groups ({groups})")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = pair(kernel_size, "kernel_size", 3)
+        self.stride, self.padding = pair(stride, "stride", 3), pair(padding, "padding", 3)
+        self.output_padding, self.dilation = pair(output_padding, "output_padding", 3), pair(dilation, "dilation", 3)
+        self.padding_mode = padding_mode
+        dtype = as_dtype(dtype) if dtype is not None else get_default_dtype()
+        xp = get_backend(device).xp
+        self.weight = Parameter(xp.empty((in_channels, out_channels // groups) + self.kernel_size, dtype=dtype))
+        if bias:
+            self.bias = Parameter(xp.empty((out_channels,), dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))  # fan_in = C_out/g · k (weight dim 1), as PyTorch
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                self.groups, self.dilation)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        for key, default in (("padding", 0), ("output_padding", 0), ("dilation", 1)):
+            if getattr(self, key) != (default,) * 3:
+                s += f", {key}={getattr(self, key)}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+    def get_config(self) -> dict:
+        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": list(self.padding),
+                "output_padding": list(self.output_padding), "groups": self.groups, "bias": self.bias is not None,
+                "dilation": list(self.dilation)}
 
 
 # ---- pooling ------------------------------------------------------------------------------------------------------

@@ -45,6 +45,28 @@ def test_conv3d_unbatched_and_finite_differences() -> None:
     check_gradients(lambda a, k: F.conv3d(a, k, padding=1, stride=(2, 1, 1)), [x[None], w])
 
 
+TRANSPOSED = [{}, {"stride": 2}, {"stride": 2, "padding": 1, "output_padding": 1},
+              {"stride": (2, 1, 3), "padding": (1, 0, 1), "dilation": (2, 1, 1), "output_padding": (1, 0, 2)},
+              {"groups": 2, "stride": 2}, {"padding": (2, 1, 1)}]
+
+
+@pytest.mark.parametrize("options", TRANSPOSED, ids=[str(o) for o in TRANSPOSED])
+def test_conv_transpose3d_matches_torch(options: dict) -> None:
+    groups = options.get("groups", 1)
+    x, w, b = rng.standard_normal((2, 4, 3, 4, 5)), rng.standard_normal((4, 6 // groups, 3, 2, 3)), \
+        rng.standard_normal(6)
+    _parity(lambda *t: F.conv_transpose3d(*t, **options),
+            lambda *t: torch.nn.functional.conv_transpose3d(*t, **options), x, w, b)
+
+
+def test_conv_transpose3d_finite_differences_and_the_module() -> None:
+    check_gradients(lambda a, k: F.conv_transpose3d(a, k, stride=2, padding=1),
+                    [rng.standard_normal((1, 2, 2, 3, 2)), rng.standard_normal((2, 3, 3, 2, 2))])
+    layer = nn.ConvTranspose3d(4, 8, 3, stride=2)
+    assert repr(layer) == repr(torch.nn.ConvTranspose3d(4, 8, 3, stride=2))
+    assert layer(shenjing.zeros(1, 4, 3, 3, 3)).shape == (1, 8, 7, 7, 7)
+
+
 POOL = [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1},
         {"kernel_size": (2, 3, 2), "stride": (1, 2, 2)}, {"kernel_size": 3, "stride": 2, "ceil_mode": True}]
 
