@@ -170,3 +170,6 @@ from .three_d import (  # noqa: E402
 
 __all__ += ["AdaptiveAvgPool3d", "AvgPool3d", "BatchNorm3d", "Conv3d", "ConvTranspose3d", "Dropout3d", "InstanceNorm3d",
             "MaxPool3d"]
+from .ctc import CTCLoss  # noqa: E402
+
+__all__ += ["CTCLoss"]

@@ -103,10 +103,12 @@ from .pooling import max_pool1d_with_indices, max_pool2d_with_indices  # noqa: E
 from .unpooling import max_unpool1d, max_unpool2d  # noqa: E402
 from .three_d import adaptive_avg_pool3d, avg_pool3d, conv3d, conv_transpose3d, dropout3d, max_pool3d  # noqa: E402
 from .cdist import pdist  # noqa: E402
+from .ctc import ctc_loss  # noqa: E402
 
 __all__ += ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest", "affine_grid", "grid_sample",
             "max_pool1d_with_indices", "max_pool2d_with_indices", "max_unpool1d", "max_unpool2d",
-            "adaptive_avg_pool3d", "avg_pool3d", "conv3d", "conv_transpose3d", "dropout3d", "max_pool3d", "pdist"]
+            "adaptive_avg_pool3d", "avg_pool3d", "conv3d", "conv_transpose3d", "dropout3d", "max_pool3d", "pdist",
+            "ctc_loss"]
 from .lp_pool import lp_pool1d, lp_pool2d  # noqa: E402
 from .shuffle import channel_shuffle, native_channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: E402
 
