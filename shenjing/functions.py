@@ -20,7 +20,9 @@ _MORE_NAMES = (
 _MORE_NAMES += _math_more.FUNCTION_NAMES  # acos, atan2, logaddexp, cummax, ... (see _tensor_math_more.py)
 _MORE_NAMES += (  # torch.add(a, b), torch.clone(x), torch.relu_(x), ...
     "add sub mul div neg clone detach clamp_min clamp_max unflatten ceil_ clamp_max_ clamp_min_ clip_ detach_ fill_ "
-    "floor_ relu_ round_ sigmoid_ tanh_ trunc_ zero_"
+    "floor_ relu_ round_ sigmoid_ tanh_ trunc_ zero_ "
+    "index_copy index_put index_put_ masked_scatter put quantile nanquantile nanmedian cov corrcoef addmv addmv_ "
+    "addr addbmm bernoulli unique_consecutive gcd lcm gcd_ lcm_ resize_as_"
 ).split()
 
 __all__ = [

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import (
     _tensor_base,
+    _tensor_extra,
     _tensor_indexing,
     _tensor_inplace,
     _tensor_inplace_more,
@@ -23,6 +24,7 @@ from . import (
     autograd,
 )
 from ._tensor_base import _data, _dims
+from ._tensor_extra import ExtraMethods
 from ._tensor_indexing import IndexingMethods
 from ._tensor_inplace import InplaceMethods
 from ._tensor_inplace_more import InplaceMoreMethods
@@ -68,7 +70,7 @@ class Size(tuple):
 
 
 class Tensor(MathMethods, ShapeMethods, InplaceMethods, IndexingMethods, MoreMethods, MathMoreMethods,
-             InplaceMoreMethods):
+             InplaceMoreMethods, ExtraMethods):
     """A multi-dimensional array that records the ops applied to it, for reverse-mode differentiation.
 
     Attributes:
@@ -399,7 +401,7 @@ class Tensor(MathMethods, ShapeMethods, InplaceMethods, IndexingMethods, MoreMet
 # each module has a ``Tensor`` global, set here, as autograd has ``_Tensor``.
 autograd._Tensor = Tensor
 for _group in (_tensor_base, _tensor_math, _tensor_shape, _tensor_inplace, _tensor_indexing, _tensor_more,
-               _tensor_math_more, _tensor_inplace_more):
+               _tensor_math_more, _tensor_inplace_more, _tensor_extra):
     _group.Tensor = Tensor
 del _group
 

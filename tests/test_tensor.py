@@ -166,6 +166,7 @@ def test_data_is_a_detached_tensor_sharing_the_array_as_in_pytorch():
 def test_tensor_method_groups_define_each_name_once() -> None:
     """Tensor is its core plus method groups (shenjing/_tensor_*.py) as bases: a name defined in two of them
     would silently shadow the other, so every public method lives in exactly one class of the MRO."""
+    from shenjing._tensor_extra import ExtraMethods
     from shenjing._tensor_indexing import IndexingMethods
     from shenjing._tensor_inplace import InplaceMethods
     from shenjing._tensor_inplace_more import InplaceMoreMethods
@@ -175,7 +176,7 @@ def test_tensor_method_groups_define_each_name_once() -> None:
     from shenjing._tensor_shape import ShapeMethods
 
     classes = (shenjing.Tensor, MathMethods, ShapeMethods, InplaceMethods, IndexingMethods, MoreMethods,
-               MathMoreMethods, InplaceMoreMethods)
+               MathMoreMethods, InplaceMoreMethods, ExtraMethods)
     assert shenjing.Tensor.__mro__[1:-1] == classes[1:]
     owners: dict[str, list[str]] = {}
     for cls in classes:

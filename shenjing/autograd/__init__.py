@@ -757,6 +757,26 @@ def register_hook(tensor: Any, hook: Any) -> Any:
     return _RemovableHandle(hooks, entry)
 
 
+_post_accumulate_hooks: dict = {}  # id(leaf tensor) -> hooks called with the leaf after its .grad is accumulated
+
+
+def add_post_accumulate_hook(tensor: Any, hook: Any) -> Any:
+    """``hook(tensor)`` after each backward pass has accumulated into the leaf's ``.grad`` (PyTorch's
+    ``register_post_accumulate_grad_hook``); returns a handle with ``remove()``."""
+    key = id(tensor)
+    if key not in _post_accumulate_hooks:
+        _post_accumulate_hooks[key] = []
+        weakref.finalize(tensor, _post_accumulate_hooks.pop, key, None)
+    hooks = _post_accumulate_hooks[key]
+    hooks.append(hook)
+    return _RemovableHandle(hooks, hook)
+
+
+def _after_accumulate(tensor: Any) -> None:
+    for hook in list(_post_accumulate_hooks.get(id(tensor), ())):
+        hook(tensor)
+
+
 def retain_grad(tensor: Any) -> None:
     """Keep ``.grad`` on a non-leaf tensor after backward (a hook that stores the gradient)."""
     if tensor._ctx is None or getattr(tensor, "_retains_grad", False):
@@ -897,6 +917,8 @@ def _run_engine(roots: list, root_grads: list, retain_graph: bool, capture: list
         if hooks:
             g = _run_hooks(hooks, g)
         _accumulate_leaf(leaf, g, stolen)
+        if _post_accumulate_hooks:
+            _after_accumulate(leaf)
     return None
 
 
@@ -961,6 +983,8 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
         for t, g in zip(only, found):
             if g is not None:
                 _accumulate_leaf(t, g, stolen)
+                if _post_accumulate_hooks:
+                    _after_accumulate(t)
         return
     _run_engine(list(outputs), root_grads, bool(retain_graph))
 
