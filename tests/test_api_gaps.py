@@ -84,3 +84,15 @@ def test_dropout2d_on_2d_input_warns_and_drops_elements_like_torch():
         warnings.simplefilter("ignore")
         with pytest.raises(RuntimeError):
             F.dropout2d(shenjing.ones(3), 0.5)
+
+
+def test_torch_utils_data_names_distributed_sampler() -> None:
+    """``from torch.utils.data import DistributedSampler`` (DDP programs' first lines), the same sampler."""
+    import torch
+
+    from shenjing.utils.data import DistributedSampler, TensorDataset
+
+    ours = DistributedSampler(TensorDataset(shenjing.arange(10)), num_replicas=3, rank=1, shuffle=False)
+    theirs = torch.utils.data.DistributedSampler(torch.utils.data.TensorDataset(torch.arange(10)), num_replicas=3,
+                                                 rank=1, shuffle=False)
+    assert list(ours) == list(theirs) and len(ours) == len(theirs)

@@ -28,6 +28,7 @@ from ...data import (
     random_split,
 )
 from . import dataloader, dataset, distributed, sampler
+from .distributed import DistributedSampler
 
 __all__ = [
     "BatchSampler",
@@ -35,6 +36,7 @@ __all__ = [
     "ConcatDataset",
     "DataLoader",
     "Dataset",
+    "DistributedSampler",
     "IterableDataset",
     "RandomSampler",
     "Sampler",
