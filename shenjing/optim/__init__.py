@@ -2,6 +2,7 @@
 
 from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta, adadelta_update
+from .adafactor import Adafactor, adafactor_update
 from .adagrad import Adagrad, adagrad_update
 from .adam import Adam, AdamW, adam_update
 from .adamax import Adamax, adamax_update
@@ -17,6 +18,7 @@ from .sgd import SGD, sgd_update
 __all__ = [
     "ASGD",
     "Adadelta",
+    "Adafactor",
     "Adagrad",
     "Adam",
     "AdamW",
@@ -29,6 +31,7 @@ __all__ = [
     "Rprop",
     "SGD",
     "adadelta_update",
+    "adafactor_update",
     "adagrad_update",
     "adam_update",
     "adamax_update",
