@@ -147,6 +147,12 @@ from ._nn_aliases import *  # noqa: E402,F403 - torch.conv2d, torch.dropout(inpu
 from ._tensor_str import set_printoptions  # noqa: E402
 from .functions import pow  # noqa: E402,A004
 from .runtime import *  # noqa: E402,F403 - set_num_threads, use_deterministic_algorithms, ...
+from . import linalg  # noqa: E402 - torch.linalg
+
+# A.det(), A.inverse(), torch.svd(A) ...: linalg's functions in their tensor-method and old top-level forms
+for _name, _function in linalg.TENSOR_METHODS.items():
+    setattr(Tensor, _name, _function)
+    globals()[_name] = _function
 from . import data, datasets  # noqa: E402 - data sets and loaders, after nn
 from . import io, train  # noqa: E402 - model files and the training loop, after data
 from .io import load, save  # noqa: E402

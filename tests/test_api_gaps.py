@@ -96,3 +96,17 @@ def test_torch_utils_data_names_distributed_sampler() -> None:
     theirs = torch.utils.data.DistributedSampler(torch.utils.data.TensorDataset(torch.arange(10)), num_replicas=3,
                                                  rank=1, shuffle=False)
     assert list(ours) == list(theirs) and len(ours) == len(theirs)
+
+
+@pytest.mark.parametrize("name", ["det", "logdet", "inverse", "pinverse", "matrix_exp"])
+def test_linalg_tensor_methods_and_old_top_level_forms(name: str) -> None:
+    """``A.det()``, ``A.inverse()``, ``torch.logdet(A)`` ...: linalg's functions attached as PyTorch has them."""
+    a = np.random.default_rng(3).standard_normal((2, 3, 3)) + 3 * np.eye(3)
+    ours, theirs = shenjing.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    got, want = getattr(ours, name)(), getattr(torch, name)(theirs)
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-10)
+    got.sum().backward()
+    want.sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(getattr(shenjing, name)(shenjing.tensor(a)).numpy(), want.detach().numpy(),
+                               rtol=1e-10)
