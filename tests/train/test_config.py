@@ -93,7 +93,7 @@ def test_a_good_config_parses_and_names_are_matched_loosely() -> None:
         ("model.layers", [{"in_features": 3}], r"model\.layers\[0\]\.type: missing"),
         ("model.layers", [{"type": "os.system"}], r"unknown layer type 'os\.system'"),
         ("optimizer.type", "adamm",
-         r"optimizer\.type: unknown optimizer 'adamm'.*Valid: ASGD, Adadelta, Adagrad, Adam, AdamW, Adamax, NAdam"),
+         r"optimizer\.type: unknown optimizer 'adamm'.*Valid: ASGD, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, NAdam"),
         ("optimizer.lr", "fast", r"optimizer\.lr: expected a number, got 'fast'"),
         ("optimizer.lr", -1.0, r"optimizer\.lr: AdamW\(.*lr=-1\.0.*\): .*-1"),
         ("optimizer.momentum", 0.9, r"optimizer\.momentum: unknown argument of AdamW"),
