@@ -88,6 +88,9 @@ PROGRAMS = (
     Program("tut_autogradqs", "", "output", data=(), mask=r"-?\d\.\d{4}|0x[0-9a-f]+",
             note="pytorch/tutorials basics/autogradqs: grad_fn names, .grad, no_grad, detach, vector-Jacobian "
                  "products with retain_graph; the printed output must be PyTorch's but for random values, addresses"),
+    Program("tut_blitz_neural_networks", "", "output", data=(), mask=r"\s*-?\d\.\d{4}|0x[0-9a-f]+",
+            note="pytorch/tutorials blitz/neural_networks: LeNet printed, its parameters, a random input's output "
+                 "and loss, the grad_fn chain (MseLoss, Addmm, AccumulateGrad), conv1.bias.grad before and after"),
     Program("tut_spatial_transformer", rf"Accuracy: \d+/\d+ \({FLOAT}%\)", "accuracy", (), 3000, conv=True,
             note="pytorch/tutorials spatial transformer: F.affine_grid + F.grid_sample, its 20 epochs on 3000 "
                  "training digits, each tested on the 10 000"),

@@ -235,22 +235,29 @@ def test_tut_spatial_transformer_runs_ported_twenty_short_epochs() -> None:
     assert found[-1][0] < found[0][0] and found[-1][1] > 450
 
 
-@pytest.mark.parametrize("name", ["tut_tensorqs", "tut_autogradqs"])
+@pytest.mark.parametrize("name", ["tut_tensorqs", "tut_autogradqs", "tut_blitz_neural_networks"])
 def test_tutorials_print_what_pytorch_prints(name: str) -> None:
     """pytorch/tutorials basics/tensorqs (tensors printed, sliced, joined, matmul / mul with out=, the NumPy
-    bridge) and autogradqs (grad_fn names, .grad, no_grad, detach, backward(v, retain_graph=True)): the ported
-    program's output is PyTorch's character for character, but for its random values (and object addresses)."""
+    bridge), autogradqs (grad_fn names, .grad, no_grad, detach, backward(v, retain_graph=True)) and blitz's
+    neural networks (LeNet, the grad_fn chain MseLoss → Addmm → AccumulateGrad): the ported program's output is
+    PyTorch's character for character, but for its random values (and object addresses)."""
     program = BY_NAME[name]
     source = ROOT / "compat" / "programs" / program.name
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    theirs = subprocess.run([sys.executable, "-W", "ignore", str(source / "original.py")], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
-    ours = subprocess.run([sys.executable, "-W", "ignore", str(source / "ported.py")], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+
+    def seeded(framework: str, path: Path) -> list:  # seeded, so the random values' signs (and widths) are fixed
+        return [sys.executable, "-W", "ignore", "-c",
+                f"import {framework}, runpy; {framework}.manual_seed(0); runpy.run_path({str(path)!r}, "
+                "run_name='__main__')"]
+
+    theirs = subprocess.run(seeded("torch", source / "original.py"), cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=300)
+    ours = subprocess.run(seeded("shenjing", source / "ported.py"), cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
     assert theirs.returncode == 0, theirs.stderr[-2000:]
     assert ours.returncode == 0, ours.stderr[-2000:]
     want, got = program.normalized(theirs.stdout), program.normalized(ours.stdout)
-    assert got.count("\n") > 20 and got == want
+    assert got.count("\n") > 15 and got == want
 
 
 def test_tut_polynomial_nn_runs_ported() -> None:

@@ -516,7 +516,21 @@ def _next_functions(node: Any) -> tuple:
             out.append((AccumulateGrad(edge[0]), 0))
         else:
             out.append(edge)
-    return tuple(out)
+    reorder = getattr(type(node), "_torch_next_functions", None)  # a fused op shown as PyTorch's graph shows it
+    return reorder(node, tuple(out)) if reorder is not None else tuple(out)
+
+
+class TransposeNode:
+    """What PyTorch's graph shows between ``F.linear``'s product and its weight: ``TBackward0`` (weight.t())."""
+
+    def __init__(self, edge: tuple) -> None:
+        self.next_functions = (edge,)
+
+    def name(self) -> str:
+        return "TBackward0"
+
+    def __repr__(self) -> str:
+        return f"<TBackward0 object at {hex(id(self))}>"
 
 
 def _raise_freed() -> None:

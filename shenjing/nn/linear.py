@@ -36,6 +36,16 @@ class LinearFunction(Function):
             z += b
         return z
 
+    @staticmethod
+    def _torch_next_functions(node: Any, edges: tuple) -> tuple:
+        """PyTorch's graph of F.linear: AddmmBackward0(bias, input, TBackward0(weight)), or MmBackward0(input,
+        TBackward0(weight)) without a bias (``loss.grad_fn.next_functions`` as tutorials print it)."""
+        from ..autograd import TransposeNode
+
+        x, w, b = edges
+        w = (TransposeNode(w), 0) if w[0] is not None else (None, 0)
+        return (b, x, w) if getattr(node, "has_bias", True) else (x, w)
+
     def backward(self, delta: Any) -> tuple:
         need_a_prev, need_W, need_b = self.needs_input_grad
         a_prev, W = self.a_prev, self.W
