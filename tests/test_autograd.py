@@ -206,3 +206,22 @@ def test_grad_fn_names_are_pytorchs(name: str) -> None:
         }[name]()
 
     assert build(shenjing).grad_fn.name() == type(build(torch).grad_fn).__name__
+
+
+def test_linear_next_functions_are_pytorchs_graph() -> None:
+    """F.linear's node lists (bias, input, TBackward0(weight)) as PyTorch's AddmmBackward0 (MmBackward0 without a
+    bias: (input, TBackward0(weight))), so walking ``grad_fn.next_functions`` reads as in PyTorch's tutorials."""
+    import torch
+
+    def walk(m):
+        x = m.ones(2, 3, requires_grad=True)
+        with_bias = m.nn.Linear(3, 2)(x.relu())
+        names = [type(f).__name__ if m is torch else getattr(f, "name", lambda: type(f).__name__)()
+                 for f, _ in with_bias.grad_fn.next_functions]
+        transposed = with_bias.grad_fn.next_functions[2][0].next_functions[0][0]
+        no_bias = m.nn.functional.linear(x, m.ones(2, 3, requires_grad=True))
+        return names, type(transposed).__name__, len(no_bias.grad_fn.next_functions), transposed.variable.shape
+
+    ours, theirs = walk(shenjing), walk(torch)
+    assert ours[:3] == theirs[:3] == (["AccumulateGrad", "ReluBackward0", "TBackward0"], "AccumulateGrad", 2)
+    assert tuple(ours[3]) == tuple(theirs[3]) == (2, 3)
