@@ -154,9 +154,9 @@ from .sync_batchnorm import SyncBatchNorm  # noqa: E402,F401
 __all__ += ["LazyBatchNorm1d", "LazyBatchNorm2d", "LazyConv1d", "LazyConv2d", "LazyConvTranspose1d",
             "LazyConvTranspose2d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyLinear", "LazyModuleMixin",
             "UninitializedBuffer", "UninitializedParameter"]
-from .unpooling import MaxUnpool1d, MaxUnpool2d  # noqa: E402
+from .unpooling import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d  # noqa: E402
 
-__all__ += ["MaxUnpool1d", "MaxUnpool2d"]
+__all__ += ["MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
 from .three_d import (  # noqa: E402
     AdaptiveAvgPool3d,
     AvgPool3d,

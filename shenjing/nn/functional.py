@@ -100,13 +100,13 @@ __all__ += ["adaptive_avg_pool1d", "avg_pool1d", "dropout1d", "group_norm", "ins
 from .upsampling import interpolate, upsample, upsample_bilinear, upsample_nearest  # noqa: E402
 from .grid_sample import affine_grid, grid_sample  # noqa: E402
 from .pooling import max_pool1d_with_indices, max_pool2d_with_indices  # noqa: E402
-from .unpooling import max_unpool1d, max_unpool2d  # noqa: E402
+from .unpooling import max_unpool1d, max_unpool2d, max_unpool3d  # noqa: E402
 from .three_d import adaptive_avg_pool3d, avg_pool3d, conv3d, conv_transpose3d, dropout3d, max_pool3d  # noqa: E402
 from .cdist import pdist  # noqa: E402
 from .ctc import ctc_loss  # noqa: E402
 
 __all__ += ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest", "affine_grid", "grid_sample",
-            "max_pool1d_with_indices", "max_pool2d_with_indices", "max_unpool1d", "max_unpool2d",
+            "max_pool1d_with_indices", "max_pool2d_with_indices", "max_unpool1d", "max_unpool2d", "max_unpool3d",
             "adaptive_avg_pool3d", "avg_pool3d", "conv3d", "conv_transpose3d", "dropout3d", "max_pool3d", "pdist",
             "ctc_loss"]
 from .lp_pool import lp_pool1d, lp_pool2d  # noqa: E402

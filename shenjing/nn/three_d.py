@@ -274,24 +274,40 @@ def _pool_args(kernel_size: Any, stride: Any, padding: Any, dilation: Any = 1) -
 
 def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,  # noqa: A002
                ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
-    """Max over each k_d × k_h × k_w window of (N, C, D, H, W); see the module docstring."""
-    if return_indices:
-        raise NotImplementedError("max_pool3d: return_indices=True is not supported yet (max_pool2d's is)")
+    """Max over each k_d × k_h × k_w window of (N, C, D, H, W); see the module docstring.
+
+    With ``return_indices`` also each maximum's position d·H·W + h·W + w in its (n, c) volume (for max_unpool3d):
+    the winning depth tap's depth beside max_pool2d's (h, w) index.
+    """
     x, unbatched = _batched("max_pool3d", input)
     kernel, stride, padding, dilation = _pool_args(kernel_size, stride, padding, dilation)
     if any(2 * p > k for p, k in zip(padding, kernel)):
         raise RuntimeError(f"max_pool3d: pad should be at most half of effective kernel size, but got pad="
                            f"{padding} and kernel_size={kernel}")
-    N, _, D = x.shape[:3]
+    N, _, D, H, W = x.shape
     Do, front, back = _depth_geometry(D, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
     if front or back:
         x = pad(x, (0, 0, 0, 0, front, back), value=float("-inf"))
     taps = [max_pool2d(_slab(x, i * dilation[0], Do, stride[0]), kernel[1:], stride[1:], padding[1:], dilation[1:],
-                       ceil_mode) for i in range(kernel[0])]
+                       ceil_mode, return_indices) for i in range(kernel[0])]
+    values = [t[0] for t in taps] if return_indices else taps
     # the first depth holding the maximum gets the gradient (max over dim 0 routes it to its index), as PyTorch
-    pooled = taps[0] if len(taps) == 1 else stack(taps, 0).max(0).values
+    if len(values) == 1:
+        pooled, tap = values[0], None
+    else:
+        best = stack(values, 0).max(0)
+        pooled, tap = best.values, best.indices
     out = _unslab(pooled, N, Do)
-    return out[0] if unbatched else out
+    if not return_indices:
+        return out[0] if unbatched else out
+    xp = get_backend(out.device).xp
+    planes = xp.stack([t[1].array for t in taps])  # (k_d, N·D_out, C, H_out, W_out): each tap's (h, w) index
+    chosen = xp.zeros(planes.shape[1:], dtype="int64") if tap is None else tap.array
+    hw = xp.take_along_axis(planes, chosen[None], 0)[0]
+    depth = (xp.arange(Do) * stride[0] - front).reshape(1, 1, Do, 1, 1)  # the window's first depth, per t
+    depth = depth + dilation[0] * _unslab(Tensor._wrap(chosen), N, Do).array
+    where = Tensor._wrap(depth * (H * W) + _unslab(Tensor._wrap(hw), N, Do).array)
+    return (out[0], where[0]) if unbatched else (out, where)
 
 
 def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
@@ -365,13 +381,13 @@ class MaxPool3d(_Pool3d):
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                  return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
-        if return_indices:
-            raise NotImplementedError("MaxPool3d: return_indices=True is not supported yet (MaxPool2d's is)")
         self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
-        self.padding, self.dilation, self.ceil_mode, self.return_indices = padding, dilation, ceil_mode, False
+        self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+        self.return_indices = bool(return_indices)
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+    def forward(self, input: Tensor) -> Any:  # noqa: A002
+        return max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                          self.return_indices)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -379,7 +395,7 @@ class MaxPool3d(_Pool3d):
 
     def get_config(self) -> dict:
         return {"kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding,
-                "dilation": self.dilation, "ceil_mode": self.ceil_mode}
+                "dilation": self.dilation, "ceil_mode": self.ceil_mode, "return_indices": self.return_indices}
 
 
 class AvgPool3d(_Pool3d):

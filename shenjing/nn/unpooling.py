@@ -18,7 +18,8 @@ from ..tensor import Tensor, _data
 from ._window import pair
 from .module import Module
 
-__all__ = ["MaxUnpool1d", "MaxUnpool2d", "max_unpool1d", "max_unpool2d", "MaxUnpoolFunction"]
+__all__ = ["MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d",
+           "MaxUnpoolFunction"]
 
 
 class MaxUnpoolFunction(Function):
@@ -95,6 +96,14 @@ def max_unpool2d(input: Tensor, indices: Any, kernel_size: Any, stride: Any = No
     return _unpool("max_unpool2d", input, indices, kernel, stride, pair(padding, "padding"), output_size)
 
 
+def max_unpool3d(input: Tensor, indices: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+                 output_size: Any = None) -> Tensor:
+    """Place each pooled maximum back at its index in a zero (N, C, D_out, H_out, W_out) volume."""
+    kernel = pair(kernel_size, "kernel_size", 3)
+    stride = kernel if stride is None else pair(stride, "stride", 3)
+    return _unpool("max_unpool3d", input, indices, kernel, stride, pair(padding, "padding", 3), output_size)
+
+
 def max_unpool1d(input: Tensor, indices: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
                  output_size: Any = None) -> Tensor:
     """Place each pooled maximum back at its index in a zero (N, C, L_out) sequence."""
@@ -138,3 +147,9 @@ class MaxUnpool1d(MaxUnpool2d):
     """The inverse of ``MaxPool1d(return_indices=True)`` where it can be, over (N, C, L) or (C, L)."""
 
     _n = 1
+
+
+class MaxUnpool3d(MaxUnpool2d):
+    """The inverse of ``MaxPool3d(return_indices=True)`` where it can be, over (N, C, D, H, W) or (C, D, H, W)."""
+
+    _n = 3

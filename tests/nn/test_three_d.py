@@ -79,6 +79,26 @@ def test_max_pool3d_matches_torch_with_ties(options: dict) -> None:
     _parity(lambda t: F.max_pool3d(t, **options), lambda t: torch.nn.functional.max_pool3d(t, **options), x)
 
 
+@pytest.mark.parametrize("options", POOL + [{"kernel_size": (2, 3, 2), "dilation": (2, 1, 1)}],
+                         ids=[str(o) for o in POOL] + ["dilation"])
+def test_max_pool3d_indices_and_max_unpool3d_match_torch(options: dict) -> None:
+    x = rng.permutation(2 * 3 * 7 * 6 * 9).reshape(2, 3, 7, 6, 9).astype(float)
+    x[:, :, :2] = 5.0  # ties: the first maximum in (d, h, w) order, as PyTorch
+    values, where = F.max_pool3d(shenjing.tensor(x), return_indices=True, **options)
+    want_values, want_where = torch.nn.functional.max_pool3d(torch.tensor(x), return_indices=True, **options)
+    np.testing.assert_array_equal(values.numpy(), want_values.numpy())
+    np.testing.assert_array_equal(where.numpy(), want_where.numpy())
+    np.testing.assert_array_equal(nn.MaxPool3d(return_indices=True, **options)(shenjing.tensor(x))[1].numpy(),
+                                  want_where.numpy())
+    if "dilation" in options or options.get("ceil_mode"):
+        return
+    kept = {k: v for k, v in options.items() if k in ("kernel_size", "stride", "padding")}
+    a = want_values.numpy()
+    _parity(lambda t: F.max_unpool3d(t, shenjing.tensor(want_where.numpy()), output_size=x.shape[2:], **kept),
+            lambda t: torch.nn.functional.max_unpool3d(t, want_where, output_size=x.shape[2:], **kept), a)
+    assert repr(nn.MaxUnpool3d(2)) == repr(torch.nn.MaxUnpool3d(2))
+
+
 @pytest.mark.parametrize("options", POOL + [{"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False},
                                             {"kernel_size": 2, "divisor_override": 3},
                                             {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True,
@@ -148,8 +168,6 @@ def test_errors_name_the_layer_and_the_shapes() -> None:
         nn.MaxPool3d(2)(shenjing.zeros(2, 3, 4))
     with pytest.raises(RuntimeError, match="padded depth 2 is smaller than the dilated kernel 3"):
         F.conv3d(shenjing.zeros(1, 1, 2, 5, 5), shenjing.zeros(1, 1, 3, 3, 3))
-    with pytest.raises(NotImplementedError, match="return_indices"):
-        nn.MaxPool3d(2, return_indices=True)
 
 
 def test_the_volumetric_ops_run_through_the_seam() -> None:
