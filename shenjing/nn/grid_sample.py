@@ -14,7 +14,8 @@ i_x = ((x + 1)W − 1)/2 (False: they are the corner pixels' outer edges). With 
 over the four pixels around (i_x, i_y); nearest takes the nearest pixel (ties to even, as PyTorch); bicubic the
 4 × 4 pixels around with Keys' cubic weights (a = −0.75). Padding decides what lies outside: ``zeros`` (taps
 outside read 0), ``border`` (coordinates clipped to the edge pixels), ``reflection`` (coordinates mirrored at
-the edges). The gradients:
+the edges). A volume (N, C, D, H, W) is read the same way with a grid of (x, y, z) points: trilinear weights over
+the 8 voxels around each, or the nearest one (no bicubic in 3-D, as PyTorch). The gradients:
 
     ∂L/∂input[pixel] = Σ over the outputs that read it of w · ∂L/∂out        (a scatter-add)
     ∂L/∂x = Σ_c ∂L/∂out · Σ_taps (∂w/∂i_x) v · ∂i_x/∂x,   ∂i_x/∂x = (W − 1)/2 or W/2 (times 0 where a border
@@ -23,6 +24,7 @@ the edges). The gradients:
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from typing import Any
 
@@ -162,93 +164,115 @@ def _cubic_weights(t: Any) -> tuple:
 
 
 class GridSampleFunction(Function):
-    """out[n, c, h, w] = Σ_taps w · input[n, c, tap] at the grid's points (see the module docstring)."""
+    """out[n, c, …] = Σ_taps w · input[n, c, tap] at the grid's points (see the module docstring); 2-D images
+    (N, C, H, W) with grids (N, H_out, W_out, 2), or volumes (N, C, D, H, W) with (N, D_out, H_out, W_out, 3),
+    the grid's last axis (x, y[, z]) running along W, H[, D]."""
 
     def forward(self, x: Any, grid: Any, mode: str = "bilinear", padding_mode: str = "zeros",
                 align_corners: bool = False) -> Any:
         xp = self.xp
-        N, C, H, W = x.shape
-        Ho, Wo = grid.shape[1:3]
-        rows = xp.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(N * H * W, C)  # pixels as rows (n, y, x)
-        taps = self._taps(grid.reshape(N, Ho * Wo, 2), (H, W), mode, padding_mode, align_corners)
-        out = xp.zeros((N * Ho * Wo, C), dtype=x.dtype)
-        for index, weight, _, _ in taps:
+        N, C = x.shape[:2]
+        spatial = tuple(x.shape[2:])
+        out_spatial = tuple(grid.shape[1:-1])
+        k = len(spatial)
+        order = (0,) + tuple(range(2, 2 + k)) + (1,)  # channels last: pixels as rows (n, [z,] y, x)
+        rows = xp.ascontiguousarray(x.transpose(order)).reshape(-1, C)
+        P = 1
+        for s in out_spatial:
+            P *= s
+        taps = self._taps(grid.reshape(N, P, k), spatial, mode, padding_mode, align_corners)
+        out = xp.zeros((N * P, C), dtype=x.dtype)
+        for index, weight, _ in taps:
             out += rows[index] * weight[:, None]
         self.rows, self.taps, self.shapes = rows, taps, (x.shape, grid.shape)
-        return out.reshape(N, Ho, Wo, C).transpose(0, 3, 1, 2)  # NCHW view of channels-last memory
+        back = (0, k + 1) + tuple(range(1, k + 1))
+        return out.reshape((N,) + out_spatial + (C,)).transpose(back)  # a channels-first view
 
     def _taps(self, grid: Any, size: tuple, mode: str, padding_mode: str, align_corners: bool) -> list:
-        """[(row index (N·P,), weight, ∂weight/∂x, ∂weight/∂y)] per tap; the derivatives by the normalised grid."""
+        """[(row index (N·P,), weight, (∂weight/∂x, ∂weight/∂y[, ∂weight/∂z]))] per tap, the derivatives by the
+        normalised grid coordinates."""
         xp = self.xp
-        N, P, _ = grid.shape
-        H, W = size
-        ix, dx = _unnormalize(grid[..., 0], W, align_corners)
-        iy, dy = _unnormalize(grid[..., 1], H, align_corners)
-        if mode != "bicubic":  # the point itself is clipped / mirrored; bicubic does it per tap below, as PyTorch
-            ix, gx = _pad_coordinates(xp, ix, W, padding_mode, align_corners)
-            iy, gy = _pad_coordinates(xp, iy, H, padding_mode, align_corners)
-            dx, dy = dx * gx, dy * gy
-        else:
-            dx, dy = xp.full_like(ix, dx), xp.full_like(iy, dy)
-        if mode == "nearest":
-            x_axis = [(xp.rint(ix), xp.ones_like(ix), xp.zeros_like(ix))]
-            y_axis = [(xp.rint(iy), xp.ones_like(iy), xp.zeros_like(iy))]
-        elif mode == "bilinear":
-            x0, y0 = xp.floor(ix), xp.floor(iy)
-            tx, ty = ix - x0, iy - y0
-            x_axis = [(x0, 1 - tx, -xp.ones_like(tx)), (x0 + 1, tx, xp.ones_like(tx))]
-            y_axis = [(y0, 1 - ty, -xp.ones_like(ty)), (y0 + 1, ty, xp.ones_like(ty))]
-        else:
-            x0, y0 = xp.floor(ix), xp.floor(iy)
-            (wx, sx), (wy, sy) = _cubic_weights(ix - x0), _cubic_weights(iy - y0)
-            x_axis = [(x0 + k - 1, wx[k], sx[k]) for k in range(4)]
-            y_axis = [(y0 + k - 1, wy[k], sy[k]) for k in range(4)]
-        base = (xp.arange(N) * (H * W))[:, None]
-        taps = []
-        for cy, wy_, sy_ in y_axis:
+        N, P, k = grid.shape
+        extents = size[::-1]  # grid coordinate a runs along axis size[-1 - a]: x along W, y along H, z along D
+        axes = []  # per grid coordinate: [(integer coordinate, weight, ∂weight/∂i)], and ∂i/∂(normalised)
+        scales = []
+        for a in range(k):
+            i, scale = _unnormalize(grid[..., a], extents[a], align_corners)
+            if mode != "bicubic":  # the point itself clipped / mirrored; bicubic does it per tap, as PyTorch
+                i, g = _pad_coordinates(xp, i, extents[a], padding_mode, align_corners)
+                scale = scale * g
+            else:
+                scale = xp.full_like(i, scale)
+            if mode == "nearest":
+                taps = [(xp.rint(i), xp.ones_like(i), xp.zeros_like(i))]
+            elif mode == "bilinear":
+                i0 = xp.floor(i)
+                t = i - i0
+                taps = [(i0, 1 - t, -xp.ones_like(t)), (i0 + 1, t, xp.ones_like(t))]
+            else:
+                i0 = xp.floor(i)
+                w, slope = _cubic_weights(i - i0)
+                taps = [(i0 + j - 1, w[j], slope[j]) for j in range(4)]
             if mode == "bicubic" and padding_mode != "zeros":
-                cy = _pad_coordinates(xp, cy, H, padding_mode, align_corners)[0]
-            for cx, wx_, sx_ in x_axis:
-                if mode == "bicubic" and padding_mode != "zeros":
-                    cx = _pad_coordinates(xp, cx, W, padding_mode, align_corners)[0]
-                inside = (cx >= 0) & (cx <= W - 1) & (cy >= 0) & (cy <= H - 1)
-                ix_int = xp.clip(cx, 0, W - 1).astype("int64")
-                iy_int = xp.clip(cy, 0, H - 1).astype("int64")
-                index = (base + iy_int * W + ix_int).reshape(-1)
-                mask = inside.astype(grid.dtype)
-                weight = (wx_ * wy_ * mask).reshape(-1)  # taps outside read zeros (padding_mode="zeros")
-                d_x = (sx_ * wy_ * mask * dx).reshape(-1)
-                d_y = (wx_ * sy_ * mask * dy).reshape(-1)
-                taps.append((index, weight, d_x, d_y))
-        return taps
+                taps = [(_pad_coordinates(xp, c, extents[a], padding_mode, align_corners)[0], w, sl)
+                        for c, w, sl in taps]
+            axes.append(taps)
+            scales.append(scale)
+        sample = xp.arange(N)[:, None]
+        out = []
+        for combo in itertools.product(*axes):  # one tap per axis
+            inside, flat = None, sample
+            for a in range(k - 1, -1, -1):  # row-major over (n, [z,] y, x): the last grid coordinate is the slowest
+                c = combo[a][0]
+                ok = (c >= 0) & (c <= extents[a] - 1)
+                inside = ok if inside is None else inside & ok
+                flat = flat * extents[a] + xp.clip(c, 0, extents[a] - 1).astype("int64")
+            mask = inside.astype(grid.dtype)
+            weights = [combo[a][1] for a in range(k)]
+            weight = mask
+            for w in weights:
+                weight = weight * w
+            derivatives = []
+            for a in range(k):
+                d = combo[a][2] * mask * scales[a]
+                for b in range(k):
+                    if b != a:
+                        d = d * weights[b]
+                derivatives.append(d.reshape(-1))
+            out.append((flat.reshape(-1), weight.reshape(-1), tuple(derivatives)))
+        return out
 
     def backward(self, grad: Any) -> tuple:
         xp = self.xp
         need_x, need_grid = self.needs_input_grad[:2]
-        (N, C, H, W), grid_shape = self.shapes
-        g = xp.ascontiguousarray(grad.transpose(0, 2, 3, 1)).reshape(-1, C)  # (N·P, C), rows as the output's
+        x_shape, grid_shape = self.shapes
+        N, C = x_shape[:2]
+        k = len(x_shape) - 2
+        order = (0,) + tuple(range(2, 2 + k)) + (1,)
+        g = xp.ascontiguousarray(grad.transpose(order)).reshape(-1, C)  # (N·P, C), rows as the output's
         grad_x = grad_grid = None
         if need_x:  # scatter-add w·g onto the pixels each tap read: one bincount over (pixel, channel) bins
             channel = xp.arange(C)
-            total = xp.zeros(N * H * W * C, dtype=g.dtype)
-            for index, weight, _, _ in self.taps:
+            total = xp.zeros(self.rows.shape[0] * C, dtype=g.dtype)
+            for index, weight, _ in self.taps:
                 bins = (index[:, None] * C + channel).reshape(-1)
                 total += xp.bincount(bins, weights=(g * weight[:, None]).reshape(-1), minlength=total.size)
-            grad_x = total.astype(g.dtype, copy=False).reshape(N, H, W, C).transpose(0, 3, 1, 2)
-        if need_grid:  # Σ_c g · Σ_taps (∂w/∂x, ∂w/∂y) · v
-            gx = xp.zeros(g.shape[0], dtype=g.dtype)
-            gy = xp.zeros(g.shape[0], dtype=g.dtype)
-            for index, _, d_x, d_y in self.taps:
+            cl_shape = (N,) + tuple(x_shape[2:]) + (C,)
+            grad_x = total.astype(g.dtype, copy=False).reshape(cl_shape).transpose((0, k + 1) + tuple(range(1, k + 1)))
+        if need_grid:  # Σ_c g · Σ_taps (∂w/∂x, ∂w/∂y[, ∂w/∂z]) · v
+            parts = [xp.zeros(g.shape[0], dtype=g.dtype) for _ in range(k)]
+            for index, _, derivatives in self.taps:
                 seen = xp.einsum("pc,pc->p", g, self.rows[index])
-                gx += seen * d_x
-                gy += seen * d_y
-            grad_grid = xp.stack([gx, gy], axis=-1).reshape(grid_shape)
+                for a in range(k):
+                    parts[a] += seen * derivatives[a]
+            grad_grid = xp.stack(parts, axis=-1).reshape(grid_shape)
         return grad_x, grad_grid
 
 
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",  # noqa: A002
                 align_corners: Any = None) -> Tensor:
-    """The input (N, C, H_in, W_in) read at the grid's points (N, H_out, W_out, 2) → (N, C, H_out, W_out).
+    """The input (N, C, H_in, W_in) read at the grid's points (N, H_out, W_out, 2) → (N, C, H_out, W_out); or a
+    volume (N, C, D, H, W) at (N, D_out, H_out, W_out, 3) (trilinear or nearest) → (N, C, D_out, H_out, W_out).
 
     ``mode``: 'bilinear' (default), 'nearest' or 'bicubic'; ``padding_mode``: 'zeros' (default), 'border' or
     'reflection'; ``align_corners`` as :func:`affine_grid`. Formulas and gradients: the module docstring.
@@ -263,9 +287,13 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     if not isinstance(input, Tensor) or not isinstance(grid, Tensor):
         raise TypeError("grid_sample(): input and grid must be Tensors")
     if input.ndim == 5:
-        raise NotImplementedError(f"grid_sample: 5-D (volumetric) input {tuple(input.shape)} is not supported yet; "
-                                  "4-D (N, C, H, W) input is")
-    if input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2:
+        if grid.ndim != 5 or grid.shape[-1] != 3:
+            raise RuntimeError(f"grid_sampler(): expected 5D input (N, C, D, H, W) and a grid of shape (N, D_out, "
+                               f"H_out, W_out, 3), but got input with sizes {tuple(input.shape)} and grid with sizes "
+                               f"{tuple(grid.shape)}")
+        if mode == "bicubic":
+            raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+    elif input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2:
         raise RuntimeError(f"grid_sampler(): expected 4D input (N, C, H, W) and a grid of shape (N, H_out, W_out, 2), "
                            f"but got input with sizes {tuple(input.shape)} and grid with sizes {tuple(grid.shape)}")
     if input.shape[0] != grid.shape[0]:

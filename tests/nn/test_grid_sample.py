@@ -43,6 +43,34 @@ def test_grid_sample_matches_torch_with_gradients(mode: str, padding_mode: str, 
     np.testing.assert_allclose(sg.grad.numpy(), tg.grad.numpy(), **{k: v * 10 for k, v in tol.items()})
 
 
+@pytest.mark.parametrize("mode,padding_mode,align_corners",
+                         list(itertools.product(["bilinear", "nearest"], ["zeros", "border", "reflection"],
+                                                [False, True])))
+def test_volumetric_grid_sample_matches_torch(mode: str, padding_mode: str, align_corners: bool) -> None:
+    """5-D input (N, C, D, H, W) with a grid (N, D_out, H_out, W_out, 3): trilinear and nearest, gradients too."""
+    x, g = rng.standard_normal((2, 3, 4, 5, 6)), rng.uniform(-1.4, 1.4, (2, 3, 2, 4, 3))
+    (sx, sg), (tx, tg) = _pair(x, g, "float64")
+    out = F.grid_sample(sx, sg, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    want = torch.nn.functional.grid_sample(tx, tg, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    assert out.shape == tuple(want.shape)
+    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-12, atol=1e-12)
+    weights = rng.standard_normal(tuple(want.shape))
+    out.backward(shenjing.tensor(weights))
+    want.backward(torch.tensor(weights))
+    np.testing.assert_allclose(sx.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(sg.grad.numpy(), tg.grad.numpy(), rtol=1e-11, atol=1e-11)
+
+
+def test_a_3d_spatial_transformer_identity_and_finite_differences() -> None:
+    x = shenjing.tensor(rng.standard_normal((2, 2, 3, 4, 5)))
+    identity = shenjing.tensor([[1.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]], dtype=shenjing.float64).expand(2, 3, 4)
+    grid = F.affine_grid(identity, tuple(x.shape), align_corners=False)
+    np.testing.assert_allclose(F.grid_sample(x, grid, align_corners=False).numpy(), x.numpy(), atol=1e-12)
+    volume = rng.standard_normal((1, 2, 3, 4, 4))
+    points = rng.uniform(-0.8, 0.8, (1, 2, 2, 2, 3))
+    check_gradients(lambda a, b: F.grid_sample(a, b, align_corners=True), [volume, points])
+
+
 def _off_the_pixel_lattice(shape: tuple, size: tuple, align_corners: bool) -> np.ndarray:
     """Grid points at least 0.1 pixel from every pixel centre and edge clip, so ±1e-6 never crosses a kink."""
     H, W = size
@@ -135,8 +163,11 @@ def test_errors_name_both_shapes() -> None:
         F.affine_grid(shenjing.zeros(2, 3, 3), (2, 1, 4, 4), align_corners=False)
     with pytest.raises(ValueError, match="floating point"):
         F.affine_grid(shenjing.zeros(2, 2, 3, dtype=shenjing.int64), (2, 1, 4, 4), align_corners=False)
-    with pytest.raises(NotImplementedError, match="5-D"):
-        F.grid_sample(shenjing.zeros(1, 1, 2, 2, 2), shenjing.zeros(1, 2, 2, 2, 3), align_corners=False)
+    with pytest.raises(RuntimeError, match=r"expected 5D input .* grid of shape \(N, D_out, H_out, W_out, 3\)"):
+        F.grid_sample(shenjing.zeros(1, 1, 2, 2, 2), shenjing.zeros(1, 2, 2, 2, 2), align_corners=False)
+    with pytest.raises(RuntimeError, match="bicubic interpolation only supports 4D input"):
+        F.grid_sample(shenjing.zeros(1, 1, 2, 2, 2), shenjing.zeros(1, 2, 2, 2, 3), mode="bicubic",
+                      align_corners=False)
 
 
 def test_grid_sample_runs_through_the_seam() -> None:
