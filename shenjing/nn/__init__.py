@@ -138,12 +138,16 @@ from . import parallel  # noqa: E402,F401  (nn.parallel.DistributedDataParallel)
 from .lazy import (  # noqa: E402
     LazyBatchNorm1d,
     LazyBatchNorm2d,
+    LazyBatchNorm3d,
     LazyConv1d,
     LazyConv2d,
+    LazyConv3d,
     LazyConvTranspose1d,
     LazyConvTranspose2d,
+    LazyConvTranspose3d,
     LazyInstanceNorm1d,
     LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
     LazyLinear,
     LazyModuleMixin,
     UninitializedBuffer,
@@ -153,6 +157,7 @@ from .sync_batchnorm import SyncBatchNorm  # noqa: E402,F401
 
 __all__ += ["LazyBatchNorm1d", "LazyBatchNorm2d", "LazyConv1d", "LazyConv2d", "LazyConvTranspose1d",
             "LazyConvTranspose2d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyLinear", "LazyModuleMixin",
+            "LazyBatchNorm3d", "LazyConv3d", "LazyConvTranspose3d", "LazyInstanceNorm3d",
             "UninitializedBuffer", "UninitializedParameter"]
 from .unpooling import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d  # noqa: E402
 

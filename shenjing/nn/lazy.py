@@ -21,11 +21,12 @@ from .linear import Linear
 from .module import Parameter, _leaf
 from .norm import BatchNorm1d, BatchNorm2d
 from .norm_extra import InstanceNorm1d, InstanceNorm2d
+from .three_d import BatchNorm3d, Conv3d, ConvTranspose3d, InstanceNorm3d
 
 __all__ = [
     "UninitializedParameter", "UninitializedBuffer", "LazyModuleMixin", "LazyLinear", "LazyConv1d", "LazyConv2d",
     "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyInstanceNorm1d",
-    "LazyInstanceNorm2d",
+    "LazyInstanceNorm2d", "LazyConv3d", "LazyConvTranspose3d", "LazyBatchNorm3d", "LazyInstanceNorm3d",
 ]
 
 _NO_SHAPE = ("Can't access the shape of an uninitialized parameter or buffer. This error usually happens in "
@@ -324,6 +325,60 @@ class LazyInstanceNorm2d(_LazyNormMixin, InstanceNorm2d):
 
     cls_to_become = InstanceNorm2d
     _unbatched_ndim = 3
+
+    def __init__(self, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:
+        super().__init__(0, eps, momentum, affine, track_running_stats, device=device, dtype=dtype)
+        self._lazy_norm_init()
+
+
+class LazyConv3d(_LazyConvMixin, Conv3d):
+    """``Conv3d`` whose ``in_channels`` is the first input's channel count."""
+
+    cls_to_become = Conv3d
+    _n = 3
+
+    def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__(groups, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+                         device=device, dtype=dtype)
+        self._lazy_conv_init()
+
+
+class LazyConvTranspose3d(_LazyConvMixin, ConvTranspose3d):
+    """``ConvTranspose3d`` whose ``in_channels`` is the first input's channel count."""
+
+    cls_to_become = ConvTranspose3d
+    _transposed = True
+    _n = 3
+
+    def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        super().__init__(groups, out_channels, kernel_size, stride, padding, output_padding, groups, bias, dilation,
+                         padding_mode, device=device, dtype=dtype)
+        self._lazy_conv_init()
+
+
+class LazyBatchNorm3d(_LazyNormMixin, BatchNorm3d):
+    """``BatchNorm3d`` whose ``num_features`` is the first input's channel count."""
+
+    cls_to_become = BatchNorm3d
+    _unbatched_ndim = 4
+
+    def __init__(self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:
+        super().__init__(0, eps, momentum, affine, track_running_stats, device=device, dtype=dtype)
+        self._lazy_norm_init()
+
+
+class LazyInstanceNorm3d(_LazyNormMixin, InstanceNorm3d):
+    """``InstanceNorm3d`` whose ``num_features`` is the first input's channel count (affine and tracked by
+    default, as PyTorch's lazy layer)."""
+
+    cls_to_become = InstanceNorm3d
+    _unbatched_ndim = 4
 
     def __init__(self, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
                  track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:

@@ -113,3 +113,15 @@ def test_an_initialized_lazy_model_saves_and_loads_as_the_eager_one(tmp_path) ->
     loaded = shenjing.load(tmp_path / "m.safetensors")
     assert [type(m).__name__ for m in loaded] == ["Conv2d", "Flatten", "Linear"]
     np.testing.assert_allclose(loaded(x).detach().numpy(), want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name,args", [("LazyConv3d", (4, 3)), ("LazyConvTranspose3d", (4, 2)),
+                                       ("LazyBatchNorm3d", ()), ("LazyInstanceNorm3d", ())])
+def test_volumetric_lazy_layers_as_torch(name: str, args: tuple) -> None:
+    x = np.random.default_rng(4).standard_normal((2, 3, 4, 5, 6)).astype("float32")
+    ours, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    assert repr(ours) == repr(theirs)
+    assert ours(shenjing.tensor(x)).shape == tuple(theirs(torch.tensor(x)).shape)
+    assert type(ours).__name__ == type(theirs).__name__ == name.removeprefix("Lazy")
+    assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == \
+        {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
