@@ -19,6 +19,7 @@ from typing import Any
 from . import autograd
 from ._tensor_base import _data
 from .backend import backend_of
+from .backend import quiet as _quiet
 
 Tensor: Any = None  # the class these methods are a base of; set by tensor.py once it has made it
 
@@ -318,7 +319,7 @@ class ExtraMethods:
             return Tensor._wrap(xp.asarray(_data(args[0]), dtype=self.array.dtype))
         shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], Size) else tuple(int(a) for a in args)
         shape = shape if args else (0,)
-        return Tensor._wrap(xp.empty(shape, dtype=self.array.dtype))
+        return Tensor._wrap(_allocate(xp.empty, shape, self.array.dtype, "new"))
 
     def resize_(self, *sizes: Any) -> Tensor:
         """self with the shape ``sizes``, keeping its first elements (new ones uninitialized), as PyTorch."""
@@ -330,7 +331,9 @@ class ExtraMethods:
         if count == self.array.size:
             self.array = xp.ascontiguousarray(self.array).reshape(shape)
         else:
-            fresh = xp.zeros(count, dtype=self.array.dtype)
+            if any(v < 0 for v in shape):
+                raise RuntimeError(f"resize_: negative dimension in the requested size {list(shape)}")
+            fresh = _allocate(xp.zeros, count, self.array.dtype, "resize_")
             keep = min(count, self.array.size)
             fresh[:keep] = self.array.reshape(-1)[:keep]
             self.array = fresh.reshape(shape)
@@ -388,8 +391,9 @@ class ExtraMethods:
 
 
 
-def _quiet(xp: Any) -> Any:
-    import contextlib
-
-    errstate = getattr(xp, "errstate", None)
-    return errstate(divide="ignore", invalid="ignore") if errstate is not None else contextlib.nullcontext()
+def _allocate(make: Any, shape: Any, dtype: Any, name: str) -> Any:
+    """A new array, or PyTorch's RuntimeError naming the op and the size when the memory is not there."""
+    try:
+        return make(shape, dtype=dtype)
+    except (MemoryError, ValueError) as error:
+        raise RuntimeError(f"{name}: cannot allocate a tensor of {shape} elements of {dtype} ({error})") from None

@@ -218,6 +218,16 @@ def backend_for_module(xp: Any) -> Backend:
     return NUMPY
 
 
+def quiet(xp: Any) -> Any:
+    """A context in which 0/0, log 0, overflow … give nan/inf silently, as PyTorch's ops do (NumPy would warn;
+    an array library without ``errstate``, CuPy, is already silent)."""
+    import contextlib
+
+    errstate = getattr(xp, "errstate", None)
+    return errstate(divide="ignore", invalid="ignore", over="ignore") if errstate is not None else \
+        contextlib.nullcontext()
+
+
 def backend_of(array: Any) -> Backend:
     """The backend an array belongs to, from its type."""
     backend = _by_array_type.get(type(array))

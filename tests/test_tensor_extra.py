@@ -150,3 +150,12 @@ def test_post_accumulate_grad_hook_runs_once_per_backward_after_accumulation() -
     assert seen["ours"] == seen["theirs"] == [9.0, 18.0]
     with pytest.raises(RuntimeError, match="non-leaf"):
         (ours * 2).register_post_accumulate_grad_hook(lambda p: None)
+
+
+def test_huge_and_broken_sizes_are_clear_errors() -> None:
+    with pytest.raises(RuntimeError, match="resize_: cannot allocate a tensor of 10000000000000 elements"):
+        shenjing.zeros(2).resize_(10**13)
+    with pytest.raises(RuntimeError, match="new: cannot allocate a tensor of"):
+        shenjing.zeros(2).new(10**7, 10**7)
+    with pytest.raises(RuntimeError, match="negative dimension"):
+        shenjing.zeros(2).resize_(-3)

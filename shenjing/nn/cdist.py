@@ -18,6 +18,7 @@ import math
 from typing import Any
 
 from ..autograd import Function
+from ..backend import quiet as _quiet
 from ..tensor import Tensor
 
 __all__ = ["cdist", "pdist", "CdistFunction"]
@@ -71,13 +72,6 @@ class CdistFunction(Function):
         g1 = pieces.sum(-2) if need_1 else None
         g2 = -pieces.sum(-3) if need_2 else None
         return g1, g2
-
-
-def _quiet(xp: Any) -> Any:
-    import contextlib
-
-    errstate = getattr(xp, "errstate", None)
-    return errstate(divide="ignore", invalid="ignore") if errstate is not None else contextlib.nullcontext()
 
 
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,

@@ -26,6 +26,7 @@ import math
 from typing import Any
 
 from ..autograd import Function
+from ..backend import quiet as _quiet
 from ..tensor import Tensor, _data
 from .loss import legacy_reduction
 from .module import Module
@@ -129,17 +130,11 @@ def _logsumexp3(xp: Any, a: Any, b: Any, c: Any) -> Any:
     return xp.where(xp.isfinite(top), out, top)
 
 
-def _quiet(xp: Any) -> Any:
-    import contextlib
-
-    errstate = getattr(xp, "errstate", None)
-    return errstate(divide="ignore", invalid="ignore", over="ignore") if errstate is not None else \
-        contextlib.nullcontext()
-
-
 def _lengths(xp: Any, value: Any, N: int, name: str) -> Any:
-    array = _data(value)
-    array = xp.asarray(array, dtype="int64").reshape(-1)
+    array = xp.asarray(_data(value))
+    if array.dtype.kind not in "iu":
+        raise RuntimeError(f"ctc_loss: {name} must be integral, got {array.dtype}")
+    array = array.astype("int64").reshape(-1)
     if array.shape[0] != N:
         raise RuntimeError(f"ctc_loss: {name} must have one length per sequence ({N}), got {array.shape[0]}")
     return array

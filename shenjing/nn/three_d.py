@@ -26,6 +26,7 @@ from ..tensor import Tensor
 from . import init
 from ._window import pair, pool_out_size
 from .conv import _conv2d, _resolve_padding
+from .conv_transpose import _ConvTransposeNd
 from .dropout import DropoutFunction, _check_p
 from .module import Module, Parameter
 from .norm import _BatchNorm
@@ -199,63 +200,16 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     return out[0] if unbatched else out
 
 
-class ConvTranspose3d(Module):
+class ConvTranspose3d(_ConvTransposeNd):
     """Transposed 3-D convolution, as ``torch.nn.ConvTranspose3d``: weight (C_in, C_out/groups, k_d, k_h, k_w),
-    bias (C_out,), PyTorch's initialisation; see :func:`conv_transpose3d`."""
+    bias (C_out,), PyTorch's initialisation (the arguments, checks, repr and config of ConvTranspose2d); see
+    :func:`conv_transpose3d` for the formula."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
-                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
-        super().__init__()
-        if padding_mode != "zeros":
-            raise ValueError('Only "zeros" padding mode is supported for ConvTranspose3d')
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"ConvTranspose3d: {name} must be a positive int, got {value!r}")
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"ConvTranspose3d: in_channels ({in_channels}) and out_channels ({out_channels}) must "
-                             f"be divisible by groups ({groups})")
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = pair(kernel_size, "kernel_size", 3)
-        self.stride, self.padding = pair(stride, "stride", 3), pair(padding, "padding", 3)
-        self.output_padding, self.dilation = pair(output_padding, "output_padding", 3), pair(dilation, "dilation", 3)
-        self.padding_mode = padding_mode
-        dtype = as_dtype(dtype) if dtype is not None else get_default_dtype()
-        xp = get_backend(device).xp
-        self.weight = Parameter(xp.empty((in_channels, out_channels // groups) + self.kernel_size, dtype=dtype))
-        if bias:
-            self.bias = Parameter(xp.empty((out_channels,), dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))  # fan_in = C_out/g · k (weight dim 1), as PyTorch
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+    _n = 3
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding, self.output_padding,
                                 self.groups, self.dilation)
-
-    def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        for key, default in (("padding", 0), ("output_padding", 0), ("dilation", 1)):
-            if getattr(self, key) != (default,) * 3:
-                s += f", {key}={getattr(self, key)}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
-
-    def get_config(self) -> dict:
-        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
-                "kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": list(self.padding),
-                "output_padding": list(self.output_padding), "groups": self.groups, "bias": self.bias is not None,
-                "dilation": list(self.dilation)}
 
 
 # ---- pooling ------------------------------------------------------------------------------------------------------

@@ -6,17 +6,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..backend import quiet
 
-def _quiet(xp: Any) -> Any:
-    """A context in which 0/0, log 0 and friends give nan/inf silently, as PyTorch (NumPy would warn)."""
-    errstate = getattr(xp, "errstate", None)
-    return errstate(divide="ignore", invalid="ignore", over="ignore") if errstate is not None else _NoErrstate()
-
-
-class _NoErrstate:
-    def __enter__(self) -> None: ...
-
-    def __exit__(self, *exc: object) -> None: ...
+_quiet = quiet  # (the shared quiet floating-point context of backend.py)
 
 
 def _special(a: Any, name: str) -> Any:

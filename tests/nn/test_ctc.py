@@ -128,5 +128,7 @@ def test_errors() -> None:
         F.ctc_loss(lp, shenjing.tensor([[1], [2]]), [5], [1, 1])
     with pytest.raises(RuntimeError, match=r"target labels must be in \[0, 4\)"):
         F.ctc_loss(lp, shenjing.tensor([[1], [7]]), [5, 5], [1, 1])
+    with pytest.raises(RuntimeError, match="input_lengths must be integral"):
+        F.ctc_loss(lp, shenjing.tensor([[1], [2]]), [5.5, 5], [1, 1])
     with pytest.raises(RuntimeError, match="sum\\(target_lengths\\) = 3"):
         F.ctc_loss(lp, shenjing.tensor([1, 2]), [5, 5], [1, 2])
