@@ -2,6 +2,7 @@
 
 - ``set_num_threads(n)`` / ``get_num_threads()``: the BLAS threads, through threadpoolctl (the library scikit-learn
   uses for the same job) when it is installed; the matrix products are where a NumPy program spends its threads.
+  Once convolutions run on oneDNN, ``n`` is its OpenMP threads and BLAS keeps one (``nn/_onednn.py`` says why).
 - ``use_deterministic_algorithms(mode, warn_only=False)``: accepted and remembered. Every shenjing op on the CPU is
   deterministic already (no atomics, no autotuning), so there is nothing to switch.
 - ``set_float32_matmul_precision('highest' | 'high' | 'medium')``: remembered; NumPy's float32 products are always
@@ -37,8 +38,15 @@ def _positive(name: str, value: Any) -> int:
 
 
 def set_num_threads(num: int) -> None:
-    """Use ``num`` threads for the matrix products (BLAS), as ``torch.set_num_threads``."""
+    """Use ``num`` threads for the matrix products (BLAS) and oneDNN's convolutions, as ``torch.set_num_threads``."""
     _state["threads"] = _positive("set_num_threads", num)
+    from .nn import _onednn
+
+    _onednn.set_num_threads(num)
+    _limit_blas(1 if _onednn.in_use() else num)
+
+
+def _limit_blas(num: int) -> None:
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # no threadpoolctl: remembered only (set OMP_NUM_THREADS before starting Python instead)
@@ -46,8 +54,21 @@ def set_num_threads(num: int) -> None:
     threadpool_limits(limits=num, user_api="blas")
 
 
+def _openmp_started() -> None:
+    """The first convolution ran on oneDNN: its OpenMP pool gets the threads, OpenBLAS keeps one."""
+    from .nn import _onednn
+
+    if _state["threads"] is not None:
+        _onednn.set_num_threads(_state["threads"])
+    _limit_blas(1)
+
+
 def get_num_threads() -> int:
-    """The threads the matrix products use (BLAS's own count where threadpoolctl can read it)."""
+    """The threads the matrix products use (BLAS's own count where threadpoolctl can read it), or oneDNN's."""
+    from .nn import _onednn
+
+    if _onednn.in_use():
+        return _state["threads"] or os.cpu_count() or 1
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
