@@ -12,6 +12,7 @@ from typing import Any
 from ..autograd import Function
 from ..ops.reduce import normalize_axis
 from ..tensor import Tensor
+from . import _onednn
 from .module import Module
 
 __all__ = [
@@ -70,16 +71,20 @@ class TanhFunction(Function):
 class ReLUFunction(Function):
     """a = max(0, z).   f′(z) = 1 for z > 0, 0 for z ≤ 0.
 
+    ReLU′ is read off the output, 1[a > 0] = 1[z > 0], so a is all the backward keeps (no mask pass in the
+    forward). Large float32 arrays go through oneDNN's ReLU backward on both cores (``_onednn.relu_backward``).
     NOTE: ReLU′(0) = 0, as PyTorch; a ReLU built from ``maximum(z, 0)`` would split the tie and give ½.
     """
 
     def forward(self, z: Any) -> Any:
-        if getattr(self, "recording", True):  # (no mask to keep where no backward follows: eval, no_grad)
-            self.positive = z > 0
-        return self.xp.maximum(z, 0)  # NOTE: not z * mask, which gives −0.0 for negative z
+        a = self.xp.maximum(z, 0)  # NOTE: not z * mask, which gives −0.0 for negative z; NaN stays NaN
+        if getattr(self, "recording", True):  # (nothing to keep where no backward follows: eval, no_grad)
+            self.a = a
+        return a
 
     def backward(self, grad_a: Any) -> Any:
-        return grad_a * self.positive
+        grad_z = _onednn.relu_backward(self.xp, self.a, grad_a)
+        return grad_a * (self.a > 0) if grad_z is None else grad_z
 
 
 class LeakyReLUFunction(Function):

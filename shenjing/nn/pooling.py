@@ -7,7 +7,8 @@ Window (y, x) covers input pixels (s_h·y + d_h·i − p_h, s_w·x + d_w·j − 
 
 For one offset (i, j) those pixels over all windows form one strided block of the (padded) input, so pooling is
 k_h·k_w element-wise passes over (N, H_out, W_out, C) blocks — never a loop over pixels — on the channels-last
-view of the input (see ``_window.py``).
+view of the input (see ``_window.py``). Float32 max pooling on the CPU runs oneDNN's kernel instead, the same
+rule on both cores (``_onednn.py``; 0.5 ms against 3.9 ms forward and backward for the textbook CNN's pooling).
 
     max:  a = max over the window;    ∂L/∂x = ∂L/∂a at the window's first maximum (row-major), 0 elsewhere
     avg:  a = (1/|window|) Σ window;  ∂L/∂x = Σ over the windows containing x of ∂L/∂a / |window|
@@ -19,6 +20,7 @@ from typing import Any
 
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
+from . import _onednn
 from ._window import as_nchw, channels_last, offset_slices, pad_channels_last, pair, pool_out_size, zeros
 from .module import Module
 
@@ -82,6 +84,12 @@ class MaxPool2dFunction(Function):
         if self.unbatched:
             x = x[None]
         out, padded_size, self.exact = _geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
+        self.dnnl = None
+        if positions is None:  # float32 on the CPU: oneDNN's kernel, both cores (``_onednn.max_pool`` says when)
+            self.dnnl = _onednn.max_pool(xp, x, kernel, stride, padding, dilation, out)
+        if self.dnnl is not None:
+            a = self.dnnl[0]
+            return a[0] if self.unbatched else a
         xc, self.inner = _padded_input(xp, x, padding, padded_size, float("-inf"))
         slices = offset_slices(kernel, dilation, stride, out)
         if len(slices) == 4 and with_indices:  # 2 × 2 windows, the common case: a knock-out tournament
@@ -112,6 +120,10 @@ class MaxPool2dFunction(Function):
         xp = self.xp
         if self.unbatched:
             grad = grad[None]
+        if self.dnnl is not None:  # oneDNN routes ∂L/∂a by the argmax it kept in its workspace
+            _, plan, workspace = self.dnnl
+            grad_x = plan.backward(xp, grad, workspace)
+            return grad_x[0] if self.unbatched else grad_x
         g = xp.ascontiguousarray(channels_last(grad))  # (N, H_out, W_out, C): one transposing copy makes the
         # k_h·k_w passes below read contiguously (1.9 ms against 2.6 ms for the textbook CNN's pooling)
         first = self.first

@@ -50,7 +50,7 @@ def test_data_parallel_on_the_cpu_runs_the_module_and_prefixes_its_keys() -> Non
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     x = np.ones((2, 3), np.float32)
     np.testing.assert_allclose(ours(shenjing.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
-                               rtol=1e-6)
+                               rtol=1e-6, atol=1e-6)  # (a sum of three float32 terms: BLAS kernels round apart)
     assert isinstance(ours.module, nn.Linear)
 
 
