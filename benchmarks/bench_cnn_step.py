@@ -7,19 +7,25 @@ Time: both models in this process, same initial weights, interleaved windows of 
 ratios. Memory: each framework in its own subprocess (both libraries imported in each, so the baselines match);
 peak resident memory (VmHWM, reset after the imports) during the steps minus resident memory before the model
 was built.
-Target: shenjing ≤ 1.5× PyTorch's step time and ≤ 1.5× its peak memory.
+Target (issue 18): shenjing ≤ 1.0× PyTorch's step time on a quiet machine, ≤ 1.3× with one other busy process
+(``--busy`` starts one), and ≤ 1.0× its peak memory. It also prints the share of the machine's FLOP ceiling each
+reaches: the step's products (4.58 GFLOP) against PyTorch's best large matrix product.
 
     python benchmarks/bench_cnn_step.py [--windows 7] [--steps 10] [--profile] [--busy] [--tune-malloc]
 
 Run it on a quiet machine: with one other busy process on the 2 cores, both libraries slow down many times
-over (their BLAS / OpenMP threads wait for each other), NumPy's OpenBLAS much more than PyTorch.
+over (their BLAS / OpenMP threads wait for each other).
 
-Measured after issue 18's work (branch conv), quiet 2-core machine, OpenBLAS Haswell kernels (this machine's
-OPENBLAS_CORETYPE), 2 threads each: 46.6 ms against 36.9 ms, median ratio 1.31× (7 windows; two windows hit by
-other jobs, range 0.85–5.11); peak memory 73 MiB against 179 MiB (0.41×). One thread each (OMP_NUM_THREADS=1,
-torch.set_num_threads(1)): 1.42×, and 1.52× with the Winograd F(2×2, 3×3) path switched on (nn/_winograd.py,
-off by default for that reason).
+Measured 2026-12-05 (Intel Xeon, Sapphire Rapids, 2 cores, AVX-512), float32 convolutions, max pooling, ReLU's
+backward and Linear's products on oneDNN (``shenjing/nn/_onednn.py``), Adam in cache-sized pieces: 38.3 ms
+against 39.9 ms, median ratio 0.96× (windows 0.91–1.03×; 35.5 vs 37.9 ms, 0.95×, in another run); with one other
+busy process 105.7 vs 144.4 ms, 0.75× (0.62–0.86×); peak memory 98 vs 175 MiB (0.56×). Ceiling (PyTorch's
+2048² product) 323 GFLOP/s, so 14.2 ms at best: shenjing reaches 37 % of it, PyTorch 36 %. The steps before,
+same machine: im2col + OpenBLAS 1.46×; oneDNN convolutions only 1.29× (47.7 vs 36.8 ms; pooling 7.7 ms, ReLU 6.7,
+Linear 6.2, Adam 6.0 of it). Where the time goes now (``--profile``): convolution ∂x and ∂W 12.4 ms, forward
+5.7, Adam 3.6, ReLU forward 2.3 (NumPy's one-core maximum) and backward 1.9, Linear 3.2, pooling 2.6.
 
+Earlier measurements, with the im2col path:
 On an AMD EPYC machine (2026-12-03, AVX-512, OpenBLAS SkylakeX kernels, 2 threads each), quiet: 50.2 / 51.2 ms
 against 43.7 / 44.4 ms, median 1.13× / 1.16× (windows 1.06–1.25×); 1.22–1.78× in hours when the host was busy
 (both libraries slower, ours more). With one other busy process (`python -c "while True: pass"`) on the 2 cores:

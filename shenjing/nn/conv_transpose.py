@@ -31,8 +31,8 @@ from typing import Any
 from ..autograd import Function
 from ..backend import as_dtype, get_backend, get_default_dtype
 from ..tensor import Tensor
-from . import init
-from ._window import pair
+from . import _onednn, _winograd, init
+from ._window import as_nchw, channels_last, pair
 from .conv import Conv2dFunction, conv2d
 from .module import Module, Parameter
 
@@ -61,6 +61,17 @@ class ConvTranspose2dFunction(Function):
         N, Cin, H, Wi = x.shape
         Cout = W.shape[1] * groups
         (ph, pw), (Ho, Wo) = padding, out_hw
+        self.x, self.W, self.has_b = x, W, b is not None
+        self.options = (stride, (ph, ph, pw, pw), dilation, groups)
+        plan = None  # float32 on the CPU: oneDNN's backward-data kernel of that convolution (``_onednn.py``)
+        if not any(_winograd.ENABLED.values()) and W.dtype == x.dtype and (b is None or b.dtype == x.dtype):
+            pads_r = tuple((n - 1) * s + d * (k - 1) + 1 - o - p for n, s, d, k, o, p in
+                           zip((H, Wi), stride, dilation, W.shape[2:], (Ho, Wo), (ph, pw)))
+            plan = _onednn.conv(xp, x.dtype, (N, Cout, Ho, Wo), W.shape, stride, (ph, pw), pads_r, dilation, groups,
+                                False)
+        if plan is not None and plan.out_shape == (N, Cin, H, Wi):
+            y = as_nchw(plan.backward_data(xp, xp.ascontiguousarray(channels_last(x)), xp.ascontiguousarray(W)))
+            return y if b is None else y + b[:, None, None]
         conv = _conv_node(xp)
         conv.unbatched, conv.needs_input_grad = False, (True, False, False)
         conv.x = xp.broadcast_to(xp.zeros((), dtype=x.dtype), (N, Ho + 2 * ph, Wo + 2 * pw, Cout))  # shape only
@@ -70,8 +81,6 @@ class ConvTranspose2dFunction(Function):
         y = conv.backward(x)[0]  # (N, C_out, H_out, W_out), channels-last memory (cropped by the padding)
         if b is not None:
             y = y + b[:, None, None]
-        self.x, self.W, self.has_b = x, W, b is not None
-        self.options = (stride, (ph, ph, pw, pw), dilation, groups)
         return y
 
     def backward(self, grad: Any) -> tuple:

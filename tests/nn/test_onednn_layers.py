@@ -63,6 +63,8 @@ POOLS = {
     "textbook": ((8, 16, 24, 24), dict(kernel_size=2)),
     "3x3_stride2_padding1": ((4, 8, 13, 11), dict(kernel_size=3, stride=2, padding=1)),
     "ceil_mode": ((4, 8, 13, 11), dict(kernel_size=2, ceil_mode=True)),
+    "odd_size_floor": ((2, 4, 25, 23), dict(kernel_size=2)),  # the last row and column in no window
+    "padding_whole_plane": ((2, 3, 8, 8), dict(kernel_size=3, padding=1, stride=3)),
     "dilation": ((2, 8, 15, 15), dict(kernel_size=3, stride=1, dilation=2)),
     "rectangular": ((2, 5, 12, 9), dict(kernel_size=(3, 2), stride=(1, 2), padding=(1, 0))),
     "unbatched": ((6, 10, 10), dict(kernel_size=2)),
@@ -225,3 +227,38 @@ def test_adam_in_pieces_equals_the_whole_array_update(options: dict, monkeypatch
         w.grad = torch.tensor(g)
         opt.step()
     np.testing.assert_allclose(pieces, w.detach().numpy(), rtol=1e-6, atol=1e-6)
+
+
+TRANSPOSED = {
+    "upsample_stride2": ((4, 8, 7, 7), (8, 4, 4, 4), dict(stride=2, padding=1)),
+    "output_padding": ((2, 6, 5, 6), (6, 3, 3, 3), dict(stride=2, padding=1, output_padding=1)),
+    "groups_dilation": ((2, 6, 6, 5), (6, 2, 3, 2), dict(groups=3, dilation=2)),
+    "dcgan_first": ((8, 16, 1, 1), (16, 8, 4, 4), dict()),
+}
+
+
+def _transposed(lib, x, W, b, options) -> list:
+    tensors = [lib.tensor(v, requires_grad=True) for v in (x, W, b)]
+    out = lib.nn.functional.conv_transpose2d(*tensors, **options)
+    g = np.random.default_rng(9).standard_normal(tuple(out.shape)).astype(np.float32)
+    (out * lib.tensor(g)).sum().backward()
+    return [out.detach().numpy()] + [t.grad.numpy() for t in tensors]
+
+
+@pytest.mark.parametrize("case", list(TRANSPOSED))
+def test_conv_transpose2d_forward_on_onednn_matches_col2im_and_torch(case: str, monkeypatch) -> None:
+    x_shape, w_shape, options = TRANSPOSED[case]
+    rng = np.random.default_rng(list(TRANSPOSED).index(case))
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    W = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(np.float32)
+    b = rng.standard_normal(w_shape[1] * options.get("groups", 1)).astype(np.float32)
+    ran = []
+    original = _onednn._Conv.backward_data
+    monkeypatch.setattr(_onednn._Conv, "backward_data", lambda self, *a: ran.append(1) or original(self, *a))
+    ours = _transposed(shenjing, x, W, b, options)
+    assert ran  # the forward (and the backward's products) ran on oneDNN
+    with mkldnn.flags(enabled=False):
+        col2im = _transposed(shenjing, x, W, b, options)
+    for a, c, r in zip(ours, col2im, _transposed(torch, x, W, b, options)):
+        scale = np.abs(r).max()
+        assert np.abs(a - c).max() <= 2e-6 * scale and np.abs(a - r).max() <= 2e-6 * scale
