@@ -20,7 +20,9 @@ Measured 2026-12-05 (Intel Xeon, Sapphire Rapids, 2 cores, AVX-512), float32 con
 backward and Linear's products on oneDNN (``shenjing/nn/_onednn.py``), Adam in cache-sized pieces: 38.3 ms
 against 39.9 ms, median ratio 0.96× (windows 0.91–1.03×; 35.5 vs 37.9 ms, 0.95×, in another run); with one other
 busy process 105.7 vs 144.4 ms, 0.75× (0.62–0.86×); peak memory 98 vs 175 MiB (0.56×). Ceiling (PyTorch's
-2048² product) 323 GFLOP/s, so 14.2 ms at best: shenjing reaches 37 % of it, PyTorch 36 %. The steps before,
+2048² product) 323 GFLOP/s, so 14.2 ms at best: shenjing reaches 37 % of it, PyTorch 36 %. A later run the same day
+(ceiling 336 GFLOP/s, 13.6 ms): 31.6 vs 35.3 ms, median 0.89× (0.88–0.94×), ceiling share 43 % against 39 %;
+busy 0.61× (0.39–0.87×); peak memory 100.8 vs 169.7 MiB (0.59×); no page faults in the timed steps. The steps before,
 same machine: im2col + OpenBLAS 1.46×; oneDNN convolutions only 1.29× (47.7 vs 36.8 ms; pooling 7.7 ms, ReLU 6.7,
 Linear 6.2, Adam 6.0 of it). Where the time goes now (``--profile``): convolution ∂x and ∂W 12.4 ms, forward
 5.7, Adam 3.6, ReLU forward 2.3 (NumPy's one-core maximum) and backward 1.9, Linear 3.2, pooling 2.6.
