@@ -68,3 +68,33 @@ def test_train_reads_consecutive_batches_and_both_libraries_agree() -> None:
     np.testing.assert_array_equal(batches[2], xtr[200:300])
     np.testing.assert_array_equal(batches[3], xtr[:100])  # wraps around after 300 signals, as bix = 100k mod N
     assert 0 <= best <= 100 and best == pytest.approx(best_torch, abs=2.0 + 1e-9)  # at most one of 50 differs
+
+
+def test_adamw_option_decays_the_weights_in_both_libraries_alike() -> None:
+    rng = np.random.default_rng(3)
+    xtr, xte = rng.standard_normal((200, 40)).astype(np.float32), rng.standard_normal((50, 40)).astype(np.float32)
+    ytr, yte = rng.integers(0, 10, 200), rng.integers(0, 10, 50)
+    data = (xtr, ytr, xte, yte)
+    finals = {}
+    original = example.build
+
+    def keeping_build(kind: str, lib: object) -> object:
+        model = original(kind, lib)
+        finals[(lib.__name__, len(finals))] = model
+        return model
+
+    example.build = keeping_build
+    try:
+        _, _, init = example.train("logistic", shenjing, data, steps=3, seed=0, optimizer="adamw")
+        example.train("logistic", torch, data, steps=3, seed=0, init=init, optimizer="adamw")
+        example.train("logistic", shenjing, data, steps=3, seed=0, init=init, optimizer="adam")
+        with pytest.raises(ValueError, match="adamw"):
+            example.train("logistic", shenjing, data, steps=1, seed=0, optimizer="sgd")
+    finally:
+        example.build = original
+    ours, theirs, plain = (m.weight.detach().numpy() for m in finals.values())
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)  # AdamW = torch.optim.AdamW on the same batches
+    # decoupled decay: each of the 3 steps multiplies w by (1 − lr·λ) before Adam's step, so AdamW's weights are
+    # Adam's shrunk by about (1 − 1e-4)³ plus the drift of Adam's own update; they differ, by little
+    assert not np.allclose(ours, plain, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(ours, plain, atol=1e-3)
