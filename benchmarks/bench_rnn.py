@@ -44,7 +44,6 @@ import numpy as np
 import torch
 
 import shenjing
-from shenjing import nn
 
 torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
 

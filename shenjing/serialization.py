@@ -20,9 +20,7 @@ is written once and loads back as two Tensors sharing one array.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from collections import OrderedDict
 from typing import Any
 

@@ -14,7 +14,7 @@ from typing import Any
 from ..autograd import Function
 from ..ops.broadcast import unbroadcast
 from ..tensor import Tensor
-from .distance import cosine_similarity, pairwise_distance
+from .distance import pairwise_distance
 from .loss import _check_reduction, _reduce, binary_cross_entropy_with_logits, legacy_reduction
 from .module import Module
 

@@ -159,12 +159,6 @@ class Module:
 
     register_module = add_module
 
-    def get_submodule(self, target: str) -> Module:
-        module = self
-        for part in target.split(".") if target else []:
-            module = getattr(module, part)
-        return module
-
     # ---- calling -------------------------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy  # host-side: weights are copied into the ONNX file (no math here)
 
-from ._graph import Converter, Graph, host, register_converter, unsupported
+from ._graph import Converter, Graph, register_converter, unsupported
 
 # ---- converters: linear, shape ------------------------------------------------------------------------------------
 @register_converter("Linear")
