@@ -75,12 +75,12 @@ def test_adamw_option_decays_the_weights_in_both_libraries_alike() -> None:
     xtr, xte = rng.standard_normal((200, 40)).astype(np.float32), rng.standard_normal((50, 40)).astype(np.float32)
     ytr, yte = rng.integers(0, 10, 200), rng.integers(0, 10, 50)
     data = (xtr, ytr, xte, yte)
-    finals = {}
+    built = []  # the models train() builds, in order
     original = example.build
 
     def keeping_build(kind: str, lib: object) -> object:
         model = original(kind, lib)
-        finals[(lib.__name__, len(finals))] = model
+        built.append(model)
         return model
 
     example.build = keeping_build
@@ -92,7 +92,7 @@ def test_adamw_option_decays_the_weights_in_both_libraries_alike() -> None:
             example.train("logistic", shenjing, data, steps=1, seed=0, optimizer="sgd")
     finally:
         example.build = original
-    ours, theirs, plain = (m.weight.detach().numpy() for m in finals.values())
+    ours, theirs, plain = (m.weight.detach().numpy() for m in built)
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)  # AdamW = torch.optim.AdamW on the same batches
     # decoupled decay: each of the 3 steps multiplies w by (1 − lr·λ) before Adam's step, so AdamW's weights are
     # Adam's shrunk by about (1 − 1e-4)³ plus the drift of Adam's own update; they differ, by little
